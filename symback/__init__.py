@@ -1,0 +1,48 @@
+"""symback: symbolic-to-symbolic reverse-mode differentiation with NumPy code generation.
+
+The public surface (see the README): build expressions, differentiate them
+symbol to symbol, print them, and compile them to NumPy.
+"""
+
+from __future__ import annotations
+
+from . import ops as _ops  # registers every op
+from .autodiff import backprop, grad, vjp
+from .codegen import CompiledFunction, lambdify, value_and_grad
+from .errors import ParseError, ShapeError, SymbackError
+from .explain import explain
+from .graph import Expr, Op, as_expr, const, free_symbols, matrix, substitute, symbols
+from .graph import tensor, toposort, vector
+from .higher import hessian, hvp, jacobian
+from .ops.elementwise import abs_ as abs  # noqa: A001
+from .ops.elementwise import (cos, equal, exp, expm1, greater, greater_equal, less, less_equal,
+                              log, log1p, maximum, minimum, relu, sigmoid, sign, sin, softplus,
+                              sqrt, tan, tanh, where)
+from .ops.elementwise import pow_ as pow  # noqa: A001
+from .ops.linalg import matmul, outer
+from .ops.linalg import transpose_fn as transpose
+from .ops.matrix import concatenate, det, diag, dot, inv, logdet, reshape, solve, stack, trace
+from .ops.reduce import log_softmax_fn as log_softmax
+from .ops.reduce import logsumexp_fn as logsumexp
+from .ops.reduce import mean_fn as mean
+from .ops.reduce import softmax_fn as softmax
+from .ops.reduce import sum  # noqa: A001
+from .parse import parse
+from .printing.graphviz import to_dot, to_mermaid
+from .printing.latex import latex
+from .sympy_bridge import from_sympy, to_sympy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Expr", "Op", "CompiledFunction", "SymbackError", "ParseError", "ShapeError",
+    "symbols", "tensor", "matrix", "vector", "const", "as_expr", "free_symbols", "substitute",
+    "toposort", "parse", "from_sympy", "to_sympy",
+    "grad", "vjp", "backprop", "jacobian", "hessian", "hvp",
+    "latex", "explain", "to_dot", "to_mermaid", "lambdify", "value_and_grad",
+    "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
+    "softplus", "abs", "sign", "maximum", "minimum", "pow", "sum", "mean", "transpose",
+    "softmax", "log_softmax", "logsumexp", "matmul", "outer", "where", "greater",
+    "greater_equal", "less", "less_equal", "equal",
+    "trace", "det", "logdet", "inv", "solve", "diag", "dot", "reshape", "stack", "concatenate",
+]

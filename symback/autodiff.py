@@ -1,0 +1,153 @@
+"""The symbol-to-symbol reverse pass (Goodfellow, Bengio and Courville, *Deep Learning*, 6.5).
+
+A grad table is filled in reverse topological order over the nodes between
+``y`` and the ``wrt`` nodes: each node's pending contributions (one per
+consumer) are summed once, then its op's VJP turns that sum into one
+cotangent per argument. Cotangents are ordinary nodes built with symback ops,
+so they land in the same interned graph as the forward pass and can be
+printed, compiled or differentiated again. Each filled entry is recorded as a
+:class:`Step` for ``explain``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .errors import ShapeError, SymbackError
+from .graph import Expr, as_expr, ones, toposort, zeros
+from .ops.elementwise import add
+from .ops.structural import sum_to
+from .shapes import fmt
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One term of a grad-table entry: ``consumer``'s VJP sent ``value`` through argument ``index``."""
+
+    consumer: Expr
+    index: int
+    value: Expr
+
+
+@dataclass(frozen=True)
+class Step:
+    """One filled grad-table entry: ``grad[node] = Σ contributions`` (``total``)."""
+
+    node: Expr
+    contributions: tuple[Contribution, ...]
+    total: Expr
+
+
+@dataclass(frozen=True)
+class Backprop:
+    """The outcome of one reverse pass: the grad table and the steps that filled it."""
+
+    y: Expr
+    seed: Expr
+    table: dict[Expr, Expr]
+    steps: tuple[Step, ...]
+
+    def grad_of(self, node: Expr) -> Expr:
+        """∂y/∂node (zeros of its shape if y does not depend on it)."""
+        g = self.table.get(node)
+        return zeros(node.shape) if g is None else g
+
+
+def _as_wrt(wrt: Any) -> tuple[list[Expr], bool]:
+    if isinstance(wrt, Expr):
+        return [wrt], True
+    if isinstance(wrt, (list, tuple)):
+        items = list(wrt)
+        for i, w in enumerate(items):
+            if not isinstance(w, Expr):
+                raise SymbackError(f"grad: wrt[{i}] is a {type(w).__name__}, not an expression")
+        return items, False
+    raise SymbackError(f"grad: wrt must be an expression or a list of them, not {type(wrt).__name__}")
+
+
+def backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None = None) -> Backprop:
+    """Run the reverse pass from ``y`` (cotangent ``seed``, default 1) down to ``wrt``.
+
+    Only nodes that lie on a path from a ``wrt`` node to ``y`` are visited; each
+    op's VJP is called once per visited node.
+    """
+    y = as_expr(y)
+    if seed is None:
+        seed = ones(y.shape)
+    seed = as_expr(seed)
+    if seed.shape != y.shape:
+        raise ShapeError(
+            f"vjp: the cotangent has shape {fmt(seed.shape)} but y has shape {fmt(y.shape)}",
+            op="vjp", shapes=(seed.shape, y.shape))
+    order = toposort([y])
+    targets = set(wrt)
+    relevant: set[Expr] = set()
+    for node in order:  # forward sweep: which nodes depend on some wrt node
+        if node in targets or any(a in relevant for a in node.args):
+            relevant.add(node)
+    pending: dict[Expr, list[Contribution]] = {}
+    if y in relevant:
+        pending[y] = [Contribution(y, -1, seed)]
+    table: dict[Expr, Expr] = {}
+    steps: list[Step] = []
+    for node in reversed(order):
+        contribs = pending.pop(node, None)
+        if contribs is None:
+            continue
+        total = contribs[0].value
+        for c in contribs[1:]:
+            total = add(total, c.value)
+        table[node] = total
+        steps.append(Step(node, tuple(contribs), total))
+        if not node.args or not any(a in relevant for a in node.args):
+            continue
+        op = node.op
+        if op.vjp is None or op.nondifferentiable:
+            raise SymbackError(
+                f"grad: the op '{op.name}' has no derivative, but {node} lies between y and wrt"
+            )
+        cots = op.vjp(total, node, *node.args, **node.kw)
+        if len(cots) != len(node.args):  # an internal contract, checked for op authors
+            raise SymbackError(f"{op.name}: vjp returned {len(cots)} cotangents "
+                               f"for {len(node.args)} arguments")
+        for i, (arg, cot) in enumerate(zip(node.args, cots)):
+            if cot is None or arg not in relevant:
+                continue
+            cot = as_expr(cot)
+            if cot.shape != arg.shape:
+                cot = sum_to(cot, arg.shape)
+            pending.setdefault(arg, []).append(Contribution(node, i, cot))
+    return Backprop(y, seed, table, tuple(steps))
+
+
+def grad(y: Any, wrt: Any) -> Any:
+    """∂y/∂wrt for a scalar ``y``: one ``Expr`` per ``wrt``, each of its ``wrt``'s shape.
+
+    The results are new nodes in ``y``'s graph that share its forward nodes.
+    An input ``y`` does not depend on gets zeros of its shape.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.grad(x * y + sb.sin(x), x)
+    y + cos(x)
+    """
+    y = as_expr(y)
+    items, single = _as_wrt(wrt)
+    if y.shape != ():
+        raise SymbackError(
+            f"grad: y must be a scalar, but it has shape {fmt(y.shape)}; "
+            "use sb.jacobian(y, x) for the derivative of a non-scalar, or sum it first"
+        )
+    bp = backprop(y, items)
+    out = [bp.grad_of(w) for w in items]
+    return out[0] if single else out
+
+
+def vjp(y: Any, wrt: Any, cotangent: Any) -> Any:
+    """The vector-Jacobian product cotangentᵀ ∂y/∂wrt for any ``y`` (``cotangent`` has y's shape)."""
+    y = as_expr(y)
+    items, single = _as_wrt(wrt)
+    bp = backprop(y, items, as_expr(cotangent))
+    out = [bp.grad_of(w) for w in items]
+    return out[0] if single else out

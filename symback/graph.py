@@ -1,0 +1,542 @@
+"""The expression DAG: frozen, hash-consed :class:`Expr` nodes built by :class:`Op` specs.
+
+Building the same subexpression twice returns the same node (interning through
+a weak table keyed on ``(op, args, attrs)``), so common subexpressions are
+shared by construction and equality is identity. Every walk here is iterative:
+graphs of millions of nodes never hit Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .errors import ShapeError, SymbackError
+from .printing.precedence import Notation
+from .shapes import Shape, broadcast, check_shape, fmt
+
+# --------------------------------------------------------------------------- constants
+
+
+class ConstValue:
+    """A constant's value with an interning key that keeps types and signs apart.
+
+    Python says ``1 == 1.0 == True`` and ``0.0 == -0.0``; symback does not:
+    the key holds the value's type (or dtype) and its exact text or bytes.
+    Python scalars are *weak* (as in NumPy 2 and JAX): ``x * 2.0`` keeps
+    ``x``'s float32.
+    """
+
+    __slots__ = ("value", "key", "weak", "dtype", "shape")
+
+    def __init__(self, value: Any) -> None:
+        if isinstance(value, (bool, int, float)) and not isinstance(value, np.generic):
+            if isinstance(value, bool):
+                dtype = "bool"
+            elif isinstance(value, int):
+                dtype = "int64"
+            else:
+                dtype = "float64"
+            self.value: Any = value
+            self.key: tuple[Any, ...] = (type(value).__name__, repr(value))
+            self.weak = True
+            self.dtype = dtype
+            self.shape: Shape = ()
+        else:
+            arr = np.array(value)
+            if arr.dtype.kind not in "biuf":
+                raise SymbackError(
+                    f"constant {value!r}: dtype {arr.dtype} is not supported "
+                    "(use bool, int or float)"
+                )
+            if arr.dtype.kind == "u" or (arr.dtype.kind == "i" and arr.dtype != np.int64):
+                arr = arr.astype(np.int64)
+            arr.setflags(write=False)
+            self.value = arr
+            self.key = (arr.dtype.str, arr.shape, arr.tobytes())
+            self.weak = False
+            self.dtype = str(arr.dtype)
+            self.shape = tuple(int(d) for d in arr.shape)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConstValue) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        if self.weak:
+            return repr(self.value)
+        return np.array2string(self.value, separator=", ", threshold=20)
+
+
+# --------------------------------------------------------------------------- ops
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """Everything symback knows about one operation, in one place.
+
+    Fields:
+        name: registry key; also the parser's function name and the label in errors.
+        arity: number of arguments (``None``: any number, as for ``stack``).
+        shape: ``shape(arg_shapes, **attrs) -> Shape``; raises ``ShapeError``.
+        numpy: NumPy source template over argument names (``"np.exp({0})"``),
+            attributes by name, or a function ``(args, attrs) -> str``.
+        vjp: ``vjp(g, out, *args, **attrs) -> tuple[Expr | None, ...]``, one
+            cotangent per argument written in symback ops (``None``: structural zero).
+        text, latex: :class:`Notation` for the printers.
+        normalize: ``normalize(args, attrs) -> attrs``: canonical, hashable attributes.
+        simplify: ``simplify(*args, **attrs) -> Expr | None``: identities applied at build time.
+        dtype: ``dtype(args, **attrs) -> str``; default: float promotion of the arguments.
+        elementwise: broadcasting op (autodiff sums cotangents back to each argument's shape).
+        view: the NumPy form may return a read-only view (codegen copies such outputs).
+        fold: constant arguments may be folded at build time.
+        nondifferentiable: the op has no derivative; asking for one is an error.
+        helpers: names of functions from :mod:`symback.numeric` that ``numpy`` uses.
+        jvp: optional forward rule ``jvp(tangents, out, *args, **attrs) -> Expr | None``.
+        sympy: optional SymPy counterpart (used by the SymPy bridge).
+        doc: the maths, for docs and ``explain``.
+    """
+
+    name: str
+    arity: int | None
+    shape: Callable[..., Shape]
+    numpy: str | Callable[[list[str], dict[str, Any]], str]
+    vjp: Callable[..., tuple[Any, ...]] | None = None
+    text: Notation | None = None
+    latex: Notation | None = None
+    normalize: Callable[[tuple["Expr", ...], dict[str, Any]], dict[str, Any]] | None = None
+    simplify: Callable[..., "Expr | None"] | None = None
+    dtype: Callable[..., str] | None = None
+    elementwise: bool = False
+    view: bool = False
+    fold: bool = True
+    nondifferentiable: bool = False
+    helpers: tuple[str, ...] = ()
+    jvp: Callable[..., Any] | None = None
+    sympy: Any = None
+    doc: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
+    def __call__(self, *args: Any, **attrs: Any) -> "Expr":
+        """Build (or find) the node ``self(*args, **attrs)``."""
+        if self.arity is not None and len(args) != self.arity:
+            raise SymbackError(
+                f"{self.name}: takes {self.arity} argument(s), got {len(args)}"
+            )
+        eargs = tuple(as_expr(a) for a in args)
+        if self.normalize is not None:
+            attrs = self.normalize(eargs, attrs)
+        shape = self.shape(tuple(a.shape for a in eargs), **attrs)
+        if self.simplify is not None:
+            simpler = self.simplify(*eargs, **attrs)
+            if simpler is not None:
+                if simpler.shape != shape:
+                    simpler = broadcast_to(simpler, shape)
+                return simpler
+        dtype = self.dtype(eargs, **attrs) if self.dtype is not None else float_dtype(eargs)
+        key_attrs = tuple(sorted(attrs.items()))
+        if self.fold and eargs and all(a.op is CONST for a in eargs):
+            folded = _fold(self, eargs, attrs, shape)
+            if folded is not None:
+                return folded
+        return _intern(self, eargs, key_attrs, shape, dtype)
+
+
+def float_dtype(args: Sequence["Expr"]) -> str:
+    """Result dtype of a floating-point op: promote the strong arguments, at least float32.
+
+    Weak Python scalars do not take part (``float32 * 2.0`` stays float32).
+    """
+    strong = [a.dtype for a in args if not a.weak]
+    if not strong:
+        return "float64"
+    dt = np.result_type(*strong)
+    if dt.kind != "f":
+        return "float64"
+    return str(dt)
+
+
+# --------------------------------------------------------------------------- nodes
+
+_TABLE: "weakref.WeakValueDictionary[tuple[Any, ...], Expr]" = weakref.WeakValueDictionary()
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
+class Expr:
+    """One node of the DAG: an op applied to argument nodes, with attributes.
+
+    Nodes are immutable and interned: equal structure means the same object,
+    so ``==`` is identity and nodes are cheap dict keys. ``shape`` holds ints
+    or symbolic ``str`` sizes; ``dtype`` is a NumPy dtype name.
+    """
+
+    op: Op
+    args: tuple["Expr", ...]
+    attrs: tuple[tuple[str, Any], ...]
+    shape: Shape
+    dtype: str
+
+    # NumPy must hand arithmetic with arrays over to Expr's reflected operators.
+    __array_ufunc__ = None
+
+    @property
+    def kw(self) -> dict[str, Any]:
+        """The attributes as a dict."""
+        return dict(self.attrs)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def weak(self) -> bool:
+        """True for a Python-scalar constant, which does not decide the dtype."""
+        return self.op is CONST and self.attrs[0][1].weak
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.args
+
+    @property
+    def is_symbol(self) -> bool:
+        return self.op is SYMBOL
+
+    @property
+    def is_const(self) -> bool:
+        return self.op is CONST
+
+    @property
+    def name(self) -> str:
+        """A symbol's name (``SymbackError`` for other nodes)."""
+        if self.op is not SYMBOL:
+            raise SymbackError(f"only symbols have names; this is a {self.op.name} node")
+        return str(self.attrs[0][1]) if self.attrs[0][0] == "name" else str(self.kw["name"])
+
+    @property
+    def value(self) -> Any:
+        """A constant's value (``SymbackError`` for other nodes)."""
+        if self.op is not CONST:
+            raise SymbackError(f"only constants have values; this is a {self.op.name} node")
+        return self.attrs[0][1].value
+
+    def __bool__(self) -> bool:
+        raise SymbackError(
+            "the truth value of a symbolic expression is undefined; "
+            "use sb.where(cond, a, b) for a choice that depends on values"
+        )
+
+    def __repr__(self) -> str:
+        from .printing.text import to_text
+
+        return to_text(self, limit=2000)
+
+    def __str__(self) -> str:
+        from .printing.text import to_text
+
+        return to_text(self)
+
+    def _repr_latex_(self) -> str:
+        try:
+            from .printing.latex import latex
+        except ImportError:  # pragma: no cover
+            return f"$\\mathtt{{{self!s}}}$"
+        try:
+            return f"$\\displaystyle {latex(self)}$"
+        except NotImplementedError:
+            return f"$\\mathtt{{{self!s}}}$"
+
+    # Python operators, NumPy semantics. The functions live in ops/ and are
+    # bound in ops/__init__.py, so this file knows no op by name.
+    def __add__(self, o: Any) -> Expr: return _OPS["add"](self, o)  # noqa: E704
+    def __radd__(self, o: Any) -> Expr: return _OPS["add"](o, self)  # noqa: E704
+    def __sub__(self, o: Any) -> Expr: return _OPS["sub"](self, o)  # noqa: E704
+    def __rsub__(self, o: Any) -> Expr: return _OPS["sub"](o, self)  # noqa: E704
+    def __mul__(self, o: Any) -> Expr: return _OPS["mul"](self, o)  # noqa: E704
+    def __rmul__(self, o: Any) -> Expr: return _OPS["mul"](o, self)  # noqa: E704
+    def __truediv__(self, o: Any) -> Expr: return _OPS["div"](self, o)  # noqa: E704
+    def __rtruediv__(self, o: Any) -> Expr: return _OPS["div"](o, self)  # noqa: E704
+    def __pow__(self, o: Any) -> Expr: return _OPS["pow"](self, o)  # noqa: E704
+    def __rpow__(self, o: Any) -> Expr: return _OPS["pow"](o, self)  # noqa: E704
+    def __matmul__(self, o: Any) -> Expr: return _OPS["matmul"](self, o)  # noqa: E704
+    def __rmatmul__(self, o: Any) -> Expr: return _OPS["matmul"](o, self)  # noqa: E704
+    def __neg__(self) -> Expr: return _OPS["neg"](self)  # noqa: E704
+    def __pos__(self) -> Expr: return self  # noqa: E704
+    def __abs__(self) -> Expr: return _OPS["abs"](self)  # noqa: E704
+    def __gt__(self, o: Any) -> Expr: return _OPS["greater"](self, o)  # noqa: E704
+    def __ge__(self, o: Any) -> Expr: return _OPS["greater_equal"](self, o)  # noqa: E704
+    def __lt__(self, o: Any) -> Expr: return _OPS["less"](self, o)  # noqa: E704
+    def __le__(self, o: Any) -> Expr: return _OPS["less_equal"](self, o)  # noqa: E704
+
+    @property
+    def T(self) -> Expr:
+        """Transpose (all axes reversed, as NumPy's ``.T``)."""
+        return _OPS["transpose"](self)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _OPS["sum"](self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _OPS["mean"](self, axis=axis, keepdims=keepdims)
+
+
+# Expr is frozen and hashed by identity.
+Expr.__hash__ = object.__hash__  # type: ignore[method-assign]
+Expr.__eq__ = object.__eq__  # type: ignore[method-assign]
+
+# name -> Op, filled by symback.ops (the registry); graph.py only reads it.
+_OPS: dict[str, Op] = {}
+
+
+def _intern(op: Op, args: tuple[Expr, ...], attrs: tuple[tuple[str, Any], ...],
+            shape: Shape, dtype: str) -> Expr:
+    key = (op, args, attrs)
+    with _LOCK:
+        node = _TABLE.get(key)
+        if node is None:
+            node = Expr(op, args, attrs, shape, dtype)
+            _TABLE[key] = node
+    return node
+
+
+def _fold(op: Op, args: tuple[Expr, ...], attrs: dict[str, Any], shape: Shape) -> Expr | None:
+    """Evaluate ``op`` on constant arguments with its own NumPy form (no second implementation)."""
+    from . import numeric
+
+    if op.view:
+        return None
+    names = [f"_c{i}" for i in range(len(args))]
+    ns: dict[str, Any] = {"np": np, **{n: a.value for n, a in zip(names, args)}}
+    for h in op.helpers:
+        ns[h] = getattr(numeric, h)
+    try:
+        source = render_numpy(op, names, attrs)
+        with np.errstate(all="ignore"):
+            value = eval(source, ns)  # noqa: S307 - self-generated text over constants only
+    except Exception:  # the op cannot fold these: keep the node
+        return None
+    if all(a.weak for a in args) and np.ndim(value) == 0:
+        v = np.asarray(value)
+        if v.dtype.kind == "b":
+            return const(bool(v))
+        if v.dtype.kind in "iu":
+            return const(int(v))
+        return const(float(v))
+    arr = np.asarray(value)
+    if arr.size > 100_000:
+        return None
+    return const(arr)
+
+
+def render_numpy(op: Op, args: list[str], attrs: Mapping[str, Any],
+                 dims: Callable[[Any], str] | None = None) -> str:
+    """NumPy source for ``op`` over argument names; shapes rendered through ``dims``."""
+    if callable(op.numpy):
+        return op.numpy(list(args), dict(attrs) if dims is None else {**attrs, "_dims": dims})
+    rendered = {}
+    for k, v in attrs.items():
+        if k == "shape":
+            rendered[k] = render_shape(v, dims)
+        else:
+            rendered[k] = repr(v)
+    return op.numpy.format(*args, **rendered)
+
+
+def render_shape(shape: Shape, dims: Callable[[Any], str] | None = None) -> str:
+    """A shape as Python source, symbolic dimensions through ``dims``."""
+    parts = [str(d) if isinstance(d, int) else (dims(d) if dims else d) for d in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+# --------------------------------------------------------------------------- leaves
+
+
+def _leaf_shape(shapes: tuple[Shape, ...], **attrs: Any) -> Shape:
+    return attrs["shape"]
+
+
+SYMBOL = Op(
+    "symbol", 0, _leaf_shape, numpy="{name}", fold=False,
+    dtype=lambda args, **kw: kw["dtype"],
+    doc="A free variable of the given shape and dtype.",
+)
+CONST = Op(
+    "const", 0, lambda shapes, **kw: kw["value"].shape, numpy="{value}", fold=False,
+    dtype=lambda args, **kw: kw["value"].dtype,
+    doc="A constant (a Python scalar, or a NumPy array).",
+)
+
+_DTYPES = {"float64", "float32"}
+
+
+def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr:
+    """A free variable. Same name, shape and dtype give the same node."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise SymbackError(f"symbol name {name!r} is not a valid identifier")
+    if name.startswith("_"):
+        raise SymbackError(f"symbol name {name!r} may not start with '_' (reserved)")
+    dtype = str(np.dtype(dtype)) if dtype not in _DTYPES else dtype
+    if dtype not in _DTYPES:
+        raise SymbackError(f"symbol {name}: dtype {dtype} is not float64 or float32")
+    shp = check_shape(shape, what=f"symbol {name}")
+    return _intern(SYMBOL, (), (("dtype", dtype), ("name", name), ("shape", shp)), shp, dtype)
+
+
+def const(value: Any) -> Expr:
+    """A constant node; ``const(1)``, ``const(1.0)``, ``const(True)`` and ``const(-0.0)`` differ."""
+    cv = ConstValue(value)
+    return _intern(CONST, (), (("value", cv),), cv.shape, cv.dtype)
+
+
+def as_expr(x: Any) -> Expr:
+    """An ``Expr`` as is; Python numbers and NumPy arrays as constants."""
+    if isinstance(x, Expr):
+        return x
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        if isinstance(x, float) and math.isnan(x):
+            return const(x)
+        return const(x)
+    if isinstance(x, (np.ndarray, np.generic, list, tuple)):
+        return const(np.asarray(x))
+    raise SymbackError(f"cannot use {type(x).__name__} {x!r:.60} in a symbolic expression")
+
+
+def broadcast_to(x: Any, shape: Shape) -> Expr:
+    """``x`` stretched to ``shape`` (a view; used for gradients of reductions)."""
+    return _OPS["broadcast_to"](x, shape=tuple(shape))
+
+
+def zeros(shape: Shape) -> Expr:
+    """Zeros of ``shape`` (a weak ``0.0`` broadcast)."""
+    return const(0.0) if shape == () else broadcast_to(const(0.0), shape)
+
+
+def ones(shape: Shape) -> Expr:
+    return const(1.0) if shape == () else broadcast_to(const(1.0), shape)
+
+
+# --------------------------------------------------------------------------- walks
+
+
+def toposort(roots: Iterable[Expr]) -> list[Expr]:
+    """Every node reachable from ``roots``, arguments before users (iterative DFS)."""
+    order: list[Expr] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        stack: list[tuple[Expr, int]] = [(root, 0)]
+        seen.add(id(root))
+        while stack:
+            node, i = stack[-1]
+            if i < len(node.args):
+                stack[-1] = (node, i + 1)
+                child = node.args[i]
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, 0))
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def free_symbols(*roots: Expr) -> list[Expr]:
+    """The symbols the roots depend on, sorted by name."""
+    syms = {n for n in toposort(roots) if n.op is SYMBOL}
+    return sorted(syms, key=lambda s: (s.name, s.shape.__repr__()))
+
+
+def count_nodes(*roots: Expr) -> int:
+    return len(toposort(roots))
+
+
+def rebuild(node: Expr, args: Sequence[Expr]) -> Expr:
+    """The node's op applied to new arguments (same attributes), through the builder."""
+    if not node.args:
+        return node
+    if all(a is b for a, b in zip(args, node.args)):
+        return node
+    return node.op(*args, **node.kw)
+
+
+def substitute(roots: Sequence[Expr] | Expr, mapping: Mapping[Expr, Any]) -> Any:
+    """Replace nodes by others (iteratively, sharing preserved); shapes must agree."""
+    single = isinstance(roots, Expr)
+    rlist = [roots] if single else list(roots)  # type: ignore[list-item]
+    repl: dict[Expr, Expr] = {}
+    for k, v in mapping.items():
+        ve = as_expr(v)
+        if ve.shape != k.shape:
+            if broadcast("substitute", k.shape, ve.shape) != k.shape:
+                raise ShapeError(
+                    f"substitute: {k} has shape {fmt(k.shape)} but its replacement has "
+                    f"shape {fmt(ve.shape)}"
+                )
+            ve = broadcast_to(ve, k.shape)
+        repl[k] = ve
+    memo: dict[Expr, Expr] = {}
+    for n in toposort(rlist):
+        if n in repl:
+            memo[n] = repl[n]
+        else:
+            memo[n] = rebuild(n, [memo[a] for a in n.args])
+    out = [memo[r] for r in rlist]
+    return out[0] if single else out
+
+
+def users(roots: Iterable[Expr]) -> dict[Expr, list[Expr]]:
+    """For each node below ``roots``, the nodes that take it as an argument."""
+    out: dict[Expr, list[Expr]] = {}
+    for n in toposort(roots):
+        out.setdefault(n, [])
+        for a in n.args:
+            out.setdefault(a, []).append(n)
+    return out
+
+
+def iter_ops() -> Iterator[Op]:
+    """Every registered op."""
+    return iter(_OPS.values())
+
+
+# --------------------------------------------------------------------------- user constructors
+
+
+def symbols(names: str | Sequence[str], dtype: str = "float64") -> Any:
+    """Scalar symbols: ``symbols("a b c")`` (spaces or commas); one name gives one ``Expr``."""
+    if isinstance(names, str):
+        parts = [p for p in names.replace(",", " ").split() if p]
+    else:
+        parts = list(names)
+    if not parts:
+        raise SymbackError("symbols: no names given")
+    out = tuple(symbol(p, (), dtype) for p in parts)
+    return out[0] if len(out) == 1 else out
+
+
+def tensor(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr:
+    """A symbol of ``shape``; each dimension an int or a symbolic size such as ``"n"``."""
+    if isinstance(shape, (int, str)):
+        shape = (shape,)
+    return symbol(name, tuple(shape), dtype)
+
+
+def matrix(name: str, rows: Any, cols: Any, dtype: str = "float64") -> Expr:
+    """A 2-D symbol of shape ``(rows, cols)``."""
+    return symbol(name, (rows, cols), dtype)
+
+
+def vector(name: str, n: Any, dtype: str = "float64") -> Expr:
+    """A 1-D symbol of shape ``(n,)``."""
+    return symbol(name, (n,), dtype)

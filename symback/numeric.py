@@ -1,0 +1,55 @@
+"""Numerically stable NumPy kernels used by the generated code.
+
+Their source is inlined at the top of every generated function that uses
+them, so ``.source`` runs on its own. None of them overflows or warns at
+±1000, and each keeps float32 inputs in float32.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(x):
+    """σ(x) = 1 / (1 + e^{-x}), via e^{-|x|} so no exp overflows."""
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+def softplus(x):
+    """log(1 + e^{x}) = max(x, 0) + log1p(e^{-|x|})."""
+    x = np.asarray(x)
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log Σ e^{x} over axis, shifted by the maximum (a row of -inf gives -inf)."""
+    x = np.asarray(x)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        s = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if keepdims:
+        return s
+    return np.squeeze(s, axis=axis) if axis is not None else s.reshape(())
+
+
+def softmax(x, axis=-1):
+    """e^{x} / Σ e^{x} over axis, shifted by the maximum."""
+    x = np.asarray(x)
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x, axis, keepdims=True)."""
+    x = np.asarray(x)
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+HELPERS = {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax)}
+
+# helper -> helpers it calls (inlined too)
+DEPENDS = {"log_softmax": ("logsumexp",)}

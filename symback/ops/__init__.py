@@ -1,0 +1,30 @@
+"""The op registry: importing this package registers every op once.
+
+``REGISTRY`` maps an op's name to its :class:`~symback.graph.Op`. The reverse
+pass, the printers, the parser and the code generator find everything they
+need about an op here; none of them knows an op by name.
+"""
+
+from __future__ import annotations
+
+from ..graph import _OPS, CONST, SYMBOL, Op
+
+REGISTRY: dict[str, Op] = _OPS
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to the registry (names are unique)."""
+    if op.name in REGISTRY and REGISTRY[op.name] is not op:
+        raise ValueError(f"op {op.name!r} is registered twice")
+    REGISTRY[op.name] = op
+    return op
+
+
+register(SYMBOL)
+register(CONST)
+
+# Each family registers its ops on import; order matters only for readability.
+from . import structural  # noqa: E402,F401
+from . import elementwise  # noqa: E402,F401
+from . import reduce  # noqa: E402,F401
+from . import linalg  # noqa: E402,F401

@@ -1,0 +1,363 @@
+"""Elementwise ops with NumPy broadcasting.
+
+Each block states the maths: forward form, VJP, and the convention at kinks.
+Kink conventions (documented in the README):
+    relu'(0) = 0;  abs'(0) = 0 (sign(0) = 0);
+    maximum/minimum at ties send half of the gradient to each argument.
+VJPs are written in symback ops, so derivatives of derivatives come for free;
+cotangents are summed back to each argument's shape centrally (``sum_to``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..graph import Expr, Op, const, zeros
+from ..printing.precedence import ADD, ATOM, CMP, MUL, NEG, POW, Notation, infix, prefix
+from ..shapes import Shape, broadcast
+from . import register
+from .structural import broadcast_to_op
+
+# ---------------------------------------------------------------- helpers
+
+
+def _is_const(e: Expr, value: float) -> bool:
+    """True if ``e`` is a constant (or a broadcast constant) with every entry == value."""
+    if e.op is broadcast_to_op:
+        e = e.args[0]
+    if not e.is_const:
+        return False
+    v = e.value
+    if e.weak:
+        return bool(v == value) and not isinstance(v, bool)
+    arr = np.asarray(v)
+    return arr.dtype.kind == "f" and arr.size > 0 and bool(np.all(arr == value))
+
+
+def is_zero(e: Expr) -> bool:
+    return _is_const(e, 0.0)
+
+
+def is_one(e: Expr) -> bool:
+    return _is_const(e, 1.0)
+
+
+def _ew_shape(name: str) -> Callable[..., Shape]:
+    def rule(shapes: tuple[Shape, ...], **attrs: Any) -> Shape:
+        return broadcast(name, *shapes)
+    return rule
+
+
+def _with_broadcast_rules(op_ref: list[Op], specific: Callable[..., Expr | None] | None
+                          ) -> Callable[..., Expr | None]:
+    """Generic elementwise identities, then the op's own.
+
+    * f(broadcast_to(a), broadcast_to(b)) = broadcast_to(f(a, b)) (constants fold early);
+    * an argument stretched by broadcast_to whose stretch the others already
+      imply is used unstretched (``broadcast_to(1, s) * x`` = ``1 * x`` when x has shape s).
+    """
+    def simplify(*args: Expr, **attrs: Any) -> Expr | None:
+        op = op_ref[0]
+        if any(a.op is broadcast_to_op for a in args):
+            out_shape = broadcast(op.name, *(a.shape for a in args))
+            inner = [a.args[0] if a.op is broadcast_to_op else a for a in args]
+            if all(a.op is broadcast_to_op or a.weak for a in args):
+                return broadcast_to_op(op(*inner, **attrs), shape=out_shape)
+            new = list(args)
+            for i, a in enumerate(args):
+                if a.op is broadcast_to_op:
+                    trial = new[:i] + [a.args[0]] + new[i + 1:]
+                    if broadcast(op.name, *(t.shape for t in trial)) == out_shape:
+                        new = trial
+            if any(n is not a for n, a in zip(new, args)):
+                return op(*new, **attrs)
+        return specific(*args, **attrs) if specific is not None else None
+    return simplify
+
+
+def elementwise(name: str, arity: int, numpy: str, vjp: Callable[..., Any] | None, *,
+                text: Notation | None = None, latex: Notation | None = None,
+                simplify: Callable[..., Expr | None] | None = None,
+                helpers: tuple[str, ...] = (), doc: str = "", **kw: Any) -> Op:
+    """Register an elementwise op (shape: NumPy broadcasting of the arguments)."""
+    ref: list[Op] = []
+    op = Op(
+        name, arity, _ew_shape(name), numpy=numpy, vjp=vjp,
+        text=text or Notation(f"{name}(" + ", ".join(f"{{{i}}}" for i in range(arity)) + ")"),
+        latex=latex, simplify=_with_broadcast_rules(ref, simplify), elementwise=True,
+        helpers=helpers, doc=doc, **kw,
+    )
+    ref.append(op)
+    return register(op)
+
+
+def _fn_latex(cmd: str) -> Notation:
+    return Notation(cmd + r"\left({0}\right)", ATOM)
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+def _add_simplify(a: Expr, b: Expr) -> Expr | None:
+    if is_zero(b):
+        return a
+    if is_zero(a):
+        return b
+    if b.op is neg:  # a + (-b) = a - b
+        return sub(a, b.args[0])
+    if a.op is neg:  # (-a) + b = b - a
+        return sub(b, a.args[0])
+    return None
+
+
+add = elementwise(
+    "add", 2, "{0} + {1}", lambda g, out, a, b: (g, g),
+    text=infix(" + ", ADD), latex=infix(" + ", ADD), simplify=_add_simplify,
+    doc="y = a + b;  ā = ȳ, b̄ = ȳ",
+)
+
+
+def _sub_simplify(a: Expr, b: Expr) -> Expr | None:
+    if is_zero(b):
+        return a
+    if is_zero(a):
+        return neg(b)
+    if b.op is neg:  # a - (-b) = a + b
+        return add(a, b.args[0])
+    return None
+
+
+sub = elementwise(
+    "sub", 2, "{0} - {1}", lambda g, out, a, b: (g, neg(g)),
+    text=infix(" - ", ADD), latex=infix(" - ", ADD), simplify=_sub_simplify,
+    doc="y = a - b;  ā = ȳ, b̄ = -ȳ",
+)
+
+
+def _mul_simplify(a: Expr, b: Expr) -> Expr | None:
+    if is_one(b):
+        return a
+    if is_one(a):
+        return b
+    if is_zero(a) or is_zero(b):
+        return zeros(broadcast("mul", a.shape, b.shape))
+    if _is_const(a, -1.0):
+        return neg(b)
+    if _is_const(b, -1.0):
+        return neg(a)
+    if b.weak and not a.weak:  # constants first: x * c = c * x
+        return mul(b, a)
+    if a.weak and b.op is mul and b.args[0].weak:  # c1 * (c2 * x) = (c1 c2) * x
+        return mul(mul(a, b.args[0]), b.args[1])
+    if a.weak and b.op is neg:  # c * (-x) = (-c) * x
+        return mul(neg(a), b.args[0])
+    return None
+
+
+mul = elementwise(
+    "mul", 2, "{0} * {1}", lambda g, out, a, b: (mul(g, b), mul(g, a)),
+    text=infix(" * ", MUL), latex=Notation("{0} \\odot {1}", MUL, (MUL, MUL + 1)),
+    simplify=_mul_simplify,
+    doc="y = a ⊙ b;  ā = ȳ ⊙ b, b̄ = ȳ ⊙ a",
+)
+
+
+def _div_simplify(a: Expr, b: Expr) -> Expr | None:
+    if is_one(b):
+        return a
+    if is_zero(a):
+        return zeros(broadcast("div", a.shape, b.shape))
+    return None
+
+
+div = elementwise(
+    "div", 2, "{0} / {1}",
+    lambda g, out, a, b: (div(g, b), neg(div(mul(g, out), b))),
+    text=infix(" / ", MUL), latex=Notation("{0} \\oslash {1}", MUL, (MUL, MUL + 1)),
+    simplify=_div_simplify,
+    doc="y = a ⊘ b;  ā = ȳ ⊘ b, b̄ = -ȳ ⊙ y ⊘ b",
+)
+
+
+def _neg_simplify(a: Expr) -> Expr | None:
+    if a.op is neg:  # --x = x
+        return a.args[0]
+    if a.op is sub:  # -(a - b) = b - a
+        return sub(a.args[1], a.args[0])
+    if a.op is mul and a.args[0].weak:  # -(c x) = (-c) x
+        return mul(neg(a.args[0]), a.args[1])
+    return None
+
+
+neg = elementwise(
+    "neg", 1, "-{0}", lambda g, out, a: (neg(g),),
+    text=prefix("-", NEG), latex=prefix("-", NEG), simplify=_neg_simplify,
+    doc="y = -a;  ā = -ȳ",
+)
+
+
+def _pow_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr | None, Expr | None]:
+    """y = a^b;  ā = ȳ ⊙ b a^(b-1);  b̄ = ȳ ⊙ y ⊙ log a (only when b is not a constant)."""
+    ga = mul(g, mul(b, pow_(a, sub(b, 1))))
+    gb = None if b.is_const else mul(g, mul(out, log(a)))
+    return ga, gb
+
+
+def _pow_simplify(a: Expr, b: Expr) -> Expr | None:
+    if is_one(b):
+        return a
+    if is_zero(b):
+        return broadcast_to_op(const(1.0), shape=broadcast("pow", a.shape, b.shape))
+    return None
+
+
+pow_ = elementwise(
+    "pow", 2, "{0} ** {1}", _pow_vjp,
+    text=infix(" ** ", POW, "right"),
+    latex=Notation("{0}^{{{1}}}", POW, (POW + 1, 0)),
+    simplify=_pow_simplify,
+    doc="y = a^b (elementwise)",
+)
+
+# ---------------------------------------------------------------- transcendental
+
+exp = elementwise(
+    "exp", 1, "np.exp({0})", lambda g, out, a: (mul(g, out),),
+    latex=_fn_latex(r"\exp"), doc="y = exp(a);  ā = ȳ ⊙ y (reuses the forward value)",
+)
+log = elementwise(
+    "log", 1, "np.log({0})", lambda g, out, a: (div(g, a),),
+    latex=_fn_latex(r"\log"), doc="y = log(a);  ā = ȳ ⊘ a",
+)
+log1p = elementwise(
+    "log1p", 1, "np.log1p({0})", lambda g, out, a: (div(g, add(1.0, a)),),
+    latex=_fn_latex(r"\operatorname{log1p}"), doc="y = log(1 + a), accurate near 0;  ā = ȳ ⊘ (1 + a)",
+)
+expm1 = elementwise(
+    "expm1", 1, "np.expm1({0})", lambda g, out, a: (mul(g, add(out, 1.0)),),
+    latex=_fn_latex(r"\operatorname{expm1}"), doc="y = exp(a) - 1, accurate near 0;  ā = ȳ ⊙ (y + 1)",
+)
+sqrt = elementwise(
+    "sqrt", 1, "np.sqrt({0})", lambda g, out, a: (div(mul(0.5, g), out),),
+    latex=Notation(r"\sqrt{{{0}}}", ATOM), doc="y = √a;  ā = ȳ ⊘ (2 y)",
+)
+sin = elementwise(
+    "sin", 1, "np.sin({0})", lambda g, out, a: (mul(g, cos(a)),),
+    latex=_fn_latex(r"\sin"), doc="y = sin a;  ā = ȳ ⊙ cos a",
+)
+cos = elementwise(
+    "cos", 1, "np.cos({0})", lambda g, out, a: (neg(mul(g, sin(a))),),
+    latex=_fn_latex(r"\cos"), doc="y = cos a;  ā = -ȳ ⊙ sin a",
+)
+tan = elementwise(
+    "tan", 1, "np.tan({0})", lambda g, out, a: (mul(g, add(1.0, mul(out, out))),),
+    latex=_fn_latex(r"\tan"), doc="y = tan a;  ā = ȳ ⊙ (1 + y²)",
+)
+tanh = elementwise(
+    "tanh", 1, "np.tanh({0})", lambda g, out, a: (mul(g, sub(1.0, mul(out, out))),),
+    latex=_fn_latex(r"\tanh"), doc="y = tanh a;  ā = ȳ ⊙ (1 - y²)",
+)
+sigmoid = elementwise(
+    "sigmoid", 1, "sigmoid({0})", lambda g, out, a: (mul(g, mul(out, sub(1.0, out))),),
+    latex=_fn_latex(r"\sigma"), helpers=("sigmoid",),
+    doc="y = σ(a) = 1 / (1 + e^{-a}) (stable form);  ā = ȳ ⊙ y ⊙ (1 - y)",
+)
+softplus = elementwise(
+    "softplus", 1, "softplus({0})", lambda g, out, a: (mul(g, sigmoid(a)),),
+    latex=_fn_latex(r"\operatorname{softplus}"), helpers=("softplus",),
+    doc="y = log(1 + e^{a}) (stable form);  ā = ȳ ⊙ σ(a)",
+)
+
+# ---------------------------------------------------------------- piecewise
+
+
+def _cmp_dtype(args: tuple[Expr, ...], **kw: Any) -> str:
+    return "bool"
+
+
+def _comparison(name: str, np_name: str, sym: str, latex_sym: str) -> Op:
+    return elementwise(
+        name, 2, f"np.{np_name}({{0}}, {{1}})", lambda g, out, a, b: (None, None),
+        text=infix(f" {sym} ", CMP, "none"), latex=infix(f" {latex_sym} ", CMP, "none"),
+        dtype=_cmp_dtype, doc=f"a {sym} b (boolean; derivative zero)",
+    )
+
+
+greater = _comparison("greater", "greater", ">", ">")
+greater_equal = _comparison("greater_equal", "greater_equal", ">=", r"\geq")
+less = _comparison("less", "less", "<", "<")
+less_equal = _comparison("less_equal", "less_equal", "<=", r"\leq")
+equal = _comparison("equal", "equal", "==", "=")
+
+
+def _where_vjp(g: Expr, out: Expr, c: Expr, a: Expr, b: Expr) -> tuple[None, Expr, Expr]:
+    """y = where(c, a, b);  ā = where(c, ȳ, 0), b̄ = where(c, 0, ȳ) (no NaN leaks across)."""
+    return None, where(c, g, 0.0), where(c, 0.0, g)
+
+
+def _where_simplify(c: Expr, a: Expr, b: Expr) -> Expr | None:
+    if a is b:
+        return a
+    return None
+
+
+where = elementwise(
+    "where", 3, "np.where({0}, {1}, {2})", _where_vjp,
+    latex=Notation(r"\operatorname{where}\left({0}, {1}, {2}\right)", ATOM),
+    simplify=_where_simplify,
+    dtype=lambda args, **kw: _float_of(args[1:]),
+    doc="y = a where c else b (c a comparison)",
+)
+
+
+def _float_of(args: Any) -> str:
+    from ..graph import float_dtype
+    return float_dtype(args)
+
+
+relu = elementwise(
+    "relu", 1, "np.maximum({0}, 0.0)", lambda g, out, a: (where(greater(a, 0.0), g, 0.0),),
+    latex=_fn_latex(r"\operatorname{relu}"),
+    doc="y = max(a, 0);  ā = ȳ ⊙ 1[a > 0]  (relu'(0) = 0)",
+)
+sign = elementwise(
+    "sign", 1, "np.sign({0})", lambda g, out, a: (None,),
+    latex=_fn_latex(r"\operatorname{sign}"), doc="y = sign(a) (derivative zero; sign(0) = 0)",
+)
+abs_ = elementwise(
+    "abs", 1, "np.abs({0})", lambda g, out, a: (mul(g, sign(a)),),
+    latex=Notation(r"\left|{0}\right|", ATOM),
+    doc="y = |a|;  ā = ȳ ⊙ sign(a)  (abs'(0) = 0)",
+)
+
+
+def _maximum_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    """y = max(a, b);  ā = ȳ where a > b, ȳ/2 at ties, else 0;  b̄ symmetric."""
+    half = mul(0.5, g)
+    ga = where(greater(a, b), g, where(equal(a, b), half, 0.0))
+    gb = where(less(a, b), g, where(equal(a, b), half, 0.0))
+    return ga, gb
+
+
+def _minimum_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    """y = min(a, b);  ā = ȳ where a < b, ȳ/2 at ties, else 0;  b̄ symmetric."""
+    half = mul(0.5, g)
+    ga = where(less(a, b), g, where(equal(a, b), half, 0.0))
+    gb = where(greater(a, b), g, where(equal(a, b), half, 0.0))
+    return ga, gb
+
+
+maximum = elementwise(
+    "maximum", 2, "np.maximum({0}, {1})", _maximum_vjp,
+    latex=Notation(r"\max\left({0}, {1}\right)", ATOM),
+    simplify=lambda a, b: a if a is b else None,
+    doc="y = max(a, b) elementwise; ties split the gradient in half",
+)
+minimum = elementwise(
+    "minimum", 2, "np.minimum({0}, {1})", _minimum_vjp,
+    latex=Notation(r"\min\left({0}, {1}\right)", ATOM),
+    simplify=lambda a, b: a if a is b else None,
+    doc="y = min(a, b) elementwise; ties split the gradient in half",
+)

@@ -1,0 +1,140 @@
+"""Linear-algebra ops: matmul (NumPy's meaning for 1-D and 2-D), transpose, outer.
+
+Matrix-level VJPs keep every gradient at the shape of its argument
+(Ḡ Bᵀ and Aᵀ Ḡ), so no 4th-order object ever appears.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ShapeError
+from ..graph import Expr, Op
+from ..printing.precedence import MUL, POSTFIX, Notation, infix, postfix
+from ..shapes import Shape, fmt
+from . import register
+from .elementwise import mul
+
+# ---------------------------------------------------------------- transpose
+
+
+def _transpose_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+    nd = args[0].ndim
+    axes = attrs.get("axes")
+    if axes is None:
+        return {"axes": tuple(range(nd))[::-1]}
+    try:
+        axes = tuple(int(a) + (nd if int(a) < 0 else 0) for a in axes)
+    except TypeError:
+        raise ShapeError(f"transpose: axes={attrs.get('axes')!r} is not a tuple of ints",
+                         op="transpose")
+    if sorted(axes) != list(range(nd)):
+        raise ShapeError(
+            f"transpose: axes {attrs.get('axes')!r} are not a permutation of the "
+            f"{nd} axes of shape {fmt(args[0].shape)}", op="transpose", shapes=(args[0].shape,))
+    return {"axes": axes}
+
+
+def _transpose_simplify(x: Expr, *, axes: tuple[int, ...]) -> Expr | None:
+    if axes == tuple(range(len(axes))):  # identity permutation (1-D .T)
+        return x
+    if x.op is transpose:  # (Aᵀ)ᵀ = A: compose the permutations
+        inner = x.kw["axes"]
+        return transpose(x.args[0], axes=tuple(inner[a] for a in axes))
+    return None
+
+
+def _transpose_vjp(g: Expr, out: Expr, x: Expr, *, axes: tuple[int, ...]) -> tuple[Expr]:
+    """y = xᵀ (axes permuted by p);  x̄ = ȳ permuted by p⁻¹."""
+    inv = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inv[a] = i
+    return (transpose(g, axes=tuple(inv)),)
+
+
+def _transpose_numpy(args: list[str], kw: dict[str, Any]) -> str:
+    axes = kw["axes"]
+    if axes == tuple(range(len(axes)))[::-1]:
+        return f"{args[0]}.T"
+    return f"np.transpose({args[0]}, {axes!r})"
+
+
+def _transpose_text(args: list[str], kw: dict[str, Any]) -> str:
+    axes = kw["axes"]
+    if axes == tuple(range(len(axes)))[::-1]:
+        return f"{args[0]}.T"
+    return f"transpose({args[0]}, axes={axes!r})"
+
+
+transpose = register(Op(
+    "transpose", 1, lambda shapes, *, axes: tuple(shapes[0][a] for a in axes),
+    numpy=_transpose_numpy, normalize=_transpose_norm, simplify=_transpose_simplify,
+    vjp=_transpose_vjp, view=True, dtype=lambda args, **kw: args[0].dtype,
+    text=Notation(_transpose_text, POSTFIX, POSTFIX),
+    latex=postfix("^{{T}}"),
+    doc="y = xᵀ (all axes reversed by default, as NumPy's .T)",
+))
+
+# ---------------------------------------------------------------- matmul
+
+
+def _matmul_shape(shapes: tuple[Shape, ...]) -> Shape:
+    a, b = shapes
+    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+        raise ShapeError(
+            f"matmul: {fmt(a)} @ {fmt(b)}: only 1-D and 2-D operands are supported "
+            "(use sum over a product for higher ranks)", op="matmul", shapes=shapes)
+    k1 = a[-1]
+    k2 = b[0] if len(b) == 1 else b[-2]
+    if k1 != k2:
+        raise ShapeError(
+            f"matmul: {fmt(a)} @ {fmt(b)}: inner dimensions {k1} and {k2} differ",
+            op="matmul", shapes=shapes)
+    return a[:-1] + b[1:] if len(b) == 2 else a[:-1]
+
+
+def _matmul_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    """y = a b.  2-D: ā = ȳ bᵀ, b̄ = aᵀ ȳ.  1-D cases: the same with outer products.
+
+    a (n,) @ b (n, m): ā = b ȳ,  b̄ = a ȳᵀ (outer).
+    a (m, n) @ b (n,): ā = ȳ bᵀ (outer),  b̄ = aᵀ ȳ.
+    a (n,) @ b (n,):   ā = ȳ b,  b̄ = ȳ a.
+    """
+    if a.ndim == 2 and b.ndim == 2:
+        return matmul(g, transpose(b)), matmul(transpose(a), g)
+    if a.ndim == 1 and b.ndim == 2:
+        return matmul(b, g), outer(a, g)
+    if a.ndim == 2 and b.ndim == 1:
+        return outer(g, b), matmul(transpose(a), g)
+    return mul(g, b), mul(g, a)
+
+
+matmul = register(Op(
+    "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp,
+    text=infix(" @ ", MUL), latex=Notation("{0} {1}", MUL, (MUL, MUL + 1)),
+    doc="y = a @ b (NumPy's matmul for 1-D and 2-D operands)",
+))
+
+# ---------------------------------------------------------------- outer
+
+
+def _outer_shape(shapes: tuple[Shape, ...]) -> Shape:
+    a, b = shapes
+    if len(a) != 1 or len(b) != 1:
+        raise ShapeError(f"outer: expects two vectors, got shapes {fmt(a)} and {fmt(b)}",
+                         op="outer", shapes=shapes)
+    return (a[0], b[0])
+
+
+outer = register(Op(
+    "outer", 2, _outer_shape, numpy="np.multiply.outer({0}, {1})",
+    vjp=lambda g, out, a, b: (matmul(g, b), matmul(a, g)),
+    latex=Notation("{0} {1}^{{T}}", MUL, (MUL + 1, POSTFIX)),
+    text=Notation("outer({0}, {1})"),
+    doc="y = a bᵀ;  ā = ȳ b, b̄ = ȳᵀ a",
+))
+
+
+def transpose_fn(x: Any, axes: Any = None) -> Expr:
+    """xᵀ, or the axes permuted by ``axes`` (NumPy's meaning)."""
+    return transpose(x, axes=axes)

@@ -1,0 +1,182 @@
+"""Ops that move entries without computing: broadcast_to, expand_dims, squeeze, count.
+
+They mostly appear inside gradients: the VJP of a reduction broadcasts the
+upstream gradient back, and the VJP of a broadcast sums it back (``sum_to``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ShapeError
+from ..graph import Expr, Op, const
+from ..printing.precedence import ATOM, Notation
+from ..shapes import Shape, broadcast, check_shape, fmt, normalize_axis
+from . import register
+
+# ---------------------------------------------------------------- broadcast_to
+
+
+def _broadcast_to_shape(shapes: tuple[Shape, ...], *, shape: Shape) -> Shape:
+    (xs,) = shapes
+    try:
+        ok = len(xs) <= len(shape) and broadcast("broadcast_to", xs, shape) == shape
+    except ShapeError:
+        ok = False
+    if not ok:
+        raise ShapeError(
+            f"broadcast_to: cannot broadcast shape {fmt(xs)} to {fmt(shape)}",
+            op="broadcast_to", shapes=(xs, shape),
+        )
+    return shape
+
+
+def _broadcast_to_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+    return {"shape": check_shape(attrs["shape"], what="broadcast_to")}
+
+
+def _broadcast_to_simplify(x: Expr, *, shape: Shape) -> Expr | None:
+    if x.shape == shape:
+        return x
+    if x.op is broadcast_to_op:  # broadcast_to(broadcast_to(x, s1), s2) = broadcast_to(x, s2)
+        return broadcast_to_op(x.args[0], shape=shape)
+    return None
+
+
+def _broadcast_to_vjp(g: Expr, out: Expr, x: Expr, *, shape: Shape) -> tuple[Expr]:
+    """y = broadcast_to(x, s); x̄ = sum of ȳ over the stretched axes (``sum_to``)."""
+    return (sum_to(g, x.shape),)
+
+
+broadcast_to_op = register(Op(
+    "broadcast_to", 1, _broadcast_to_shape,
+    numpy="np.broadcast_to({0}, {shape})",
+    normalize=_broadcast_to_norm, simplify=_broadcast_to_simplify, vjp=_broadcast_to_vjp,
+    view=True,
+    dtype=lambda args, **kw: args[0].dtype if not args[0].weak else "float64",
+    text=Notation("broadcast_to({0}, shape={shape})"),
+    latex=Notation("{0}", ATOM),
+    doc="Stretch x to shape s by NumPy broadcasting (a read-only view).",
+))
+
+# ---------------------------------------------------------------- expand_dims / squeeze
+
+
+def _axes_norm(op: str, out_ndim: bool) -> Any:
+    def norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+        nd = args[0].ndim + (len(_as_tuple(attrs["axis"])) if out_ndim else 0)
+        return {"axis": normalize_axis(op, attrs["axis"], nd)}
+    return norm
+
+
+def _as_tuple(a: Any) -> tuple[Any, ...]:
+    return tuple(a) if isinstance(a, (tuple, list)) else (a,)
+
+
+def _expand_dims_shape(shapes: tuple[Shape, ...], *, axis: tuple[int, ...]) -> Shape:
+    (xs,) = shapes
+    out: list[Any] = list(xs)
+    for a in axis:
+        out.insert(a, 1)
+    return tuple(out)
+
+
+expand_dims = register(Op(
+    "expand_dims", 1, _expand_dims_shape,
+    numpy="np.expand_dims({0}, {axis})",
+    normalize=_axes_norm("expand_dims", True),
+    simplify=lambda x, *, axis: x if not axis else None,
+    vjp=lambda g, out, x, *, axis: (squeeze(g, axis=axis),),
+    view=True,
+    dtype=lambda args, **kw: args[0].dtype,
+    text=Notation("expand_dims({0}, axis={axis})"),
+    latex=Notation("{0}", ATOM),
+    doc="Insert axes of length 1 at the given positions of the result.",
+))
+
+
+def _squeeze_shape(shapes: tuple[Shape, ...], *, axis: tuple[int, ...]) -> Shape:
+    (xs,) = shapes
+    for a in axis:
+        if xs[a] != 1:
+            raise ShapeError(
+                f"squeeze: axis {a} of shape {fmt(xs)} has length {xs[a]}, not 1",
+                op="squeeze", shapes=(xs,),
+            )
+    return tuple(d for i, d in enumerate(xs) if i not in axis)
+
+
+squeeze = register(Op(
+    "squeeze", 1, _squeeze_shape,
+    numpy="np.squeeze({0}, {axis})",
+    normalize=_axes_norm("squeeze", False),
+    simplify=lambda x, *, axis: x if not axis else None,
+    vjp=lambda g, out, x, *, axis: (expand_dims(g, axis=axis),),
+    view=True,
+    dtype=lambda args, **kw: args[0].dtype,
+    text=Notation("squeeze({0}, axis={axis})"),
+    latex=Notation("{0}", ATOM),
+    doc="Drop the given axes of length 1.",
+))
+
+# ---------------------------------------------------------------- count
+
+
+def _count_numpy(args: list[str], attrs: dict[str, Any]) -> str:
+    dims = attrs.get("_dims") or (lambda d: d)
+    return "float(" + " * ".join(str(d) if isinstance(d, int) else dims(d)
+                                 for d in attrs["dims"]) + ")"
+
+
+def _count_text(args: list[str], attrs: dict[str, Any]) -> str:
+    return " * ".join(str(d) for d in attrs["dims"]) if len(attrs["dims"]) == 1 else \
+        "(" + " * ".join(str(d) for d in attrs["dims"]) + ")"
+
+
+count = register(Op(
+    "count", 0, lambda shapes, **kw: (), numpy=_count_numpy, fold=False,
+    dtype=lambda args, **kw: "float64",
+    text=Notation(_count_text), latex=Notation(lambda a, kw: " ".join(str(d) for d in kw["dims"])),
+    doc="The number of entries spanned by dimensions some of which are symbolic (n, or n*m).",
+))
+
+
+def count_of(dims: Shape) -> Expr:
+    """The product of ``dims`` as a node: a constant when every dimension is an int."""
+    sym = tuple(d for d in dims if isinstance(d, str))
+    num = 1
+    for d in dims:
+        if isinstance(d, int):
+            num *= d
+    if not sym:
+        return const(float(num))
+    return count(dims=tuple(sorted(sym, key=str)) + ((num,) if num != 1 else ()))
+
+
+# ---------------------------------------------------------------- sum_to
+
+
+def sum_to(g: Expr, shape: Shape) -> Expr:
+    """Fit a cotangent to an argument's shape: sum over broadcast axes, or stretch.
+
+    This is the one place where gradients of broadcasting are reduced
+    (the reverse pass calls it for every cotangent whose shape differs).
+    """
+    from .reduce import sum_ as _sum
+
+    if g.shape == shape:
+        return g
+    lead = len(g.shape) - len(shape)
+    try:
+        fits = lead >= 0 and broadcast("sum_to", shape, g.shape) == g.shape
+    except ShapeError:
+        fits = False
+    if not fits:
+        return broadcast_to_op(g, shape=shape)
+    lead_axes = tuple(range(lead))
+    one_axes = tuple(lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1)
+    if lead_axes:
+        g = _sum(g, axis=lead_axes)
+    if one_axes:
+        g = _sum(g, axis=tuple(a - lead for a in one_axes), keepdims=True)
+    return g

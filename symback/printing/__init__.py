@@ -1,0 +1,1 @@
+"""Printers: plain text (``str(expr)``), LaTeX, and graph pictures."""
