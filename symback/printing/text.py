@@ -7,6 +7,7 @@ precedence numbers alone.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from ..graph import Expr, toposort
@@ -61,13 +62,84 @@ def render_graph(roots: list[Expr], leaf: Callable[[Expr], tuple[str, int]],
         s = note.render(parts, node.kw)
         if limit is not None and len(s) > limit:
             s = s[:limit] + "…"
-        prec = note.prec
+        prec = done[node.args[0]][1] if note.transparent else note.prec
         done[node] = (s, prec)
     return done
 
 
-def to_text(expr: Expr, limit: int | None = None) -> str:
-    """Plain text of ``expr`` (Python syntax, parseable by ``sb.parse``)."""
-    done = render_graph([expr], _leaf_text, lambda n: n.op.text or default_notation(n),
-                        lambda s: f"({s})", limit=limit)
-    return done[expr][0]
+DEFAULT_LIMIT = 20_000
+
+
+def to_text(expr: Expr, limit: int | None = DEFAULT_LIMIT) -> str:
+    """Plain text of ``expr`` (Python syntax, parseable by ``sb.parse``).
+
+    A DAG with shared nodes prints as a tree, which can be exponentially longer
+    than the graph; so the text is streamed and cut after ``limit`` characters
+    with `` … [cut: N nodes]``. ``limit=None`` prints everything.
+    """
+    notation = lambda n: n.op.text or default_notation(n)  # noqa: E731
+    if limit is None:
+        done = render_graph([expr], _leaf_text, notation, lambda s: f"({s})")
+        return done[expr][0]
+    text, complete = stream_text(expr, _leaf_text, notation, limit)
+    if complete:
+        return text
+    return f"{text} … [cut at {limit} characters: {len(toposort([expr]))} nodes]"
+
+
+_SPLIT = re.compile("\x00(\\d+)\x00")
+
+
+def template_pieces(note: Notation, node: Expr) -> list[str | int]:
+    """The notation of ``node`` as literal pieces and argument indices, in print order."""
+    rendered = note.render([f"\x00{i}\x00" for i in range(len(node.args))], node.kw)
+    parts = _SPLIT.split(rendered)
+    out: list[str | int] = []
+    for k, p in enumerate(parts):
+        if k % 2:
+            out.append(int(p))
+        elif p:
+            out.append(p)
+    return out
+
+
+def stream_text(expr: Expr, leaf: Callable[[Expr], tuple[str, int]],
+                notation: Callable[[Expr], Notation], limit: int,
+                paren: tuple[str, str] = ("(", ")")) -> tuple[str, bool]:
+    """Unfold the DAG under ``expr`` as a tree, left to right, until ``limit`` characters.
+
+    Iterative (an explicit stack); costs O(limit) however large the graph.
+    Returns the text and whether it is complete.
+    """
+    out: list[str] = []
+    size = 0
+    stack: list[Any] = [(expr, False)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            size += len(item)
+        else:
+            node, wrap = item
+            if not node.args:
+                s = leaf(node)[0]
+                s = paren[0] + s + paren[1] if wrap else s
+                out.append(s)
+                size += len(s)
+            else:
+                note = notation(node)
+                pieces = template_pieces(note, node)
+                if wrap:
+                    stack.append(paren[1])
+                for piece in reversed(pieces):
+                    if isinstance(piece, int):
+                        arg = node.args[piece]
+                        prec = leaf(arg)[1] if not arg.args else notation(arg).prec
+                        stack.append((arg, prec < note.slot(piece)))
+                    else:
+                        stack.append(piece)
+                if wrap:
+                    stack.append(paren[0])
+        if size > limit:
+            return "".join(out)[:limit], False
+    return "".join(out), True
