@@ -20,3 +20,14 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser):  # type: ignore[no-untyped-def]
+    """``--long``: the long fuzz runs (≥ 10,000 random examples); same as SYMBACK_LONG=1."""
+    parser.addoption("--long", action="store_true", default=False,
+                     help="run the long fuzz mode (or set SYMBACK_LONG=1)")
+
+
+def pytest_configure(config):  # type: ignore[no-untyped-def]
+    if config.getoption("--long", default=False):
+        os.environ["SYMBACK_LONG"] = "1"
