@@ -31,6 +31,7 @@ from .parse import parse
 from .printing.graphviz import to_dot, to_mermaid
 from .printing.latex import latex
 from .sympy_bridge import from_sympy, to_sympy
+from .training import FlatValueAndGrad, flat_value_and_grad
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ __all__ = [
     "toposort", "parse", "from_sympy", "to_sympy",
     "grad", "vjp", "backprop", "jacobian", "hessian", "hvp",
     "latex", "explain", "to_dot", "to_mermaid", "lambdify", "value_and_grad",
+    "flat_value_and_grad", "FlatValueAndGrad",
     "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
     "softplus", "abs", "sign", "maximum", "minimum", "pow", "sum", "mean", "transpose",
     "softmax", "log_softmax", "logsumexp", "matmul", "outer", "where", "greater",

@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
+
 from .errors import ShapeError, SymbackError
-from .graph import Expr, as_expr, ones, toposort, zeros
+from .graph import Expr, as_expr, const, ones, toposort, zeros
 from .ops.elementwise import add
 from .ops.structural import sum_to
 from .shapes import fmt
@@ -98,6 +100,10 @@ def backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None = None) -> Backprop
         total = contribs[0].value
         for c in contribs[1:]:
             total = add(total, c.value)
+        if total.is_const and total.weak and node.dtype == "float32":
+            # A Python-number cotangent would turn into a float64 array once broadcast
+            # (by a reduction's VJP); give it the node's dtype so float32 stays float32.
+            total = const(np.asarray(total.value, dtype=np.float32))
         table[node] = total
         steps.append(Step(node, tuple(contribs), total))
         if not node.args or not any(a in relevant for a in node.args):

@@ -102,6 +102,8 @@ class Op:
         jvp: optional forward rule ``jvp(tangents, out, *args, **attrs) -> Expr | None``.
         sympy: optional SymPy counterpart (used by the SymPy bridge).
         doc: the maths, for docs and ``explain``.
+        weak: the node is a Python scalar at run time (as ``count``'s ``float(n)``), so,
+            like a Python-number constant, it does not decide the result dtype.
     """
 
     name: str
@@ -123,6 +125,7 @@ class Op:
     sympy: Any = None
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    weak: bool = False
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -146,7 +149,13 @@ class Op:
         dtype = self.dtype(eargs, **attrs) if self.dtype is not None else float_dtype(eargs)
         key_attrs = tuple(sorted(attrs.items()))
         if self.fold and eargs and all(a.op is CONST for a in eargs):
-            folded = _fold(self, eargs, attrs, shape)
+            fkey = (self, eargs, key_attrs)
+            folded = _FOLDED.get(fkey, _MISSING)
+            if folded is _MISSING:
+                folded = _fold(self, eargs, attrs, shape)
+                if len(_FOLDED) >= _FOLD_CACHE_SIZE:  # bounded: forget everything at once
+                    _FOLDED.clear()
+                _FOLDED[fkey] = folded
             if folded is not None:
                 return folded
         return _intern(self, eargs, key_attrs, shape, dtype)
@@ -157,9 +166,20 @@ def float_dtype(args: Sequence["Expr"]) -> str:
 
     Weak Python scalars do not take part (``float32 * 2.0`` stays float32).
     """
+    first = None
+    for a in args:  # fast path: the strong arguments share one float dtype (the usual case)
+        if a.weak:
+            continue
+        if first is None:
+            first = a.dtype
+        elif a.dtype != first:
+            break
+    else:
+        if first is None:
+            return "float64"
+        if first in _FLOAT_NAMES:
+            return first
     strong = [a.dtype for a in args if not a.weak]
-    if not strong:
-        return "float64"
     dt = np.result_type(*strong)
     if dt.kind != "f":
         return "float64"
@@ -202,7 +222,9 @@ class Expr:
     @property
     def weak(self) -> bool:
         """True for a Python-scalar constant, which does not decide the dtype."""
-        return self.op is CONST and self.attrs[0][1].weak
+        if self.op is CONST:
+            return bool(self.attrs[0][1].weak)
+        return self.op.weak
 
     @property
     def is_leaf(self) -> bool:
@@ -278,6 +300,17 @@ class Expr:
     def __lt__(self, o: Any) -> Expr: return _OPS["less"](self, o)  # noqa: E704
     def __le__(self, o: Any) -> Expr: return _OPS["less_equal"](self, o)  # noqa: E704
 
+    def __getitem__(self, index: Any) -> Expr:
+        """``x[i, 1:3, None, ...]`` with constant ints, slices, ``None`` and ``...`` (NumPy)."""
+        return _OPS["getitem"](self, index=index)
+
+    def __iter__(self) -> Iterator[Expr]:
+        """Iterate over the first axis (an int length); 0-d and symbolic lengths refuse."""
+        if not self.shape or not isinstance(self.shape[0], int):
+            raise TypeError(f"iteration over an expression of shape {fmt(self.shape)} "
+                            "(needs an int first dimension)")
+        return (self[i] for i in range(self.shape[0]))
+
     @property
     def T(self) -> Expr:
         """Transpose (all axes reversed, as NumPy's ``.T``)."""
@@ -309,6 +342,16 @@ def _intern(op: Op, args: tuple[Expr, ...], attrs: tuple[tuple[str, Any], ...],
     return node
 
 
+_FLOAT_NAMES = frozenset({"float64", "float32"})
+# Folding caches: (op, const args, attrs) -> folded node (or None: cannot fold), and the
+# compiled NumPy form per (op, arity, attrs). Building a gradient folds the same small
+# constants thousands of times (W2's x**2 gives 2 - 1 once per term); both are bounded.
+_FOLDED: dict[tuple[Any, ...], Any] = {}
+_FOLD_CODE: dict[tuple[Any, ...], Any] = {}
+_FOLD_CACHE_SIZE = 4096
+_MISSING = object()
+
+
 def _fold(op: Op, args: tuple[Expr, ...], attrs: dict[str, Any], shape: Shape) -> Expr | None:
     """Evaluate ``op`` on constant arguments with its own NumPy form (no second implementation)."""
     from . import numeric
@@ -320,9 +363,14 @@ def _fold(op: Op, args: tuple[Expr, ...], attrs: dict[str, Any], shape: Shape) -
     for h in op.helpers:
         ns[h] = getattr(numeric, h)
     try:
-        source = render_numpy(op, names, attrs)
+        ckey = (op, len(args), tuple(sorted(attrs.items())))
+        code = _FOLD_CODE.get(ckey)
+        if code is None:
+            if len(_FOLD_CODE) >= _FOLD_CACHE_SIZE:
+                _FOLD_CODE.clear()
+            code = _FOLD_CODE[ckey] = compile(render_numpy(op, names, attrs), "<fold>", "eval")
         with np.errstate(all="ignore"):
-            value = eval(source, ns)  # noqa: S307 - self-generated text over constants only
+            value = eval(code, ns)  # noqa: S307 - self-generated text over constants only
     except Exception:  # the op cannot fold these: keep the node
         return None
     if all(a.weak for a in args) and np.ndim(value) == 0:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ShapeError
 from ..graph import Expr, Op, const
-from ..printing.precedence import ATOM, Notation
+from ..printing.precedence import ATOM, LOWEST, MUL, Notation
 from ..shapes import Shape, broadcast, check_shape, fmt, normalize_axis
 from . import register
 
@@ -43,6 +43,21 @@ def _broadcast_to_simplify(x: Expr, *, shape: Shape) -> Expr | None:
     return None
 
 
+# Stretching changes no entry, so it prints as its argument (with the argument's
+# precedence), except that a scalar stretched to a tensor is a multiple of ones.
+_TRANSPARENT = Notation("{0}", ATOM, LOWEST, transparent=True)
+
+
+def _broadcast_to_latex(node: Expr) -> Notation:
+    """``\\mathbf{1}``, ``\\mathbf{0}``, ``c \\mathbf{1}`` for a stretched scalar; else transparent."""
+    x = node.args[0]
+    if x.shape != ():
+        return _TRANSPARENT
+    if x.is_const and x.weak and not isinstance(x.value, bool) and x.value in (0, 1):
+        return Notation(r"\mathbf{{1}}" if x.value == 1 else r"\mathbf{{0}}", ATOM)
+    return Notation(r"{0} \mathbf{{1}}", MUL, MUL)
+
+
 def _broadcast_to_vjp(g: Expr, out: Expr, x: Expr, *, shape: Shape) -> tuple[Expr]:
     """y = broadcast_to(x, s); x̄ = sum of ȳ over the stretched axes (``sum_to``)."""
     return (sum_to(g, x.shape),)
@@ -52,10 +67,12 @@ broadcast_to_op = register(Op(
     "broadcast_to", 1, _broadcast_to_shape,
     numpy="np.broadcast_to({0}, {shape})",
     normalize=_broadcast_to_norm, simplify=_broadcast_to_simplify, vjp=_broadcast_to_vjp,
+    # tangents carry trailing batch axes (symback.higher): they ride along unstretched
+    jvp=lambda ts, out, x, *, shape: broadcast_to_op(ts[0], shape=shape + ts[0].shape[x.ndim:]),
     view=True,
     dtype=lambda args, **kw: args[0].dtype if not args[0].weak else "float64",
     text=Notation("broadcast_to({0}, shape={shape})"),
-    latex=Notation("{0}", ATOM),
+    latex=Notation("{0}", ATOM, LOWEST, _broadcast_to_latex),
     doc="Stretch x to shape s by NumPy broadcasting (a read-only view).",
 ))
 
@@ -87,10 +104,11 @@ expand_dims = register(Op(
     normalize=_axes_norm("expand_dims", True),
     simplify=lambda x, *, axis: x if not axis else None,
     vjp=lambda g, out, x, *, axis: (squeeze(g, axis=axis),),
+    jvp=lambda ts, out, x, *, axis: expand_dims(ts[0], axis=axis),
     view=True,
     dtype=lambda args, **kw: args[0].dtype,
     text=Notation("expand_dims({0}, axis={axis})"),
-    latex=Notation("{0}", ATOM),
+    latex=_TRANSPARENT,
     doc="Insert axes of length 1 at the given positions of the result.",
 ))
 
@@ -112,10 +130,11 @@ squeeze = register(Op(
     normalize=_axes_norm("squeeze", False),
     simplify=lambda x, *, axis: x if not axis else None,
     vjp=lambda g, out, x, *, axis: (expand_dims(g, axis=axis),),
+    jvp=lambda ts, out, x, *, axis: squeeze(ts[0], axis=axis),
     view=True,
     dtype=lambda args, **kw: args[0].dtype,
     text=Notation("squeeze({0}, axis={axis})"),
-    latex=Notation("{0}", ATOM),
+    latex=_TRANSPARENT,
     doc="Drop the given axes of length 1.",
 ))
 
@@ -133,10 +152,26 @@ def _count_text(args: list[str], attrs: dict[str, Any]) -> str:
         "(" + " * ".join(str(d) for d in attrs["dims"]) + ")"
 
 
+def _count_latex(node: Expr) -> Notation:
+    """The number itself and the dimension names: ``m``, ``3 m n`` (a product)."""
+    from ..printing.latex import dim_latex
+
+    dims = node.kw["dims"]
+    num = 1
+    for d in dims:
+        if isinstance(d, int):
+            num *= d
+    parts = ([str(num)] if num != 1 else []) + [dim_latex(d) for d in dims
+                                                 if not isinstance(d, int)]
+    text = " ".join(parts) or "1"
+    return Notation(lambda a, kw: text, ATOM if len(parts) <= 1 else MUL)
+
+
 count = register(Op(
     "count", 0, lambda shapes, **kw: (), numpy=_count_numpy, fold=False,
-    dtype=lambda args, **kw: "float64",
-    text=Notation(_count_text), latex=Notation(lambda a, kw: " ".join(str(d) for d in kw["dims"])),
+    dtype=lambda args, **kw: "float64", weak=True,  # a Python float at run time
+    text=Notation(_count_text), latex=Notation(lambda a, kw: " ".join(str(d) for d in kw["dims"]), ATOM, LOWEST,
+                                               _count_latex),
     doc="The number of entries spanned by dimensions some of which are symbolic (n, or n*m).",
 ))
 
