@@ -49,7 +49,22 @@ def log_softmax(x, axis=-1):
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 
-HELPERS = {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax)}
+def logdet(x):
+    """log det x via slogdet (no overflow); -inf where det x = 0, NaN where det x < 0."""
+    sign, logabs = np.linalg.slogdet(x)
+    return np.where(sign > 0, logabs, np.where(sign == 0, -np.inf, np.nan))
+
+
+def index_scatter(g, shape, index):
+    """Zeros of ``shape`` with ``g`` written at ``index``: the adjoint of ``x[index]``."""
+    g = np.asarray(g)
+    out = np.zeros(shape, dtype=g.dtype if g.dtype.kind == "f" else np.float64)
+    out[index] = g
+    return out
+
+
+HELPERS = {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax, logdet,
+                                   index_scatter)}
 
 # helper -> helpers it calls (inlined too)
 DEPENDS = {"log_softmax": ("logsumexp",)}

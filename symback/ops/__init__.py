@@ -28,3 +28,13 @@ from . import structural  # noqa: E402,F401
 from . import elementwise  # noqa: E402,F401
 from . import reduce  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
+from . import matrix  # noqa: E402,F401
+
+
+def describe() -> str:
+    """A Markdown table of every registered op and its maths (forward form and VJP)."""
+    rows = ["| op | definition and derivative (ȳ the upstream gradient) |", "| --- | --- |"]
+    for name, op in REGISTRY.items():
+        doc = " ".join(op.doc.split()).replace("|", "\\|")
+        rows.append(f"| `{name}` | {doc} |")
+    return "\n".join(rows)

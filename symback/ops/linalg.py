@@ -14,6 +14,7 @@ from ..printing.precedence import MUL, POSTFIX, Notation, infix, postfix
 from ..shapes import Shape, fmt
 from . import register
 from .elementwise import mul
+from .structural import expand_dims
 
 # ---------------------------------------------------------------- transpose
 
@@ -70,6 +71,9 @@ transpose = register(Op(
     "transpose", 1, lambda shapes, *, axes: tuple(shapes[0][a] for a in axes),
     numpy=_transpose_numpy, normalize=_transpose_norm, simplify=_transpose_simplify,
     vjp=_transpose_vjp, view=True, dtype=lambda args, **kw: args[0].dtype,
+    # a tangent's trailing batch axes (symback.higher) stay where they are
+    jvp=lambda ts, out, x, *, axes: transpose(
+        ts[0], axes=axes + tuple(range(len(axes), ts[0].ndim))),
     text=Notation(_transpose_text, POSTFIX, POSTFIX),
     latex=postfix("^{{T}}"),
     doc="y = xᵀ (all axes reversed by default, as NumPy's .T)",
@@ -109,8 +113,47 @@ def _matmul_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
     return mul(g, b), mul(g, a)
 
 
+def _matmul_simplify(a: Expr, b: Expr) -> Expr | None:
+    """A I = A and I A = A (an identity matrix is marked by its op: extra["identity"])."""
+    if b.op.extra.get("identity"):
+        return a
+    if a.op.extra.get("identity"):
+        return b
+    return None
+
+
+def _matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr:
+    """ẏ = ȧ b + a ḃ.  Tangents may carry trailing batch axes B (symback.higher): a
+    vector's tangent (k, N) is then a matrix and plain products do (bᵀ ȧ, a ḃ); other cases
+    contract with tensordot and move B last."""
+    from .matrix import tensordot_op
+
+    ta, tb = ts
+    terms = []
+    if ta is not None:
+        nb = ta.ndim - a.ndim
+        if nb == 0:
+            terms.append(matmul(ta, b))
+        elif a.ndim == 1 and nb == 1:
+            terms.append(matmul(transpose(b) if b.ndim == 2 else b, ta))
+        else:
+            r = tensordot_op(ta, b, axes=((a.ndim - 1,), (0,)))  # free(a), B, free(b)
+            fa, fb = a.ndim - 1, b.ndim - 1
+            perm = tuple(range(fa)) + tuple(range(fa + nb, fa + nb + fb)) + tuple(
+                range(fa, fa + nb))
+            terms.append(transpose(r, axes=perm))
+    if tb is not None:
+        nb = tb.ndim - b.ndim
+        if nb == 0 or (b.ndim == 1 and nb == 1):
+            terms.append(matmul(a, tb))
+        else:
+            terms.append(tensordot_op(a, tb, axes=((a.ndim - 1,), (0,))))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
 matmul = register(Op(
-    "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp,
+    "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp, jvp=_matmul_jvp,
+    simplify=_matmul_simplify,
     text=infix(" @ ", MUL), latex=Notation("{0} {1}", MUL, (MUL, MUL + 1)),
     doc="y = a @ b (NumPy's matmul for 1-D and 2-D operands)",
 ))
@@ -126,9 +169,25 @@ def _outer_shape(shapes: tuple[Shape, ...]) -> Shape:
     return (a[0], b[0])
 
 
+def _outer_jvp(ts: tuple[Expr | None, ...], a: Expr, b: Expr) -> Expr:
+    """ẏ = ȧ bᵀ + a ḃᵀ (with trailing batch axes: ȧ[:, None, …] ⊙ b[None, :, None…] + …)."""
+    ta, tb = ts
+    terms = []
+    if ta is not None:
+        nb = ta.ndim - 1
+        terms.append(outer(ta, b) if nb == 0 else mul(
+            expand_dims(ta, axis=(1,)), expand_dims(b, axis=(0,) + tuple(range(2, 2 + nb)))))
+    if tb is not None:
+        nb = tb.ndim - 1
+        terms.append(outer(a, tb) if nb == 0 else mul(
+            expand_dims(a, axis=tuple(range(1, 2 + nb))), expand_dims(tb, axis=(0,))))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
 outer = register(Op(
     "outer", 2, _outer_shape, numpy="np.multiply.outer({0}, {1})",
     vjp=lambda g, out, a, b: (matmul(g, b), matmul(a, g)),
+    jvp=lambda ts, out, a, b: _outer_jvp(ts, a, b),
     latex=Notation("{0} {1}^{{T}}", MUL, (MUL + 1, POSTFIX)),
     text=Notation("outer({0}, {1})"),
     doc="y = a bᵀ;  ā = ȳ b, b̄ = ȳᵀ a",

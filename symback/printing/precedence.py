@@ -15,6 +15,7 @@ LOWEST = 0
 CMP = 10  # a > b
 ADD = 20  # a + b, a - b
 MUL = 30  # a * b, a / b, a @ b, juxtaposition
+JUXT = 32  # LaTeX matrix product by juxtaposition (X W): binds tighter than \odot
 NEG = 40  # -a
 POW = 50  # a ** b
 POSTFIX = 60  # a.T, X^{T}
@@ -37,6 +38,24 @@ class Notation:
     template: Template
     prec: int = ATOM
     arg_prec: int | tuple[int, ...] = LOWEST
+    #: ``select(node) -> Notation``: a notation that depends on the node's data
+    #: (argument shapes, constant values), e.g. ``\odot`` or juxtaposition for ``mul``.
+    #: Printers that honour it call it; others use ``template``.
+    select: Callable[[Any], "Notation"] | None = None
+    #: Print as argument 0 with argument 0's own precedence (broadcast_to, squeeze).
+    transparent: bool = False
+
+    def resolve(self, node: Any) -> "Notation":
+        """The notation for ``node``: ``select(node)`` when set (applied until it settles)."""
+        note = self
+        for _ in range(8):
+            if note.select is None:
+                break
+            nxt = note.select(node)
+            if nxt is note:
+                break
+            note = nxt
+        return note
 
     def slot(self, i: int) -> int:
         """The minimum precedence argument ``i`` needs to go in without parentheses."""
