@@ -13,7 +13,7 @@ from .errors import ParseError, ShapeError, SymbackError
 from .explain import explain
 from .graph import Expr, Op, as_expr, const, free_symbols, matrix, substitute, symbols
 from .graph import tensor, toposort, vector
-from .higher import hessian, hvp, jacobian
+from .higher import hessian, hvp, jacobian, jvp
 from .ops.elementwise import abs_ as abs  # noqa: A001
 from .ops.elementwise import (cos, equal, exp, expm1, greater, greater_equal, less, less_equal,
                               log, log1p, maximum, minimum, relu, sigmoid, sign, sin, softplus,
@@ -39,7 +39,7 @@ __all__ = [
     "Expr", "Op", "CompiledFunction", "SymbackError", "ParseError", "ShapeError",
     "symbols", "tensor", "matrix", "vector", "const", "as_expr", "free_symbols", "substitute",
     "toposort", "parse", "from_sympy", "to_sympy",
-    "grad", "vjp", "backprop", "jacobian", "hessian", "hvp",
+    "grad", "vjp", "backprop", "jacobian", "hessian", "hvp", "jvp",
     "latex", "explain", "to_dot", "to_mermaid", "lambdify", "value_and_grad",
     "flat_value_and_grad", "FlatValueAndGrad",
     "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
