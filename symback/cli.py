@@ -1,0 +1,329 @@
+"""The ``symback`` command line: gradients, explanations and graph pictures of a formula.
+
+    symback grad "3*(a + b*c)" --wrt a b c --at a=7 b=4 c=2
+    symback grad "sum(sigmoid(X @ W))" --wrt W --shape X=3,3 W=3,2 --latex
+    symback explain "3*(a + b*c)" --wrt a b c --at a=5 b=3 c=2
+    symback graph "sum(sigmoid(X @ W))" --wrt W --shape X=3,3 W=3,2 --format mermaid
+
+The formula is read by :func:`symback.parse` (never executed). Every user
+mistake (bad text, shapes, names or values) prints one line on stderr and
+exits with status 2; there is no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from typing import Any, NoReturn, Sequence
+
+import numpy as np
+
+from .errors import ParseError, ShapeError, SymbackError
+
+EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+
+
+class UsageError(Exception):
+    """A mistake on the command line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a mistake as one line (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _shape(spec: str) -> tuple[str, tuple[Any, ...]]:
+    """``X=3,4`` -> ("X", (3, 4)); ``w=n`` -> ("w", ("n",)); ``s=`` -> ("s", ())."""
+    name, sep, dims = spec.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise UsageError(f"--shape {spec!r}: expected NAME=D1,D2 (for example X=3,4 or w=n)")
+    dims = dims.strip().strip("()[]").strip()
+    out: list[Any] = []
+    for d in (p.strip() for p in dims.split(",")) if dims else ():
+        if not d:
+            continue
+        if d.isdigit():
+            out.append(int(d))
+        elif d.isidentifier():
+            out.append(d)
+        else:
+            raise UsageError(f"--shape {spec!r}: dimension {d!r} is not a whole number or a name")
+    return name, tuple(out)
+
+
+def _value(spec: str) -> tuple[str, Any]:
+    """``a=7`` -> 7.0; ``v=1,2,3`` -> [1, 2, 3]; ``X=[[1,2],[3,4]]`` (JSON) -> nested list."""
+    name, sep, text = spec.partition("=")
+    name = name.strip()
+    text = text.strip()
+    if not sep or not name.isidentifier() or not text:
+        raise UsageError(f"--at {spec!r}: expected NAME=VALUE (for example a=7, v=1,2,3 "
+                         "or X=[[1,2],[3,4]])")
+    try:
+        if text.startswith("["):
+            value = json.loads(text)
+        elif "," in text:
+            value = [float(p) for p in text.split(",") if p.strip()]
+        else:
+            value = float(text)
+        arr = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise UsageError(f"--at {spec!r}: {text!r} is not a number, a comma list or a JSON "
+                         "array of numbers") from None
+    return name, arr
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="symback",
+        description="Symbolic reverse-mode differentiation: gradients as formulas, "
+                    "explained and drawn. The formula is parsed, never executed.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"symback {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser, wrt_required: bool) -> None:
+        p.add_argument("expr", metavar="EXPR",
+                       help='the formula, e.g. "3*(a + b*c)" or "sum(sigmoid(X @ W))"')
+        p.add_argument("--wrt", nargs="+", metavar="NAME", required=wrt_required, default=[],
+                       help="the variables to differentiate with respect to")
+        p.add_argument("--shape", nargs="+", metavar="NAME=D1,D2", default=[], action="extend",
+                       help="tensor shapes (names not listed are scalars); a dimension is a "
+                            "number or a symbolic size: X=3,4  w=n")
+        p.add_argument("--at", nargs="+", metavar="NAME=VALUE", default=[], action="extend",
+                       help="values to evaluate at: a=7, v=1,2,3 or X=[[1,2],[3,4]]")
+
+    g = sub.add_parser("grad", help="print the gradient with respect to each name")
+    common(g, True)
+    g.add_argument("--latex", action="store_true", help="print LaTeX (same as --format latex)")
+    g.add_argument("--steps", action="store_true", help="also explain the chain rule step by step")
+    g.add_argument("--graph", choices=("dot", "mermaid"), help="also print the graph")
+    g.add_argument("--format", choices=("text", "latex", "json"), default="text")
+
+    e = sub.add_parser("explain", help="the chain rule step by step")
+    common(e, True)
+    e.add_argument("--format", choices=("text", "latex", "markdown"), default="text")
+
+    d = sub.add_parser("graph", help="the graph of the formula (and its gradients) as DOT or "
+                                     "Mermaid text")
+    common(d, False)
+    d.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    return parser
+
+
+# --------------------------------------------------------------------------- the problem
+
+
+class Problem:
+    """The formula, its variables and values, as the command line gives them."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from .graph import free_symbols
+        from .parse import parse
+
+        shapes: dict[str, tuple[Any, ...]] = {}
+        for spec in args.shape:
+            name, shp = _shape(spec)
+            shapes[name] = shp
+        self.text: str = args.expr
+        self.y = parse(self.text, shapes)
+        self.symbols = {s.name: s for s in free_symbols(self.y)}
+        for name in shapes:
+            if name not in self.symbols:
+                raise UsageError(f"--shape {name}: {name!r} does not appear in the formula")
+        self.wrt = []
+        for name in args.wrt:
+            if name not in self.symbols:
+                raise UsageError(f"--wrt {name}: {name!r} does not appear in the formula "
+                                 f"(its names: {', '.join(self.symbols) or 'none'})")
+            self.wrt.append(self.symbols[name])
+        self.at: dict[str, np.ndarray] = {}
+        for spec in args.at:
+            name, value = _value(spec)
+            if name not in self.symbols:
+                raise UsageError(f"--at {name}: {name!r} does not appear in the formula")
+            self.at[name] = self._fit(name, value)
+        if self.at:
+            missing = [n for n in self.symbols if n not in self.at]
+            if missing:
+                raise UsageError("--at: no value for " + ", ".join(missing)
+                                 + " (give every variable a value)")
+
+    def _fit(self, name: str, value: np.ndarray) -> np.ndarray:
+        """A flat list for a tensor of known size is reshaped to the tensor's shape."""
+        shape = self.symbols[name].shape
+        if value.ndim == 1 and len(shape) > 1 and all(isinstance(d, int) for d in shape) \
+                and value.size == math.prod(shape):
+            return value.reshape(shape)  # type: ignore[arg-type]
+        return value
+
+    def grads(self) -> list[Any]:
+        from .autodiff import grad
+
+        return list(grad(self.y, self.wrt)) if self.wrt else []
+
+    def values(self, exprs: list[Any]) -> list[np.ndarray]:
+        from .codegen import lambdify
+
+        names = sorted(self.symbols)
+        fn = lambdify([self.symbols[n] for n in names], exprs)
+        out = fn(*(self.at[n] for n in names))
+        return [np.asarray(v) for v in (out if isinstance(out, tuple) else (out,))]
+
+    def at_for_explain(self) -> dict[str, Any] | None:
+        if not self.at:
+            return None
+        return {n: (float(v) if v.ndim == 0 else v) for n, v in self.at.items()}
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _fmt_value(v: np.ndarray) -> str:
+    if v.ndim == 0:
+        return f"{float(v):.12g}"
+    return np.array2string(v, precision=8, separator=", ", floatmode="maxprec",
+                           max_line_width=100, threshold=200)
+
+
+def _json_value(v: np.ndarray) -> Any:
+    def clean(x: float) -> Any:
+        return x if math.isfinite(x) else str(x)
+    if v.ndim == 0:
+        return clean(float(v))
+    return np.vectorize(clean, otypes=[object])(v).tolist()
+
+
+def _latex(expr: Any) -> str:
+    from .printing.latex import latex
+
+    return latex(expr)
+
+
+def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
+    fmt = "latex" if args.latex and args.format == "text" else args.format
+    p = Problem(args)
+    grads = p.grads()
+    values = p.values([p.y] + grads) if p.at else None
+    if fmt == "json":
+        doc: dict[str, Any] = {"expr": str(p.y), "shape": list(p.y.shape), "gradients": []}
+        if values is not None:
+            doc["at"] = {n: _json_value(v) for n, v in p.at.items()}
+            doc["value"] = _json_value(values[0])
+        for i, (w, g) in enumerate(zip(p.wrt, grads)):
+            item = {"wrt": w.name, "shape": list(w.shape), "expr": str(g)}
+            try:
+                item["latex"] = _latex(g)
+            except NotImplementedError:
+                pass
+            if values is not None:
+                item["value"] = _json_value(values[i + 1])
+            doc["gradients"].append(item)
+        out.write(json.dumps(doc, indent=2) + "\n")
+    elif fmt == "latex":
+        value = f" = {_fmt_value(values[0])}" if values is not None else ""
+        out.write(f"y = {_latex(p.y)}{value}\n")
+        for i, (w, g) in enumerate(zip(p.wrt, grads)):
+            value = f" = {_fmt_value(values[i + 1])}" if values is not None else ""
+            out.write(rf"\frac{{\partial y}}{{\partial {w.name}}} = {_latex(g)}{value}" + "\n")
+    else:
+        value = f" = {_fmt_value(values[0])}" if values is not None else ""
+        out.write(f"y = {p.y}{value}\n")
+        for i, (w, g) in enumerate(zip(p.wrt, grads)):
+            value = f" = {_fmt_value(values[i + 1])}" if values is not None else ""
+            out.write(f"dy/d{w.name} = {g}{value}\n")
+    if args.steps:
+        out.write("\n" + _explain_text(p, "latex" if fmt == "latex" else "text") + "\n")
+    if args.graph:
+        out.write("\n" + _graph_text([p.y] + grads, args.graph) + "\n")
+
+
+def _explain_text(p: Problem, fmt: str) -> str:
+    from .explain import explain
+
+    ex = explain(p.y, p.wrt if len(p.wrt) != 1 else p.wrt[0], at=p.at_for_explain())
+    if fmt == "latex":
+        return str(ex.latex())
+    if fmt == "markdown":
+        md = getattr(ex, "markdown", None)
+        if md is None:
+            raise UsageError("explain: Markdown output is not available; use --format text "
+                             "or latex")
+        return str(md())
+    return str(ex)
+
+
+def _graph_text(exprs: list[Any], fmt: str) -> str:
+    from .printing.graphviz import to_dot, to_mermaid
+
+    return str(to_dot(*exprs) if fmt == "dot" else to_mermaid(*exprs))
+
+
+def _cmd_explain(args: argparse.Namespace, out: Any) -> None:
+    p = Problem(args)
+    out.write(_explain_text(p, args.format).rstrip("\n") + "\n")
+
+
+def _cmd_graph(args: argparse.Namespace, out: Any) -> None:
+    p = Problem(args)
+    out.write(_graph_text([p.y] + p.grads(), args.format).rstrip("\n") + "\n")
+
+
+_COMMANDS = {"grad": _cmd_grad, "explain": _cmd_explain, "graph": _cmd_graph}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 user mistake, 1 internal error)."""
+    parser = _build_parser()
+    err = sys.stderr
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stdout)
+            return EXIT_USAGE
+        _COMMANDS[args.command](args, sys.stdout)
+        sys.stdout.flush()
+        return 0
+    except UsageError as e:
+        err.write(f"symback: error: {_one_line(e)}\n")
+    except ParseError as e:
+        err.write(f"symback: error: cannot read the formula: {_one_line(e)}\n")
+    except ShapeError as e:
+        err.write(f"symback: error: shapes do not fit: {_one_line(e)}\n")
+    except SymbackError as e:
+        err.write(f"symback: error: {_one_line(e)}\n")
+    except NotImplementedError as e:
+        err.write(f"symback: error: not available yet: {_one_line(e)}\n")
+    except BrokenPipeError:  # e.g. piped into head
+        return 0
+    except Exception as e:  # a bug in symback, not a user mistake
+        if os.environ.get("SYMBACK_DEBUG"):
+            raise
+        err.write(f"symback: internal error: {type(e).__name__}: {_one_line(e)} "
+                  "(set SYMBACK_DEBUG=1 for the traceback)\n")
+        return EXIT_INTERNAL
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
