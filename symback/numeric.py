@@ -52,7 +52,8 @@ def log_softmax(x, axis=-1):
 def logdet(x):
     """log det x via slogdet (no overflow); -inf where det x = 0, NaN where det x < 0."""
     sign, logabs = np.linalg.slogdet(x)
-    return np.where(sign > 0, logabs, np.where(sign == 0, -np.inf, np.nan))
+    out = np.where(sign > 0, logabs, np.nan)  # Python-number fills keep float32 float32
+    return np.where(sign == 0, -np.inf, out)
 
 
 def index_scatter(g, shape, index):
