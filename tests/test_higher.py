@@ -471,3 +471,23 @@ def test_an_op_without_a_forward_rule_is_named() -> None:
     x = sb.vector("x", 3)
     with pytest.raises(sb.SymbackError, match="odd_op"):
         forward([odd(x)], {x: sb.vector("v", 3)})
+
+
+def test_readme_section_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's closed-form Hessian block runs and prints the diag form it shows."""
+    import re
+    from pathlib import Path
+
+    try:
+        sb.latex(sb.symbols("q"))
+    except NotImplementedError:
+        pytest.skip("sb.latex is not built yet")
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"^## Jacobians and Hessians in closed form\n(.*?)(?=^## )", text, re.S | re.M)
+    assert m, "README.md lost its closed-form Hessian section"
+    blocks = re.findall(r"```python\n(.*?)```", m.group(1), re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "README.md (closed-form Hessians)", "exec"), {"sb": sb})  # noqa: S102
+    out = capsys.readouterr().out
+    assert r"X^{T} \operatorname{diag}(\sigma(X w) \odot (1 - \sigma(X w))) X" in out
