@@ -13,6 +13,7 @@ exits with status 2; there is no traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
@@ -301,7 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stdout)
             return EXIT_USAGE
-        _COMMANDS[args.command](args, sys.stdout)
+        buf = io.StringIO()  # written only when everything succeeded: no half outputs
+        _COMMANDS[args.command](args, buf)
+        sys.stdout.write(buf.getvalue())
         sys.stdout.flush()
         return 0
     except UsageError as e:

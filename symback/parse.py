@@ -273,14 +273,16 @@ class _Parser:
     def operand(self, v: _Val, what: str, pos: int) -> Any:
         """A value usable by an operator: an Expr or a Python number."""
         x = v.value
-        if isinstance(x, Expr) or (isinstance(x, (int, float)) and not isinstance(x, bool)):
+        if isinstance(x, bool):  # the printer writes folded comparisons as True / False
+            return const(x)
+        if isinstance(x, (Expr, int, float)):
             return x
         if isinstance(x, (tuple, list)):
             kind = "a list" if isinstance(x, list) else "a tuple"
             raise self.error(f"{kind} is allowed only as a function argument, not as an "
                              f"operand of {what}", v.pos)
         raise self.error(f"{x!r} is allowed only as a function argument (such as "
-                         f"keepdims=True or axis=None), not as an operand of {what}", v.pos)
+                         f"axis=None), not as an operand of {what}", v.pos)
 
     # ----------------------------------------------------------------- reductions
 
@@ -540,7 +542,7 @@ def _arg(v: _Val) -> Any:
 
 
 def _is_operand(x: Any) -> bool:
-    return isinstance(x, Expr) or (isinstance(x, (int, float)) and not isinstance(x, bool))
+    return isinstance(x, (Expr, int, float))
 
 
 def _int_value(x: Any) -> int | None:

@@ -51,10 +51,15 @@ def _dim(d: Any) -> Any:
 
 
 def _check_rank(node: Expr) -> None:
-    if node.ndim not in (0, 2):
+    if node.ndim > 2:
         raise SymbackError(
             f"to_sympy: {_short(node)} ({node.op.name}) has shape {fmt(node.shape)}; SymPy "
-            "matrix expressions are 2-D only (use an (n, 1) or (1, n) matrix for a vector)")
+            "matrix expressions have at most 2 dimensions")
+
+
+def _as2d(shape: Shape) -> Shape:
+    """The SymPy shape of a symback shape: vectors are columns, (n,) -> (n, 1)."""
+    return (shape[0], 1) if len(shape) == 1 else shape
 
 
 def _number(v: Any) -> Any:
@@ -78,13 +83,13 @@ def _leaf_to_sympy(node: Expr) -> Any:
     if node.is_symbol:
         if node.ndim == 0:
             return sympy.Symbol(node.name, real=True)
-        return sympy.MatrixSymbol(node.name, *(_dim(d) for d in node.shape))
-    if node.is_const:
-        v = node.value
-        if node.weak or np.ndim(v) == 0:
-            return _number(v if node.weak else v[()])
-        return sympy.ImmutableMatrix([[_number(x) for x in row] for row in np.asarray(v)])
-    raise SymbackError(f"to_sympy: the op '{node.op.name}' has no SymPy counterpart")
+        return sympy.MatrixSymbol(node.name, *(_dim(d) for d in _as2d(node.shape)))
+    v = node.value
+    if node.weak or np.ndim(v) == 0:
+        return _number(v if node.weak else v[()])
+    arr = np.asarray(v)
+    arr = arr.reshape(_as2d(arr.shape))
+    return sympy.ImmutableMatrix([[_number(x) for x in row] for row in arr])
 
 
 def _ones(shape: Shape) -> Any:
@@ -94,18 +99,41 @@ def _ones(shape: Shape) -> Any:
 
 
 def _bcast(m: Any, src: Shape, dst: Shape) -> Any:
-    """``m`` (of symback shape ``src``) stretched to the 2-D shape ``dst`` by NumPy broadcasting."""
+    """``m`` (of symback shape ``src``) stretched to ``dst`` by NumPy broadcasting.
+
+    Vectors are SymPy columns, but NumPy aligns them on the right: a (k,) vector
+    stretched to (r, k) is a row, 1_{r×1} vᵀ.
+    """
     if src == dst:
         return m
     if src == ():
-        return m * _ones(dst)
-    if len(src) != 2:  # pragma: no cover - ranks are checked before
-        raise SymbackError(f"to_sympy: cannot broadcast {fmt(src)} to {fmt(dst)}")
+        return m * _ones(_as2d(dst))
+    if len(dst) == 1:  # (1,) -> (n,)
+        return _ones((dst[0], 1)) * m
+    if len(src) == 1:
+        m, src = m.T, (1, src[0])
     if src[0] == 1 and dst[0] != 1:
         m = _ones((dst[0], 1)) * m
     if src[1] == 1 and dst[1] != 1:
         m = m * _ones((1, dst[1]))
     return m
+
+
+def _reshape(m: Any, src: Shape, dst: Shape) -> Any:
+    """Between shapes that hold the same entries in the same order: (n,) <-> (n, 1) <-> (1, n),
+    () <-> (1,) <-> (1, 1)."""
+    import sympy
+
+    a, b = _as2d(src), _as2d(dst)
+    if a == b:
+        return m
+    if a == b[::-1] and 1 in a:
+        return m.T
+    if dst == () and all(d == 1 for d in a):
+        return sympy.Trace(m)
+    if src == () and all(d == 1 for d in b):
+        return sympy.ImmutableMatrix([[m]])
+    raise SymbackError(f"to_sympy: reshaping {fmt(src)} to {fmt(dst)} has no SymPy form")
 
 
 def _scalar_or_apply(fn: Callable[[Any], Any]) -> Callable[..., Any]:
@@ -116,8 +144,9 @@ def _scalar_or_apply(fn: Callable[[Any], Any]) -> Callable[..., Any]:
 
 
 def _ew2(scalar: Callable[[Any, Any], Any],
-         matrix: Callable[[Any, Any, Shape, Shape], Any] | None, name: str) -> Callable[..., Any]:
-    """A broadcasting binary op: ``scalar(a, b)``, or ``matrix(a, b, shape_a, shape_b)``."""
+         matrix: Callable[[Any, Any, Shape, Shape, Shape], Any] | None,
+         name: str) -> Callable[..., Any]:
+    """A broadcasting binary op: ``scalar(a, b)``, or ``matrix(a, b, shape_a, shape_b, out)``."""
     def conv(node: Expr, a: Any, b: Any) -> Any:
         if node.ndim == 0:
             return scalar(a, b)
@@ -125,13 +154,26 @@ def _ew2(scalar: Callable[[Any, Any], Any],
             raise SymbackError(
                 f"to_sympy: {name} of matrices has no SymPy matrix-expression form "
                 f"({_short(node)})")
-        return matrix(a, b, node.args[0].shape, node.args[1].shape)
+        return matrix(a, b, node.args[0].shape, node.args[1].shape, node.shape)
     return conv
 
 
 @lru_cache(maxsize=1)
+def _dummy() -> Any:
+    """The bound variable of the elementwise lambdas this module builds."""
+    import sympy
+
+    return sympy.Dummy("d")
+
+
+@lru_cache(maxsize=1)
 def _TO_TABLE() -> dict[str, Callable[..., Any]]:  # noqa: N802
-    """op name -> converter(node, *sympy_args). Built once, on first use."""
+    """op name -> converter(node, *sympy_args) for the core ops. Built once, on first use.
+
+    An op whose record carries a ``sympy`` constructor (the matrix functions)
+    is converted by that field instead; these are the ops whose SymPy form
+    depends on shapes (broadcasting, scalars against matrices).
+    """
     import sympy
     from sympy.codegen.cfunctions import expm1, log1p
 
@@ -139,41 +181,32 @@ def _TO_TABLE() -> dict[str, Callable[..., Any]]:  # noqa: N802
 
     HP, HPow = sympy.HadamardProduct, sympy.HadamardPower
 
-    def out_shape(sa: Shape, sb: Shape) -> Shape:
-        from .shapes import broadcast
+    def m_add(a: Any, b: Any, sa: Shape, sb: Shape, so: Shape) -> Any:
+        return _bcast(a, sa, so) + _bcast(b, sb, so)
 
-        return broadcast("to_sympy", sa, sb)
+    def m_sub(a: Any, b: Any, sa: Shape, sb: Shape, so: Shape) -> Any:
+        return _bcast(a, sa, so) - _bcast(b, sb, so)
 
-    def m_add(a: Any, b: Any, sa: Shape, sb: Shape) -> Any:
-        s = out_shape(sa, sb)
-        return _bcast(a, sa, s) + _bcast(b, sb, s)
-
-    def m_sub(a: Any, b: Any, sa: Shape, sb: Shape) -> Any:
-        s = out_shape(sa, sb)
-        return _bcast(a, sa, s) - _bcast(b, sb, s)
-
-    def m_mul(a: Any, b: Any, sa: Shape, sb: Shape) -> Any:
+    def m_mul(a: Any, b: Any, sa: Shape, sb: Shape, so: Shape) -> Any:
         if sa == ():
-            return a * b
+            return a * _bcast(b, sb, so)
         if sb == ():
-            return b * a
-        s = out_shape(sa, sb)
-        return HP(_bcast(a, sa, s), _bcast(b, sb, s))
+            return b * _bcast(a, sa, so)
+        return HP(_bcast(a, sa, so), _bcast(b, sb, so))
 
-    def m_div(a: Any, b: Any, sa: Shape, sb: Shape) -> Any:
+    def m_div(a: Any, b: Any, sa: Shape, sb: Shape, so: Shape) -> Any:
         if sb == ():
-            return a / b
+            return _bcast(a, sa, so) / b
         if sa == ():
-            return a * HPow(b, -1)
-        s = out_shape(sa, sb)
-        return HP(_bcast(a, sa, s), HPow(_bcast(b, sb, s), -1))
+            return a * HPow(_bcast(b, sb, so), -1)
+        return HP(_bcast(a, sa, so), HPow(_bcast(b, sb, so), -1))
 
-    def m_pow(a: Any, b: Any, sa: Shape, sb: Shape) -> Any:
+    def m_pow(a: Any, b: Any, sa: Shape, sb: Shape, so: Shape) -> Any:
         if sb == ():
-            return HPow(a, b)
+            return HPow(_bcast(a, sa, so), b)
         if sa == ():
             d = _dummy()
-            return b.applyfunc(sympy.Lambda(d, a ** d))
+            return _bcast(b, sb, so).applyfunc(sympy.Lambda(d, a ** d))
         raise SymbackError("to_sympy: a matrix raised to a matrix power has no SymPy form")
 
     def rel(cls: Any) -> Callable[[Any, Any], Any]:
@@ -186,23 +219,22 @@ def _TO_TABLE() -> dict[str, Callable[..., Any]]:  # noqa: N802
         return sympy.Piecewise((a, c), (b, True))
 
     def reduce_sum(node: Expr, a: Any) -> Any:
+        """Σ over axes as products with ones: 1ᵀ X sums columns, X 1 sums rows."""
         x = node.args[0]
         if x.ndim == 0:
             return a
         axis = node.kw.get("axis")
-        keep = node.kw.get("keepdims", False)
-        n, m = x.shape
-        if axis is None or (tuple(axis) == (0, 1) and not keep):
-            return sympy.Trace(_ones((m, n)) * a)
-        if not keep:
-            raise SymbackError(
-                f"to_sympy: {_short(node)} reduces a matrix to a vector; SymPy matrix "
-                "expressions are 2-D (use keepdims=True)")
-        if 0 in axis:
+        axes = set(range(x.ndim)) if axis is None else set(axis)
+        n, m = _as2d(x.shape)
+        if x.ndim == 1:
+            axes = {0}
+        if 0 in axes:
             a = _ones((1, n)) * a
-        if 1 in axis:
+        if 1 in axes and x.ndim == 2:
             a = a * _ones((m, 1))
-        return a
+        # a now has the keepdims shape; give it the result's shape
+        kept = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
+        return _reshape(a, kept, node.shape)
 
     def count(dims: Shape) -> Any:
         out = sympy.Integer(1)
@@ -217,23 +249,28 @@ def _TO_TABLE() -> dict[str, Callable[..., Any]]:  # noqa: N802
         return reduce_sum(node, a) / count(dims)
 
     def transpose(node: Expr, a: Any) -> Any:
-        return a if node.ndim == 0 else a.T
+        return a.T if node.ndim == 2 else a
 
     def matmul(node: Expr, a: Any, b: Any) -> Any:
-        for x in node.args:
-            if x.ndim != 2:
-                raise SymbackError(f"to_sympy: matmul with a {x.ndim}-D operand; SymPy matrix "
-                                   "expressions are 2-D")
+        """2-D @ 2-D and 2-D @ 1-D are SymPy products; v @ M = Mᵀ v; v @ w = tr(vᵀ w)."""
+        x, y = node.args
+        if x.ndim == 1 and y.ndim == 1:
+            return sympy.Trace(a.T * b)
+        if x.ndim == 1:
+            return b.T * a
         return a * b
+
+    def outer(node: Expr, a: Any, b: Any) -> Any:
+        return a * b.T
 
     def bcast(node: Expr, a: Any) -> Any:
         return _bcast(a, node.args[0].shape, node.shape)
 
+    def reshape(node: Expr, a: Any) -> Any:
+        return _reshape(a, node.args[0].shape, node.shape)
+
     def neg(node: Expr, a: Any) -> Any:
         return -a
-
-    def fn(f: Callable[..., Any]) -> Callable[..., Any]:
-        return lambda node, *args: f(*args)
 
     return {
         "add": _ew2(lambda a, b: a + b, m_add, "add"),
@@ -268,31 +305,35 @@ def _TO_TABLE() -> dict[str, Callable[..., Any]]:  # noqa: N802
         "mean": reduce_mean,
         "transpose": transpose,
         "matmul": matmul,
+        "outer": outer,
         "broadcast_to": bcast,
+        "expand_dims": reshape,
+        "squeeze": reshape,
         "count": lambda node: count(node.kw["dims"]),
-        # matrix functions (used when those ops exist)
-        "trace": fn(sympy.Trace),
-        "det": fn(sympy.Determinant),
-        "logdet": fn(lambda a: sympy.log(sympy.Determinant(a))),
-        "inv": fn(sympy.Inverse),
-        "solve": fn(lambda a, b: sympy.Inverse(a) * b),
     }
 
 
-@lru_cache(maxsize=1)
-def _dummy() -> Any:
-    """The bound variable of the elementwise lambdas this module builds."""
-    import sympy
-
-    return sympy.Dummy("d")
+def _convert_node(node: Expr, args: list[Any], table: dict[str, Callable[..., Any]]) -> Any:
+    """One node's SymPy form: the op's own ``sympy`` constructor, else the table."""
+    if node.op.sympy is not None:
+        out = node.op.sympy(*args, **node.kw)
+        if out is None:
+            raise SymbackError(f"to_sympy: {_short(node)} ({node.op.name}) has no SymPy form")
+        return out
+    conv = table.get(node.op.name)
+    if conv is None:
+        raise SymbackError(
+            f"to_sympy: the op '{node.op.name}' has no SymPy counterpart ({_short(node)})")
+    return conv(node, *args)
 
 
 def to_sympy(expr: Any, *, evaluate: bool = True) -> Any:
-    """The SymPy form of ``expr``: a SymPy expression for a scalar, a matrix expression for 2-D.
+    """The SymPy form of ``expr``: a SymPy expression for a scalar, a matrix expression for
+    a matrix (vectors as n×1 columns).
 
     Scalar symbols become real SymPy symbols; symbolic dimensions become
     positive integer symbols. ``SymbackError`` names the op where SymPy has no
-    form (1-D or 3-D tensors, softmax, where over matrices, …).
+    form (3-D tensors, softmax, where over matrices, …).
 
     With ``evaluate=False`` SymPy keeps symback's structure as it is (no
     flattening or canonical ordering); SymPy's own constructors recurse on
@@ -312,23 +353,18 @@ def to_sympy(expr: Any, *, evaluate: bool = True) -> Any:
     with sympy_evaluate(evaluate):
         for node in toposort([root]):
             _check_rank(node)
-            if not node.args and node.op.name in ("symbol", "const"):
-                done[node] = _leaf_to_sympy(node)
-                continue
-            conv = table.get(node.op.name)
-            if conv is None:
-                raise SymbackError(
-                    f"to_sympy: the op '{node.op.name}' has no SymPy counterpart "
-                    f"({_short(node)})")
             try:
-                done[node] = conv(node, *(done[a] for a in node.args))
+                if not node.args and (node.is_symbol or node.is_const):
+                    done[node] = _leaf_to_sympy(node)
+                else:
+                    done[node] = _convert_node(node, [done[a] for a in node.args], table)
             except SymbackError:
                 raise
             except RecursionError:
                 raise SymbackError(
                     "to_sympy: SymPy's constructors recurse too deeply on this expression; "
                     "call to_sympy(expr, evaluate=False)") from None
-            except (TypeError, ValueError, AttributeError) as e:
+            except (TypeError, ValueError, AttributeError, IndexError) as e:
                 raise SymbackError(f"to_sympy: {node.op.name} ({_short(node)}): {e}") from None
     return done[root]
 
@@ -595,6 +631,8 @@ def _FROM_TABLE() -> dict[type, _Handler]:  # noqa: N802
         # Σ of all entries of Y is written Trace(OneMatrix · Y): give it back as sum(Y)
         if isinstance(arg, sympy.MatMul) and isinstance(arg.args[0], sympy.OneMatrix):
             return sb.sum(matprod(fs, arg.args[1:]))
+        if tuple(arg.shape) == (1, 1):  # the one entry of a 1×1 matrix (vᵀ w)
+            return sb.sum(fs.conv(arg))
         return sb.trace(fs.conv(arg))
 
     def matpow(fs: _FromSympy, e: Any) -> Expr:
@@ -674,6 +712,15 @@ def _FROM_TABLE() -> dict[type, _Handler]:  # noqa: N802
             return sb.sum(fs.conv(m))
         raise SymbackError(f"from_sympy: indexing ({_short(e)}) is not supported")
 
+    def diag_matrix(fs: _FromSympy, e: Any) -> Expr:
+        """DiagMatrix(v), v a column or row: the square matrix with v on its diagonal."""
+        v = fs.conv(e.args[0])
+        return sb.diag(sb.reshape(v, (_sb_dim(e.shape[0]),)))
+
+    def diagonal_of(fs: _FromSympy, e: Any) -> Expr:
+        """DiagonalOf(X): X's diagonal as a column."""
+        return sb.reshape(sb.diag(fs.conv(e.args[0])), tuple(_sb_dim(d) for d in e.shape))
+
     def relational(f: Callable[[Any, Any], Any]) -> _Handler:
         return _Handler(lambda fs, e: f(fs.conv(e.lhs), fs.conv(e.rhs)))
 
@@ -728,7 +775,9 @@ def _FROM_TABLE() -> dict[type, _Handler]:  # noqa: N802
         sympy.Transpose: func(lambda a: a.T),
         sympy.HadamardProduct: _Handler(hadamard_product),
         sympy.HadamardPower: _Handler(hadamard_power),
-        sympy.Inverse: func(lambda a: sb.inv(a)),
+        sympy.Inverse: _Handler(lambda fs, e: sb.inv(fs.conv(e.args[0])), lambda e: (e.args[0],)),
+        sympy.DiagMatrix: _Handler(diag_matrix),
+        sympy.DiagonalOf: _Handler(diagonal_of),
         sympy.Determinant: func(lambda a: sb.det(a)),
         sympy.Trace: _Handler(trace, lambda e: _trace_children(e)),
         sympy.MatPow: _Handler(matpow, lambda e: (e.args[0],)),
