@@ -1,11 +1,25 @@
 """From graph to one generated NumPy function: ``lambdify`` and ``value_and_grad``.
 
-Every requested output is linearised in one topological order, and each
-non-leaf node becomes one assignment (``t5 = np.exp(t4)``), so every node is
-evaluated once per call; interning already made that a CSE. Arguments are
-checked at call time (count, rank, dimensions, symbolic sizes agreeing across
-arguments). Intermediates are released after their last use. The source is
-compiled under a unique file name registered with ``linecache``, so
+Every requested output is linearised in one topological order, so every node
+is evaluated once per call (interning already made that a CSE). Before that,
+the graph goes through the rule tables of :mod:`symback.rules` (``CANONICAL``
+then ``STABILIZE``). The generated code respects the machine:
+
+* a node used once is written inside its user's expression (as SymPy's
+  ``cse`` output reads), so temporaries die as soon as they are used;
+* other values get names from a free list: a name is reused once its value is
+  dead (rebinding releases it), so huge graphs compile fast (no ``del`` per
+  line) and few values are alive at once;
+* with ``check=True`` (shapes known at call time) every array a node with an
+  ``Op.numpy_out`` form computes is written with ``out=`` into a buffer from a
+  per-thread pool reused across calls; a buffer goes back to the pool when its
+  value (and every view of it) is dead, and an elementwise op may write over a
+  dying argument (``np.add(a, b, out=a)``). Outputs are always fresh arrays.
+  Calls from several threads at once are safe: each thread has its own pool.
+
+Arguments are checked at call time (count, rank, dimensions, symbolic sizes
+agreeing across arguments) and cast to the dtype their symbol declares. The
+source is compiled under a unique file name registered with ``linecache``, so
 tracebacks show real generated lines. The only ``exec`` is of this
 self-generated text; names are validated identifiers, never user text.
 """
@@ -17,6 +31,7 @@ import inspect
 import itertools
 import keyword
 import linecache
+import re
 import threading
 from typing import Any, Callable, Sequence
 
@@ -25,12 +40,17 @@ import numpy as np
 from . import numeric
 from .autodiff import grad
 from .errors import ShapeError, SymbackError
-from .graph import Expr, as_expr, free_symbols, render_numpy, toposort
+from .graph import Expr, Op, as_expr, free_symbols, render_numpy, render_shape, toposort
 from .shapes import fmt
 
 _COUNTER = itertools.count()
 _COUNTER_LOCK = threading.Lock()
 _RESERVED = {"np", "math"} | set(numeric.HELPERS) | set(dir(builtins))
+
+# Nesting depth of the expressions written inline (keeps lines readable and far from
+# the parser's limits however deep the graph).
+_INLINE_DEPTH = 8
+_POOL_DTYPES = {"float64", "float32", "bool"}
 
 
 def _py_name(name: str, taken: set[str]) -> str:
@@ -44,14 +64,14 @@ def _py_name(name: str, taken: set[str]) -> str:
     return base
 
 
-def _as_array(x: Any, name: str) -> np.ndarray:
-    """Call-time conversion of one argument: floats kept, ints and bools to float64."""
+def _as_array(x: Any, name: str, dtype: str | None = None) -> np.ndarray:
+    """Call-time conversion of one argument: floats kept (or cast to ``dtype``), ints to float64."""
     a = np.asarray(x)
     kind = a.dtype.kind
     if kind == "f":
-        return a
+        return a if dtype is None or a.dtype == dtype else a.astype(dtype)
     if kind in "biu":
-        return a.astype(np.float64)
+        return a.astype(dtype or np.float64)
     raise SymbackError(
         f"argument {name}: expected numbers, got an array of dtype {a.dtype}"
     )
@@ -65,6 +85,37 @@ def _shape_error(name: str, expected: str, got: tuple[int, ...], bound: dict[str
         f"argument {name}: expected shape {expected}{extra}, got {fmt(tuple(got))}",
         op="call", shapes=(expected, tuple(got)),
     )
+
+
+def _scalar(x, name, dtype):
+    """A scalar argument that is not a Python float: a NumPy scalar of ``dtype``."""
+    a = np.asarray(x)
+    if a.shape != ():
+        _shape_error(name, "()", a.shape, {})
+    if a.dtype.kind not in "biuf":
+        _as_array(a, name)  # raises the dtype error
+    return a.astype(dtype)[()]
+
+
+def _finite_label(node: Expr, target: str) -> str:
+    """How ``check_finite`` names a node: its variable, op and (truncated) formula."""
+    from .printing.text import to_text
+
+    return f"the {node.op.name} node {target} = {to_text(node, limit=160)} produced"
+
+
+def _check_finite(value: Any, label: str) -> None:
+    """Raise ``SymbackError`` if ``value`` holds a NaN or an infinity (``check_finite=True``)."""
+    v = np.asarray(value)
+    if v.dtype.kind not in "fc" or bool(np.isfinite(v).all()):
+        return
+    bad = ~np.isfinite(v)
+    first = tuple(int(i) for i in np.argwhere(bad)[0]) if v.ndim else ()
+    what = "NaN" if np.isnan(v[first]) else ("+inf" if v[first] > 0 else "-inf")
+    where = f" at index {first}" if v.ndim else ""
+    raise SymbackError(
+        f"check_finite: {label} {what}{where} "
+        f"({int(bad.sum())} of {v.size} entries are not finite)")
 
 
 class CompiledFunction:
@@ -108,7 +159,8 @@ class CompiledFunction:
 
 
 def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[..., Any]:
-    ns: dict[str, Any] = {"np": np, "_as_array": _as_array, "_shape_error": _shape_error}
+    ns: dict[str, Any] = {"np": np, "_as_array": _as_array, "_shape_error": _shape_error,
+                          "_check_finite": _check_finite}
     ns.update(consts)
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -129,12 +181,22 @@ def _helper_sources(names: set[str]) -> str:
 
 
 def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
-             check: bool = True) -> CompiledFunction:
+             check: bool = True, rewrite: bool = True,
+             check_finite: bool = False) -> CompiledFunction:
     """Compile ``exprs`` into one NumPy function of ``args`` (symbols), like ``sympy.lambdify``.
 
     Returns one ``np.ndarray`` for a single expression, a tuple for a list.
-    Each graph node is evaluated once per call. ``check=False`` skips the
-    call-time shape checks.
+    Each graph node is evaluated once per call.
+
+    ``check=True`` checks every argument's shape at call time, casts arrays to
+    the dtype their symbol declares, and lets the generated code reuse
+    buffers across calls. ``check=False`` skips all that: arguments are used
+    as given, so scalar symbols may be fed arrays of points (vectorised
+    evaluation, as with SymPy's lambdify). ``rewrite=True`` first applies the
+    rule tables ``CANONICAL`` and ``STABILIZE`` (:mod:`symback.rules`).
+    ``check_finite=True`` is a debug mode: every argument and every node's value
+    is checked as soon as it is computed, and the first NaN or infinity raises a
+    ``SymbackError`` naming that node and its formula (slower; no inlining).
 
     >>> import symback as sb
     >>> x = sb.vector("x", 3)
@@ -160,33 +222,149 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
             f"lambdify: the expressions depend on {', '.join(sorted(set(missing)))}, "
             "which are not among args"
         )
+    compiled_outs = outs
+    if rewrite:
+        from .rules import optimize
+
+        compiled_outs = optimize(outs)
     with _COUNTER_LOCK:
         k = next(_COUNTER)
     filename = f"<symback-{k}>"
-    source, consts = _generate(arg_list, outs, single, check)
+    source, consts = _generate(arg_list, compiled_outs, single, check, check_finite)
     return CompiledFunction(arg_list, outs, single, source, consts, filename)
 
 
+# --------------------------------------------------------------------------- generation
+
+
+def _literal(n: Expr) -> str | None:
+    """Source for a finite Python-number constant (negative ones in parentheses)."""
+    val = n.value
+    if n.weak and isinstance(val, (int, float)) and np.isfinite(val):
+        text = repr(val)
+        return f"({text})" if text.startswith("-") else text
+    return None
+
+
+_CALL_RE = re.compile(r"^[A-Za-z_][\w.]*\(")
+
+
+def _is_call(template: Any) -> bool:
+    """True if a NumPy template is one function call ``name(...)`` spanning the whole text.
+
+    Such an expression needs no parentheses when written inside another one.
+    """
+    if not isinstance(template, str) or not _CALL_RE.match(template):
+        return False
+    depth = 0
+    for i, ch in enumerate(template):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(template) - 1
+    return False
+
+
+def _render_out(op: Op, args: list[str], attrs: dict[str, Any], out: str,
+                dims: Callable[[Any], str]) -> str:
+    """``op.numpy_out`` rendered with the buffer ``out``."""
+    form = op.numpy_out
+    if callable(form):
+        return form(list(args), {**attrs, "_out": out, "_dims": dims})
+    rendered = {k: (render_shape(v, dims) if k == "shape" else repr(v)) for k, v in attrs.items()}
+    return str(form).format(*args, out=out, **rendered)
+
+
+class _Plan:
+    """How each node is emitted: inline, named, or written into a pooled buffer.
+
+    ``stmts`` lists the nodes that get a statement, in order; ``inline`` the
+    nodes written inside their only user's expression; ``pooled`` the nodes
+    written with ``out=`` into a buffer slot; ``last`` the statement index at
+    which each value is read for the last time (len(stmts) for outputs);
+    ``slot_end`` when each pooled node's buffer may be reused (after every
+    view of it is dead).
+    """
+
+    def __init__(self, order: list[Expr], outs: list[Expr], check: bool,
+                 allow_inline: bool = True) -> None:
+        out_set = set(outs)
+        consumers: dict[Expr, list[Expr]] = {}
+        for n in order:
+            for a in n.args:
+                consumers.setdefault(a, []).append(n)
+        pooled: set[Expr] = set()
+        inline: set[Expr] = set()
+        depth: dict[Expr, int] = {}
+        for n in order:
+            if not n.args:
+                continue
+            if (check and n.op.numpy_out is not None and n.shape != () and n not in out_set
+                    and n.dtype in _POOL_DTYPES):
+                pooled.add(n)
+                continue
+            d = 1 + max((depth[a] for a in n.args if a in inline), default=0)
+            if (allow_inline and len(consumers.get(n, ())) == 1 and n not in out_set
+                    and d <= _INLINE_DEPTH):
+                inline.add(n)
+                depth[n] = d
+        stmts = [n for n in order if n.args and n not in inline]
+        spos = {n: i for i, n in enumerate(stmts)}
+        emit_at: dict[Expr, int] = {}
+        for n in reversed(order):
+            if not n.args:
+                continue
+            emit_at[n] = emit_at[consumers[n][0]] if n in inline else spos[n]
+        end = len(stmts)
+        last: dict[Expr, int] = {}
+        for n in order:
+            if n in inline:
+                continue
+            cs = consumers.get(n, ())
+            last[n] = max((emit_at[c] for c in cs), default=-1)
+            if n in out_set:
+                last[n] = end
+        # a view keeps its base's buffer busy: extend the base's lifetime over every view
+        root: dict[Expr, Expr] = {}
+        slot_end = {p: last[p] for p in pooled}
+        for n in order:
+            if n.args and n.op.view:
+                base = root.get(n.args[0], n.args[0])
+                root[n] = base
+                if base in slot_end:
+                    seen_at = last[n] if n in last else emit_at[n]
+                    slot_end[base] = max(slot_end[base], seen_at)
+        self.stmts, self.inline, self.pooled = stmts, inline, pooled
+        self.last, self.slot_end, self.out_set = last, slot_end, out_set
+
+
 def _generate(args: list[Expr], outs: list[Expr], single: bool,
-              check: bool) -> tuple[str, dict[str, Any]]:
+              check: bool, check_finite: bool = False) -> tuple[str, dict[str, Any]]:
     taken: set[str] = set()
     var: dict[Expr, str] = {}
     for a in args:
         var[a] = _py_name(a.name, taken)
     body: list[str] = []
+    preamble: list[str] = []
     dims: dict[str, str] = {}
     bound_names: list[str] = []
+    scalar_args = False
     # call-time argument checks and bindings of symbolic dimensions
     for a in args:
         v = var[a]
-        if a.shape == () and not check:
-            continue
         if a.shape == ():
-            body.append(f"if {v}.__class__ is not float: {v} = _as_array({v}, {a.name!r})")
-            body.append(f"if {v}.__class__ is not float and {v}.shape != (): "
-                        f"_shape_error({a.name!r}, '()', {v}.shape, {{}})")
+            if check:
+                scalar_args = True
+                body.append(f"if {v}.__class__ is not float: {v} = _scalar({v}, {a.name!r}, "
+                            f"{a.dtype!r})")
             continue
-        body.append(f"{v} = _as_array({v}, {a.name!r})")
+        if check:
+            body.append(f"if {v}.__class__ is not _ndarray or {v}.dtype is not _dt_{a.dtype}: "
+                        f"{v} = _as_array({v}, {a.name!r}, {a.dtype!r})")
+        else:
+            body.append(f"if {v}.__class__ is not _ndarray: {v} = _as_array({v}, {a.name!r})")
         if not check:
             for i, d in enumerate(a.shape):
                 if isinstance(d, str) and d not in dims:
@@ -217,69 +395,155 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         return dims[d]
 
     order = toposort(outs)
+    plan = _Plan(order, outs, check, allow_inline=not check_finite)
+    finite_info: list[str] = []  # check_finite: what each check names
+    if check_finite:
+        for a in args:
+            finite_info.append(f"argument {a.name} contains")
+            body.append(f"_check_finite({var[a]}, _finite_info[{len(finite_info) - 1}])")
     consts: dict[str, Any] = {}
     helpers: set[str] = set()
-    last_use: dict[Expr, int] = {}
-    for i, n in enumerate(order):
-        for a in n.args:
-            last_use[a] = i
-    out_set = set(outs)
-    counter = 0
-    for i, n in enumerate(order):
-        if n.is_symbol:
-            continue
+    for n in order:
         if n.is_const:
-            val = n.value
-            if n.weak and isinstance(val, (int, float)) and np.isfinite(val):
-                var[n] = repr(val)
+            lit = _literal(n)
+            if lit is not None:
+                var[n] = lit
             else:
                 name = f"_k{len(consts)}"
-                consts[name] = val
+                consts[name] = n.value
                 var[n] = name
+
+    # names: a free list (values die at their last read; the name is then reused)
+    counter = itertools.count()
+    free_names: list[str] = []
+
+    def new_name() -> str:
+        if free_names:
+            return free_names.pop()
+        while True:
+            name = f"t{next(counter)}"
+            if name not in taken:
+                return name
+
+    # buffer slots of the per-thread pool, reused by (shape, dtype) when free
+    slots: list[tuple[Any, str]] = []
+    free_slots: dict[tuple[Any, str], list[int]] = {}
+    slot_of: dict[Expr, int] = {}
+    dies_at: dict[int, list[Expr]] = {}
+    for n, s in plan.last.items():
+        if n.args and n not in plan.pooled:
+            dies_at.setdefault(s, []).append(n)
+    frees_at: dict[int, list[Expr]] = {}
+    for p, s in plan.slot_end.items():
+        frees_at.setdefault(s, []).append(p)
+
+    def release_slots(s: int) -> None:
+        for p in frees_at.get(s, ()):
+            key = (p.shape, p.dtype)
+            free_slots.setdefault(key, []).append(slot_of[p])
+
+    lines: list[str] = []
+    s = 0
+    for n in order:
+        if not n.args:
             continue
         helpers.update(n.op.helpers)
-        name = f"t{counter}"
-        while name in taken:
-            counter += 1
-            name = f"t{counter}"
-        counter += 1
-        expr = render_numpy(n.op, [var[a] for a in n.args], n.kw, dim_code)
-        body.append(f"{name} = {expr}")
-        var[n] = name
-        dead = [a for a in dict.fromkeys(n.args)
-                if last_use.get(a) == i and a not in out_set and not a.is_leaf]
-        if dead:
-            body.append("del " + ", ".join(var[a] for a in dead))
+        exprs = [var[a] for a in n.args]
+        if n in plan.inline:
+            text = render_numpy(n.op, exprs, n.kw, dim_code)
+            var[n] = text if _is_call(n.op.numpy) else f"({text})"
+            continue
+        if n in plan.pooled:
+            key = (n.shape, n.dtype)
+            if n.op.elementwise:  # a ufunc may write over an argument that dies here
+                release_slots(s)
+            pool = free_slots.get(key)
+            if pool:
+                k = pool.pop()
+            else:
+                k = len(slots)
+                slots.append(key)
+            slot_of[n] = k
+            if not n.op.elementwise:
+                release_slots(s)
+            target = f"_b{k}"
+            rhs = _render_out(n.op, exprs, n.kw, target, dim_code)
+        else:
+            release_slots(s)
+            rhs = render_numpy(n.op, exprs, n.kw, dim_code)
+            for a in dies_at.get(s, ()):
+                if a in var and not a.is_leaf:
+                    free_names.append(var[a])
+            target = new_name()
+        lines.append(f"{target} = {rhs}")
+        if check_finite:
+            finite_info.append(_finite_label(n, target))
+            lines.append(f"_check_finite({target}, _finite_info[{len(finite_info) - 1}])")
+        var[n] = target
+        s += 1
     rets = []
     for o in outs:
+        if o not in var:  # an inline node cannot be an output; consts and leaves are in var
+            raise SymbackError(f"lambdify: internal error, output {o!r:.60} has no name")
         v = var[o]
         if o.is_const and o.dtype not in ("float64", "float32"):
             rets.append(f"np.array({v}, dtype=np.float64)")
         elif o.is_leaf or o.op.view:
             rets.append(f"np.array({v})")  # a fresh, writable array of the full shape
+        elif check and o.dtype == "float32":
+            rets.append(f"np.asarray({v}, dtype=np.float32)")
         else:
             rets.append(f"np.asarray({v})")
     ret = rets[0] if single else "(" + ", ".join(rets) + ("," if len(rets) == 1 else "") + ")"
+    if slots:
+        key_dims = sorted({d for shp, _ in slots for d in shp if isinstance(d, str)})
+        key = "(" + "".join(f"{dim_code(d)}, " for d in key_dims) + ")"
+        allocs = ", ".join(f"np.empty({render_shape(shp, dim_code)}, {dt!r})" for shp, dt in slots)
+        body += [
+            "_p = getattr(_tls, 'pool', None)",
+            f"if _p is None or _p[0] != {key}: _p = _tls.pool = ({key}, ({allocs},))",
+            ", ".join(f"_b{k}" for k in range(len(slots))) + ", = _p[1]",
+        ]
+        preamble.append("import threading as _threading\n_tls = _threading.local()\n")
+    body += lines
     body.append(f"return {ret}")
     params = ", ".join(var[a] for a in args)
     source = _helper_sources(helpers)
+    if any(not a.shape == () for a in args):
+        preamble.append("_ndarray = np.ndarray\n")
+        for dt in sorted({a.dtype for a in args if a.shape != ()}):
+            preamble.append(f"_dt_{dt} = np.dtype({dt!r})\n")
+    if scalar_args:
+        preamble.append(inspect.getsource(_scalar) + "\n")
+    source += "".join(preamble)
     source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
+    if check_finite:
+        consts["_finite_info"] = tuple(finite_info)
     return source, consts
 
 
+
 def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
-                   check: bool = True) -> CompiledFunction:
+                   check: bool = True, rewrite: bool = True,
+                   check_finite: bool = False) -> CompiledFunction:
     """Compile ``y`` and its gradients: the callable returns ``(value, [gradients])``.
 
     ``wrt`` is one symbol or a list; ``args`` defaults to every free symbol of
-    ``y`` (and of ``wrt``) in name order.
+    ``y`` (and of ``wrt``) in name order. With ``rewrite=True`` the loss is
+    stabilised (``STABILIZE``: log σ(x) → −softplus(−x), ...) *before* it is
+    differentiated, so the gradients come from the stable forms too.
     """
     y = as_expr(y)
     wrt_list = [wrt] if isinstance(wrt, Expr) else list(wrt)
     if args is None:
         args = free_symbols(y, *wrt_list)
+    if rewrite:
+        from .rules import stabilize
+
+        y = stabilize(y)
     grads = grad(y, wrt_list)
-    inner = lambdify(args, [y] + list(grads), check=check)
+    inner = lambdify(args, [y] + list(grads), check=check, rewrite=rewrite,
+                     check_finite=check_finite)
     return _ValueAndGrad(inner)
 
 
