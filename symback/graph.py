@@ -99,7 +99,11 @@ class Op:
         fold: constant arguments may be folded at build time.
         nondifferentiable: the op has no derivative; asking for one is an error.
         helpers: names of functions from :mod:`symback.numeric` that ``numpy`` uses.
-        jvp: optional forward rule ``jvp(tangents, out, *args, **attrs) -> Expr | None``.
+        jvp: optional forward rule ``jvp(tangents, out, *args, **attrs) -> Expr | None``:
+            one tangent per argument (``None``: zero), each of shape ``arg.shape + B``
+            with B trailing batch axes (B = x.shape for Jacobians), returning the tangent
+            of ``out`` (shape ``out.shape + B``). Elementwise ops need none (see
+            :mod:`symback.higher`).
         sympy: optional SymPy counterpart (used by the SymPy bridge).
         doc: the maths, for docs and ``explain``.
         weak: the node is a Python scalar at run time (as ``count``'s ``float(n)``), so,
