@@ -108,6 +108,10 @@ class Op:
         doc: the maths, for docs and ``explain``.
         weak: the node is a Python scalar at run time (as ``count``'s ``float(n)``), so,
             like a Python-number constant, it does not decide the result dtype.
+        numpy_out: optional NumPy source that writes the result into the array ``{out}``
+            (of the node's shape and dtype), e.g. ``"np.add({0}, {1}, out={out})"``; the
+            code generator then reuses buffers instead of allocating (a string template or
+            a function ``(args, attrs) -> str`` with ``attrs["_out"]`` the buffer's name).
     """
 
     name: str
@@ -130,9 +134,14 @@ class Op:
     doc: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     weak: bool = False
+    numpy_out: str | Callable[[list[str], dict[str, Any]], str] | None = None
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Ops pickle by registry name (their fields hold functions)."""
+        return (_op_by_name, (self.name,))
 
     def __call__(self, *args: Any, **attrs: Any) -> "Expr":
         """Build (or find) the node ``self(*args, **attrs)``."""
@@ -326,6 +335,12 @@ class Expr:
     def mean(self, axis: Any = None, keepdims: bool = False) -> Expr:
         return _OPS["mean"](self, axis=axis, keepdims=keepdims)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as a flat list of nodes (any depth, no recursion); loading re-interns,
+        so in one process ``pickle.loads(pickle.dumps(e)) is e`` (and ``copy.deepcopy(e) is e``).
+        """
+        return (_unflatten, (_flatten(self),))
+
 
 # Expr is frozen and hashed by identity.
 Expr.__hash__ = object.__hash__  # type: ignore[method-assign]
@@ -333,6 +348,55 @@ Expr.__eq__ = object.__eq__  # type: ignore[method-assign]
 
 # name -> Op, filled by symback.ops (the registry); graph.py only reads it.
 _OPS: dict[str, Op] = {}
+
+
+def _flatten(root: Expr) -> tuple[tuple[Any, ...], ...]:
+    """The graph under ``root`` as ``(kind, ...)`` records in topological order, arguments
+    as indices into the list: 0 symbol (name, shape, dtype); 1 constant (value);
+    2 op node (op name, argument indices, attributes, shape, dtype)."""
+    nodes = toposort([root])
+    index = {n: i for i, n in enumerate(nodes)}
+    flat: list[tuple[Any, ...]] = []
+    for n in nodes:
+        if n.op is SYMBOL:
+            flat.append((0, n.name, n.shape, n.dtype))
+        elif n.op is CONST:
+            flat.append((1, n.value))
+        else:
+            flat.append((2, n.op.name, tuple(index[a] for a in n.args), n.attrs, n.shape,
+                         n.dtype))
+    return tuple(flat)
+
+
+def _unflatten(flat: Sequence[tuple[Any, ...]]) -> Expr:
+    """Rebuild a pickled graph through the builders (shape rules run again), re-interned."""
+    built: list[Expr] = []
+    for rec in flat:
+        if rec[0] == 0:
+            built.append(symbol(rec[1], rec[2], rec[3]))
+        elif rec[0] == 1:
+            built.append(const(rec[1]))
+        else:
+            _, name, idx, attrs, shape, dtype = rec
+            op = _OPS.get(name)
+            if op is None:
+                raise SymbackError(f"unpickling an expression: unknown op {name!r}")
+            args = tuple(built[i] for i in idx)
+            node = op(*args, **dict(attrs))
+            if node.op is not op or node.attrs != attrs or any(
+                    x is not y for x, y in zip(node.args, args)) or len(node.args) != len(args):
+                # the builder simplified differently (another version's rules): keep the
+                # pickled structure exactly, as the node it was
+                node = _intern(op, args, attrs, shape, dtype)
+            built.append(node)
+    return built[-1]
+
+
+def _op_by_name(name: str) -> Op:
+    op = _OPS.get(name)
+    if op is None:
+        raise SymbackError(f"unpickling: unknown op {name!r}")
+    return op
 
 
 def _intern(op: Op, args: tuple[Expr, ...], attrs: tuple[tuple[str, Any], ...],
