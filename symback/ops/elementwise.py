@@ -15,7 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..graph import Expr, Op, const, zeros
-from ..printing.precedence import ADD, ATOM, CMP, MUL, NEG, POW, Notation, infix, prefix
+from ..printing.precedence import (ADD, ATOM, CMP, JUXT, LOWEST, MUL, NEG, POW, Notation,
+                                   infix, prefix)
 from ..shapes import Shape, broadcast
 from . import register
 from .structural import broadcast_to_op
@@ -94,7 +95,64 @@ def elementwise(name: str, arity: int, numpy: str, vjp: Callable[..., Any] | Non
 
 
 def _fn_latex(cmd: str) -> Notation:
-    return Notation(cmd + r"\left({0}\right)", ATOM)
+    """``\\sigma(X W)``: a function applied entry by entry."""
+    return Notation(cmd.replace("{", "{{").replace("}", "}}") + "({0})", ATOM)
+
+
+def _negative_number(e: Expr) -> bool:
+    """A Python-number constant below zero (printed ``-2 x`` rather than ``(-2) x``)."""
+    return e.is_const and e.weak and not isinstance(e.value, bool) and e.value < 0
+
+
+def _abs_number(e: Expr) -> str:
+    from ..printing.latex import number_latex
+
+    return number_latex(-e.value)
+
+
+# LaTeX of a ⊙ b: juxtaposition when one factor is a scalar (by shape), ``\cdot`` before
+# a number, ``\odot`` between two tensors. Scalar factors commute, so juxtaposition is
+# associative on the right too: ``\lambda \sum W^{2}``, ``2 X^{T} (X w - y)``.
+_MUL_ODOT = Notation("{0} \\odot {1}", MUL, (MUL, MUL))  # ⊙ is associative
+_MUL_JUXT = Notation("{0} {1}", MUL, (MUL, MUL))
+_MUL_CDOT = Notation("{0} \\cdot {1}", MUL, (MUL, MUL + 1))
+
+
+def _mul_latex(node: Expr) -> Notation:
+    a, b = node.args
+    if a.shape != () and b.shape != ():
+        return _MUL_ODOT
+    if b.is_const:
+        return _MUL_CDOT
+    if _negative_number(a):  # -2 x, which binds like a negation
+        text = _abs_number(a)
+        return Notation(lambda args, kw: f"-{text} {args[1]}", ADD, (MUL, MUL))
+    return _MUL_JUXT
+
+
+# LaTeX of a ⊘ b: a fraction when the denominator is a scalar, else ``\oslash``.
+_DIV_FRAC = Notation("\\frac{{{0}}}{{{1}}}", POW, LOWEST)
+_DIV_FRAC_FRONT = Notation("\\frac{{1}}{{{1}}} {0}", MUL, (MUL, LOWEST))
+
+
+def _product_like(e: Expr) -> bool:
+    """A tensor printed as a product (``X W``, ``A \\odot B``): ``\\frac{1}{m} X W`` reads
+    better than a fraction over it. Decided by the notation's precedence."""
+    if e.shape == () or not e.args or e.op.latex is None:
+        return False
+    note = e.op.latex.resolve(e)
+    return not note.transparent and note.prec in (MUL, JUXT)
+_DIV_OSLASH = Notation("{0} \\oslash {1}", MUL, MUL + 1)
+
+
+def _div_latex(node: Expr) -> Notation:
+    a, b = node.args
+    if b.shape != ():
+        return _DIV_OSLASH
+    if _negative_number(a):
+        text = _abs_number(a)
+        return Notation(lambda args, kw: f"-\\frac{{{text}}}{{{args[1]}}}", ADD, LOWEST)
+    return _DIV_FRAC_FRONT if _product_like(a) else _DIV_FRAC
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -114,6 +172,7 @@ def _add_simplify(a: Expr, b: Expr) -> Expr | None:
 
 add = elementwise(
     "add", 2, "{0} + {1}", lambda g, out, a, b: (g, g),
+    numpy_out="np.add({0}, {1}, out={out})",
     text=infix(" + ", ADD), latex=infix(" + ", ADD), simplify=_add_simplify,
     doc="y = a + b;  ā = ȳ, b̄ = ȳ",
 )
@@ -131,6 +190,7 @@ def _sub_simplify(a: Expr, b: Expr) -> Expr | None:
 
 sub = elementwise(
     "sub", 2, "{0} - {1}", lambda g, out, a, b: (g, neg(g)),
+    numpy_out="np.subtract({0}, {1}, out={out})",
     text=infix(" - ", ADD), latex=infix(" - ", ADD), simplify=_sub_simplify,
     doc="y = a - b;  ā = ȳ, b̄ = -ȳ",
 )
@@ -158,7 +218,8 @@ def _mul_simplify(a: Expr, b: Expr) -> Expr | None:
 
 mul = elementwise(
     "mul", 2, "{0} * {1}", lambda g, out, a, b: (mul(g, b), mul(g, a)),
-    text=infix(" * ", MUL), latex=Notation("{0} \\odot {1}", MUL, (MUL, MUL + 1)),
+    numpy_out="np.multiply({0}, {1}, out={out})",
+    text=infix(" * ", MUL), latex=Notation("{0} \\odot {1}", MUL, (MUL, MUL + 1), _mul_latex),
     simplify=_mul_simplify,
     doc="y = a ⊙ b;  ā = ȳ ⊙ b, b̄ = ȳ ⊙ a",
 )
@@ -175,7 +236,8 @@ def _div_simplify(a: Expr, b: Expr) -> Expr | None:
 div = elementwise(
     "div", 2, "{0} / {1}",
     lambda g, out, a, b: (div(g, b), neg(div(mul(g, out), b))),
-    text=infix(" / ", MUL), latex=Notation("{0} \\oslash {1}", MUL, (MUL, MUL + 1)),
+    numpy_out="np.divide({0}, {1}, out={out})",
+    text=infix(" / ", MUL), latex=Notation("{0} \\oslash {1}", MUL, (MUL, MUL + 1), _div_latex),
     simplify=_div_simplify,
     doc="y = a ⊘ b;  ā = ȳ ⊘ b, b̄ = -ȳ ⊙ y ⊘ b",
 )
@@ -193,7 +255,8 @@ def _neg_simplify(a: Expr) -> Expr | None:
 
 neg = elementwise(
     "neg", 1, "-{0}", lambda g, out, a: (neg(g),),
-    text=prefix("-", NEG), latex=prefix("-", NEG), simplify=_neg_simplify,
+    numpy_out="np.negative({0}, out={out})",
+    text=prefix("-", NEG), latex=Notation("-{0}", ADD, MUL), simplify=_neg_simplify,
     doc="y = -a;  ā = -ȳ",
 )
 
@@ -213,50 +276,67 @@ def _pow_simplify(a: Expr, b: Expr) -> Expr | None:
     return None
 
 
+def _pow_out(args: list[str], attrs: dict[str, Any]) -> str:
+    """a^b into a buffer; a literal exponent 2 is np.square (twice as fast as np.power)."""
+    if args[1] in ("2", "2.0"):
+        return f"np.square({args[0]}, out={attrs['_out']})"
+    return f"np.power({args[0]}, {args[1]}, out={attrs['_out']})"
+
+
 pow_ = elementwise(
     "pow", 2, "{0} ** {1}", _pow_vjp,
+    numpy_out=_pow_out,
     text=infix(" ** ", POW, "right"),
-    latex=Notation("{0}^{{{1}}}", POW, (POW + 1, 0)),
+    latex=Notation("{0}^{{{1}}}", POW, (POW + 1, LOWEST)),
     simplify=_pow_simplify,
-    doc="y = a^b (elementwise)",
+    doc="y = a^b;  ā = ȳ ⊙ b a^(b-1),  b̄ = ȳ ⊙ y ⊙ log a (zero when b is a constant)",
 )
 
 # ---------------------------------------------------------------- transcendental
 
 exp = elementwise(
     "exp", 1, "np.exp({0})", lambda g, out, a: (mul(g, out),),
+    numpy_out="np.exp({0}, out={out})",
     latex=_fn_latex(r"\exp"), doc="y = exp(a);  ā = ȳ ⊙ y (reuses the forward value)",
 )
 log = elementwise(
     "log", 1, "np.log({0})", lambda g, out, a: (div(g, a),),
+    numpy_out="np.log({0}, out={out})",
     latex=_fn_latex(r"\log"), doc="y = log(a);  ā = ȳ ⊘ a",
 )
 log1p = elementwise(
     "log1p", 1, "np.log1p({0})", lambda g, out, a: (div(g, add(1.0, a)),),
-    latex=_fn_latex(r"\operatorname{log1p}"), doc="y = log(1 + a), accurate near 0;  ā = ȳ ⊘ (1 + a)",
+    numpy_out="np.log1p({0}, out={out})",
+    latex=Notation(r"\log(1 + {0})", ATOM), doc="y = log(1 + a), accurate near 0;  ā = ȳ ⊘ (1 + a)",
 )
 expm1 = elementwise(
     "expm1", 1, "np.expm1({0})", lambda g, out, a: (mul(g, add(out, 1.0)),),
-    latex=_fn_latex(r"\operatorname{expm1}"), doc="y = exp(a) - 1, accurate near 0;  ā = ȳ ⊙ (y + 1)",
+    numpy_out="np.expm1({0}, out={out})",
+    latex=Notation(r"\exp({0}) - 1", ADD), doc="y = exp(a) - 1, accurate near 0;  ā = ȳ ⊙ (y + 1)",
 )
 sqrt = elementwise(
     "sqrt", 1, "np.sqrt({0})", lambda g, out, a: (div(mul(0.5, g), out),),
+    numpy_out="np.sqrt({0}, out={out})",
     latex=Notation(r"\sqrt{{{0}}}", ATOM), doc="y = √a;  ā = ȳ ⊘ (2 y)",
 )
 sin = elementwise(
     "sin", 1, "np.sin({0})", lambda g, out, a: (mul(g, cos(a)),),
+    numpy_out="np.sin({0}, out={out})",
     latex=_fn_latex(r"\sin"), doc="y = sin a;  ā = ȳ ⊙ cos a",
 )
 cos = elementwise(
     "cos", 1, "np.cos({0})", lambda g, out, a: (neg(mul(g, sin(a))),),
+    numpy_out="np.cos({0}, out={out})",
     latex=_fn_latex(r"\cos"), doc="y = cos a;  ā = -ȳ ⊙ sin a",
 )
 tan = elementwise(
     "tan", 1, "np.tan({0})", lambda g, out, a: (mul(g, add(1.0, mul(out, out))),),
+    numpy_out="np.tan({0}, out={out})",
     latex=_fn_latex(r"\tan"), doc="y = tan a;  ā = ȳ ⊙ (1 + y²)",
 )
 tanh = elementwise(
     "tanh", 1, "np.tanh({0})", lambda g, out, a: (mul(g, sub(1.0, mul(out, out))),),
+    numpy_out="np.tanh({0}, out={out})",
     latex=_fn_latex(r"\tanh"), doc="y = tanh a;  ā = ȳ ⊙ (1 - y²)",
 )
 sigmoid = elementwise(
@@ -280,6 +360,7 @@ def _cmp_dtype(args: tuple[Expr, ...], **kw: Any) -> str:
 def _comparison(name: str, np_name: str, sym: str, latex_sym: str) -> Op:
     return elementwise(
         name, 2, f"np.{np_name}({{0}}, {{1}})", lambda g, out, a, b: (None, None),
+        numpy_out=f"np.{np_name}({{0}}, {{1}}, out={{out}})",
         text=infix(f" {sym} ", CMP, "none"), latex=infix(f" {latex_sym} ", CMP, "none"),
         dtype=_cmp_dtype, doc=f"a {sym} b (boolean; derivative zero)",
     )
@@ -297,6 +378,19 @@ def _where_vjp(g: Expr, out: Expr, c: Expr, a: Expr, b: Expr) -> tuple[None, Exp
     return None, where(c, g, 0.0), where(c, 0.0, g)
 
 
+def _where_latex(node: Expr) -> Notation:
+    """where(c, g, 0) is the indicator form ``\\mathbb{1}[c] \\odot g`` (relu′ is
+    ``\\mathbb{1}[X W > 0]``); other choices print as ``\\operatorname{where}(c, a, b)``."""
+    c, a, b = node.args
+    if not is_zero(b):
+        return Notation(r"\operatorname{where}({0}, {1}, {2})", ATOM)
+    if is_one(a):
+        return Notation(r"\mathbb{{1}}[{0}]", ATOM)
+    if node.shape == () or a.shape == ():
+        return Notation(r"\mathbb{{1}}[{0}] {1}", MUL, (LOWEST, MUL))
+    return Notation(r"\mathbb{{1}}[{0}] \odot {1}", MUL, (LOWEST, JUXT + 1))
+
+
 def _where_simplify(c: Expr, a: Expr, b: Expr) -> Expr | None:
     if a is b:
         return a
@@ -305,10 +399,11 @@ def _where_simplify(c: Expr, a: Expr, b: Expr) -> Expr | None:
 
 where = elementwise(
     "where", 3, "np.where({0}, {1}, {2})", _where_vjp,
-    latex=Notation(r"\operatorname{where}\left({0}, {1}, {2}\right)", ATOM),
+    numpy_out="where_into({0}, {1}, {2}, {out})", helpers=("where_into",),
+    latex=Notation(r"\operatorname{where}({0}, {1}, {2})", ATOM, LOWEST, _where_latex),
     simplify=_where_simplify,
     dtype=lambda args, **kw: _float_of(args[1:]),
-    doc="y = a where c else b (c a comparison)",
+    doc="y = a where c else b (c a comparison);  ā = where(c, ȳ, 0), b̄ = where(c, 0, ȳ)",
 )
 
 
@@ -319,15 +414,18 @@ def _float_of(args: Any) -> str:
 
 relu = elementwise(
     "relu", 1, "np.maximum({0}, 0.0)", lambda g, out, a: (where(greater(a, 0.0), g, 0.0),),
+    numpy_out="np.maximum({0}, 0.0, out={out})",
     latex=_fn_latex(r"\operatorname{relu}"),
     doc="y = max(a, 0);  ā = ȳ ⊙ 1[a > 0]  (relu'(0) = 0)",
 )
 sign = elementwise(
     "sign", 1, "np.sign({0})", lambda g, out, a: (None,),
+    numpy_out="np.sign({0}, out={out})",
     latex=_fn_latex(r"\operatorname{sign}"), doc="y = sign(a) (derivative zero; sign(0) = 0)",
 )
 abs_ = elementwise(
     "abs", 1, "np.abs({0})", lambda g, out, a: (mul(g, sign(a)),),
+    numpy_out="np.abs({0}, out={out})",
     latex=Notation(r"\left|{0}\right|", ATOM),
     doc="y = |a|;  ā = ȳ ⊙ sign(a)  (abs'(0) = 0)",
 )
@@ -351,13 +449,15 @@ def _minimum_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
 
 maximum = elementwise(
     "maximum", 2, "np.maximum({0}, {1})", _maximum_vjp,
-    latex=Notation(r"\max\left({0}, {1}\right)", ATOM),
+    numpy_out="np.maximum({0}, {1}, out={out})",
+    latex=Notation(r"\max({0}, {1})", ATOM),
     simplify=lambda a, b: a if a is b else None,
-    doc="y = max(a, b) elementwise; ties split the gradient in half",
+    doc="y = max(a, b);  ā = ȳ where a > b, b̄ = ȳ where b > a; at ties each gets ȳ/2",
 )
 minimum = elementwise(
     "minimum", 2, "np.minimum({0}, {1})", _minimum_vjp,
-    latex=Notation(r"\min\left({0}, {1}\right)", ATOM),
+    numpy_out="np.minimum({0}, {1}, out={out})",
+    latex=Notation(r"\min({0}, {1})", ATOM),
     simplify=lambda a, b: a if a is b else None,
-    doc="y = min(a, b) elementwise; ties split the gradient in half",
+    doc="y = min(a, b);  ā = ȳ where a < b, b̄ = ȳ where b < a; at ties each gets ȳ/2",
 )

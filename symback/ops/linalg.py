@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ShapeError
 from ..graph import Expr, Op
-from ..printing.precedence import MUL, POSTFIX, Notation, infix, postfix
+from ..printing.precedence import JUXT, MUL, POSTFIX, Notation, infix
 from ..shapes import Shape, fmt
 from . import register
 from .elementwise import mul
@@ -67,6 +67,14 @@ def _transpose_text(args: list[str], kw: dict[str, Any]) -> str:
     return f"transpose({args[0]}, axes={axes!r})"
 
 
+def _transpose_latex(args: list[str], kw: dict[str, Any]) -> str:
+    """``X^{T}`` (the mark is a printer option: ``\\top``); other permutations by name."""
+    axes = kw["axes"]
+    if axes == tuple(range(len(axes)))[::-1]:
+        return f"{args[0]}^{{{kw.get('_T', 'T')}}}"
+    return rf"\operatorname{{transpose}}_{{{axes!r}}}({args[0]})"
+
+
 transpose = register(Op(
     "transpose", 1, lambda shapes, *, axes: tuple(shapes[0][a] for a in axes),
     numpy=_transpose_numpy, normalize=_transpose_norm, simplify=_transpose_simplify,
@@ -75,8 +83,8 @@ transpose = register(Op(
     jvp=lambda ts, out, x, *, axes: transpose(
         ts[0], axes=axes + tuple(range(len(axes), ts[0].ndim))),
     text=Notation(_transpose_text, POSTFIX, POSTFIX),
-    latex=postfix("^{{T}}"),
-    doc="y = xᵀ (all axes reversed by default, as NumPy's .T)",
+    latex=Notation(_transpose_latex, POSTFIX, POSTFIX),
+    doc="y = xᵀ (axes permuted by p; all reversed by default, as NumPy's .T);  x̄ = ȳ permuted by p⁻¹",
 ))
 
 # ---------------------------------------------------------------- matmul
@@ -111,6 +119,22 @@ def _matmul_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
     if a.ndim == 2 and b.ndim == 1:
         return outer(g, b), matmul(transpose(a), g)
     return mul(g, b), mul(g, a)
+
+
+# Matrix products by juxtaposition, which binds tighter than ⊙: ``X W \odot Y`` is
+# (X W) ⊙ Y and ``(A \odot B) W^{T}`` keeps its parentheses. A vector on the left is a row.
+_MATMUL_LATEX = Notation("{0} {1}", JUXT, (JUXT, JUXT + 1))
+_ROW_MATMUL_LATEX = Notation(lambda a, kw: f"{a[0]}^{{{kw.get('_T', 'T')}}} {a[1]}", JUXT,
+                             (POSTFIX, JUXT + 1))
+
+
+def _matmul_latex(node: Expr) -> Notation:
+    """``X W``; ``x^{T} W`` and ``x^{T} w`` when the left operand is a vector
+    (``x^{T} A y`` when it is already a row, ``x^{T} A``)."""
+    a = node.args[0]
+    if a.ndim != 1 or (a.op is matmul and a.args[0].ndim == 1):
+        return _MATMUL_LATEX
+    return _ROW_MATMUL_LATEX
 
 
 def _matmul_simplify(a: Expr, b: Expr) -> Expr | None:
@@ -153,9 +177,10 @@ def _matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Exp
 
 matmul = register(Op(
     "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp, jvp=_matmul_jvp,
+    numpy_out="np.matmul({0}, {1}, out={out})",
     simplify=_matmul_simplify,
-    text=infix(" @ ", MUL), latex=Notation("{0} {1}", MUL, (MUL, MUL + 1)),
-    doc="y = a @ b (NumPy's matmul for 1-D and 2-D operands)",
+    text=infix(" @ ", MUL), latex=Notation("{0} {1}", JUXT, (JUXT, JUXT + 1), _matmul_latex),
+    doc="y = a @ b (NumPy's matmul, 1-D and 2-D);  ā = ȳ bᵀ, b̄ = aᵀ ȳ (outer products for the 1-D cases)",
 ))
 
 # ---------------------------------------------------------------- outer
@@ -186,9 +211,11 @@ def _outer_jvp(ts: tuple[Expr | None, ...], a: Expr, b: Expr) -> Expr:
 
 outer = register(Op(
     "outer", 2, _outer_shape, numpy="np.multiply.outer({0}, {1})",
+    numpy_out="np.multiply.outer({0}, {1}, out={out})",
     vjp=lambda g, out, a, b: (matmul(g, b), matmul(a, g)),
     jvp=lambda ts, out, a, b: _outer_jvp(ts, a, b),
-    latex=Notation("{0} {1}^{{T}}", MUL, (MUL + 1, POSTFIX)),
+    latex=Notation(lambda a, kw: f"{a[0]} {a[1]}^{{{kw.get('_T', 'T')}}}", JUXT,
+                   (JUXT, POSTFIX)),
     text=Notation("outer({0}, {1})"),
     doc="y = a bᵀ;  ā = ȳ b, b̄ = ȳᵀ a",
 ))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import Expr, Op
-from ..printing.precedence import ATOM, Notation
+from ..printing.precedence import ATOM, JUXT, MUL, POW, Notation
 from ..shapes import Shape, normalize_axis, reduced
 from . import register
 from .elementwise import exp, mul, sub
@@ -42,6 +42,43 @@ def _fn_text(name: str) -> Notation:
             extra += ", keepdims=True"
         return f"{name}({args[0]}{extra})"
     return Notation(render)
+
+
+def _axis_latex(node: Expr, skip_last: bool = False) -> str:
+    """A subscript naming the reduced axes (``_{\\text{axis } 1}``); empty for all axes."""
+    axis = node.kw.get("axis")
+    nd = node.args[0].ndim
+    if axis is None or len(axis) == nd or (skip_last and axis == (nd - 1,)):
+        return ""
+    word = "axis" if len(axis) == 1 else "axes"
+    return r"_{\text{" + word + " " + ", ".join(str(a) for a in axis) + "}}"
+
+
+def _fn_latex(cmd: str, skip_last: bool = False) -> Notation:
+    """``\\operatorname{softmax}(U)``, the reduced axes as a subscript unless they are all
+    axes (or, with ``skip_last``, the last axis: softmax is row-wise by default)."""
+    def select(node: Expr) -> Notation:
+        sub = _axis_latex(node, skip_last)
+        return Notation(lambda a, kw: f"{cmd}{sub}({a[0]})", ATOM)
+    return Notation(cmd.replace("{", "{{").replace("}", "}}") + "({0})", ATOM, select=select)
+
+
+def _sum_latex(node: Expr) -> Notation:
+    """Σ of every entry: ``\\sum X``; column sums of a matrix ``\\mathbf{1}^{T} G``;
+    row sums ``G \\mathbf{1}`` (the bias-gradient forms); other axes as a subscript.
+
+    Partial sums are tensors and bind looser than ⊙ (MUL - 1), so ``A \\odot (G \\mathbf{1})``
+    keeps its parentheses; the sum of all entries is a scalar, which only ever meets
+    juxtaposition, where ``\\lambda \\sum W^{2}`` needs none."""
+    x = node.args[0]
+    axis = node.kw["axis"]
+    if x.ndim == 2 and axis == (0,):
+        return Notation(lambda a, kw: r"\mathbf{1}^{" + kw.get("_T", "T") + "} " + a[0],
+                        MUL - 1, JUXT + 1)
+    if x.ndim == 2 and axis == (1,):
+        return Notation(r"{0} \mathbf{{1}}", MUL - 1, JUXT)
+    sub = _axis_latex(node)
+    return Notation(lambda a, kw: rf"\sum{sub} {a[0]}", MUL if not sub else MUL - 1, POW)
 
 
 def unreduce(g: Expr, x: Expr, axis: tuple[int, ...] | None, keepdims: bool) -> Expr:
@@ -96,10 +133,11 @@ _MEAN: list[Op] = []
 sum_ = register(Op(
     "sum", 1, _reduce_shape,
     numpy="np.sum({0}, axis={axis}, keepdims={keepdims})",
+    numpy_out="np.sum({0}, axis={axis}, keepdims={keepdims}, out={out})",
     normalize=_axis_norm("sum", None),
     vjp=lambda g, out, x, *, axis, keepdims: (unreduce(g, x, axis, keepdims),),
     jvp=_reduce_jvp(_SUM),
-    text=_fn_text("sum"), latex=Notation(r"\sum {0}", ATOM, ATOM),
+    text=_fn_text("sum"), latex=Notation(r"\sum {0}", MUL, POW, _sum_latex),
     doc="y = Σ_axis x;  x̄ = ȳ broadcast back over axis",
 ))
 _SUM.append(sum_)
@@ -116,9 +154,10 @@ def _mean_vjp(g: Expr, out: Expr, x: Expr, *, axis: tuple[int, ...] | None,
 mean = register(Op(
     "mean", 1, _reduce_shape,
     numpy="np.mean({0}, axis={axis}, keepdims={keepdims})",
+    numpy_out="np.mean({0}, axis={axis}, keepdims={keepdims}, out={out})",
     normalize=_axis_norm("mean", None), vjp=_mean_vjp, jvp=_reduce_jvp(_MEAN),
-    text=_fn_text("mean"), latex=Notation(r"\operatorname{mean}\left({0}\right)", ATOM),
-    doc="y = mean of x over axis",
+    text=_fn_text("mean"), latex=_fn_latex(r"\operatorname{mean}"),
+    doc="y = (1/N) Σ_axis x;  x̄ = (ȳ / N) broadcast back over axis (N may be symbolic)",
 ))
 _MEAN.append(mean)
 
@@ -146,8 +185,8 @@ logsumexp = register(Op(
     numpy="logsumexp({0}, axis={axis}, keepdims={keepdims})", helpers=("logsumexp",),
     normalize=_axis_norm("logsumexp", None), vjp=_lse_vjp, jvp=_lse_jvp,
     text=_fn_text("logsumexp"),
-    latex=Notation(r"\operatorname{logsumexp}\left({0}\right)", ATOM),
-    doc="y = log Σ_axis exp(x), computed max-shifted (no overflow)",
+    latex=_fn_latex(r"\operatorname{logsumexp}"),
+    doc="y = log Σ_axis exp(x) (max-shifted, no overflow);  x̄ = ȳ ⊙ exp(x - y) = ȳ ⊙ softmax(x)",
 ))
 
 
@@ -172,8 +211,8 @@ softmax = register(Op(
     numpy="softmax({0}, axis={axis})", helpers=("softmax",),
     normalize=_axis_norm("softmax", -1), vjp=_softmax_vjp, jvp=_softmax_jvp,
     text=_fn_text("softmax"),
-    latex=Notation(r"\operatorname{softmax}\left({0}\right)", ATOM),
-    doc="y = e^x / Σ_axis e^x (max-shifted); axis defaults to -1",
+    latex=_fn_latex(r"\operatorname{softmax}", skip_last=True),
+    doc="y = e^x / Σ_axis e^x (max-shifted; axis=-1);  x̄ = y ⊙ (ȳ - Σ_axis ȳ ⊙ y)",
 ))
 
 
@@ -196,8 +235,8 @@ log_softmax = register(Op(
     numpy="log_softmax({0}, axis={axis})", helpers=("log_softmax",),
     normalize=_axis_norm("log_softmax", -1), vjp=_log_softmax_vjp, jvp=_log_softmax_jvp,
     text=_fn_text("log_softmax"),
-    latex=Notation(r"\operatorname{log\,softmax}\left({0}\right)", ATOM),
-    doc="y = x - logsumexp(x, axis, keepdims) (stable); axis defaults to -1",
+    latex=_fn_latex(r"\operatorname{log\,softmax}", skip_last=True),
+    doc="y = x - logsumexp(x) (stable; axis=-1);  x̄ = ȳ - e^y ⊙ Σ_axis ȳ",
 ))
 
 

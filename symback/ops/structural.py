@@ -73,7 +73,7 @@ broadcast_to_op = register(Op(
     dtype=lambda args, **kw: args[0].dtype if not args[0].weak else "float64",
     text=Notation("broadcast_to({0}, shape={shape})"),
     latex=Notation("{0}", ATOM, LOWEST, _broadcast_to_latex),
-    doc="Stretch x to shape s by NumPy broadcasting (a read-only view).",
+    doc="y = x stretched to shape s (NumPy broadcasting, a view);  x̄ = ȳ summed over the stretched axes",
 ))
 
 # ---------------------------------------------------------------- expand_dims / squeeze
@@ -109,7 +109,7 @@ expand_dims = register(Op(
     dtype=lambda args, **kw: args[0].dtype,
     text=Notation("expand_dims({0}, axis={axis})"),
     latex=_TRANSPARENT,
-    doc="Insert axes of length 1 at the given positions of the result.",
+    doc="y = x with axes of length 1 inserted;  x̄ = ȳ squeezed",
 ))
 
 
@@ -135,7 +135,7 @@ squeeze = register(Op(
     dtype=lambda args, **kw: args[0].dtype,
     text=Notation("squeeze({0}, axis={axis})"),
     latex=_TRANSPARENT,
-    doc="Drop the given axes of length 1.",
+    doc="y = x with axes of length 1 dropped;  x̄ = ȳ with them re-inserted",
 ))
 
 # ---------------------------------------------------------------- count
