@@ -442,6 +442,12 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             key = (p.shape, p.dtype)
             free_slots.setdefault(key, []).append(slot_of[p])
 
+    computed_leaves = [n for n in order if not n.args and n not in var]
+    for i, n in enumerate(computed_leaves):  # count's float(n), eye(n): once, after dims are bound
+        helpers.update(n.op.helpers)
+        var[n] = f"_l{i}"
+        body.append(f"_l{i} = {render_numpy(n.op, [], n.kw, dim_code)}")
+
     lines: list[str] = []
     s = 0
     for n in order:

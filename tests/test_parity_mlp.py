@@ -156,3 +156,16 @@ def test_mean_gradient_keeps_float32(size):
         assert out.dtype == np.float32, f.source
     gy = sb.lambdify([x], sb.grad(sb.mean(x), x))(np.ones(4, np.float32))
     np.testing.assert_allclose(gy, np.full(4, 0.25, np.float32))
+
+
+def test_symbolic_size_count_is_compiled():
+    """Regression: the generated code skipped zero-argument computed nodes such as
+    ``count`` (float(n) for a symbolic n), so any mean over a batch of size "n" failed to
+    compile (KeyError)."""
+    x = sb.vector("x", "n")
+    f = sb.lambdify([x], [sb.grad(sb.mean(x), x), sb.grad(sb.mean(x * x), x)])
+    g1, g2 = f(np.arange(4.0))
+    np.testing.assert_array_equal(g1, np.full(4, 0.25))
+    np.testing.assert_array_equal(g2, np.arange(4.0) / 2)
+    g1, _ = f(np.arange(5.0))  # the same function, another size
+    np.testing.assert_array_equal(g1, np.full(5, 0.2))
