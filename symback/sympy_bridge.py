@@ -219,18 +219,19 @@ def _TO_TABLE() -> dict[str, Callable[..., Any]]:  # noqa: N802
         return sympy.Piecewise((a, c), (b, True))
 
     def reduce_sum(node: Expr, a: Any) -> Any:
-        """Σ over axes as products with ones: 1ᵀ X sums columns, X 1 sums rows."""
+        """Σ over axes as products with ones: 1ᵀ X sums columns, X 1 sums rows, and
+        Σ of every entry of an n×m X is tr(1_{m×n} X)."""
         x = node.args[0]
         if x.ndim == 0:
             return a
         axis = node.kw.get("axis")
         axes = set(range(x.ndim)) if axis is None else set(axis)
         n, m = _as2d(x.shape)
-        if x.ndim == 1:
-            axes = {0}
+        if node.shape == ():
+            return sympy.Trace(_ones((m, n)) * a)
         if 0 in axes:
             a = _ones((1, n)) * a
-        if 1 in axes and x.ndim == 2:
+        if 1 in axes:
             a = a * _ones((m, 1))
         # a now has the keepdims shape; give it the result's shape
         kept = tuple(1 if i in axes else d for i, d in enumerate(x.shape))
@@ -612,18 +613,13 @@ def _FROM_TABLE() -> dict[type, _Handler]:  # noqa: N802
         out = fs.conv(mats[0])
         for m in mats[1:]:
             out = out @ fs.conv(m)
-        if lead is not None:
-            r, k = (_sb_dim(d) for d in lead.shape)
-            if k != 1:
-                out = sb.sum(out, axis=0, keepdims=True)
-            if r != 1:
-                out = broadcast_to(out, (r, out.shape[1]))
-        if trail is not None:
-            k, c = (_sb_dim(d) for d in trail.shape)
-            if k != 1:
-                out = sb.sum(out, axis=1, keepdims=True)
-            if c != 1:
-                out = broadcast_to(out, (out.shape[0], c))
+        r, k1 = (_sb_dim(d) for d in lead.shape) if lead is not None else (1, 1)
+        k2, c = (_sb_dim(d) for d in trail.shape) if trail is not None else (1, 1)
+        axes = tuple(i for i, k in ((0, k1), (1, k2)) if k != 1)
+        if axes:
+            out = sb.sum(out, axis=axes, keepdims=True)
+        if r != 1 or c != 1:
+            out = broadcast_to(out, (r if r != 1 else out.shape[0], c if c != 1 else out.shape[1]))
         return product(fs, scalars, out) if scalars else out
 
     def trace(fs: _FromSympy, e: Any) -> Expr:
@@ -730,6 +726,19 @@ def _FROM_TABLE() -> dict[type, _Handler]:  # noqa: N802
             return from_sympy_inner(rewrite(e), fs)
         return _Handler(build, lambda e: ())
 
+    def boolean(fs: _FromSympy, e: Any) -> Expr:
+        """Logic as choices: a ∧ b = where(a, b, False), a ∨ b = where(a, True, b),
+        ¬a = where(a, False, True), ITE(a, b, c) = where(a, b, c)."""
+        args = [fs.conv(t) for t in e.args]
+        if isinstance(e, sympy.Not):
+            return sb.where(args[0], False, True)
+        if isinstance(e, sympy.ITE):
+            return sb.where(*args)
+        out = args[0]
+        for t in args[1:]:
+            out = sb.where(out, t, False) if isinstance(e, sympy.And) else sb.where(out, True, t)
+        return out
+
     def not_real(fs: _FromSympy, e: Any) -> Expr:
         raise SymbackError(f"from_sympy: complex numbers ({_short(e)}) are not supported")
 
@@ -763,6 +772,16 @@ def _FROM_TABLE() -> dict[type, _Handler]:  # noqa: N802
         sympy.StrictLessThan: relational(lambda a, b: a < b),
         sympy.LessThan: relational(lambda a, b: a <= b),
         sympy.Eq: relational(sb.equal),
+        sympy.And: _Handler(boolean),
+        sympy.Or: _Handler(boolean),
+        sympy.Not: _Handler(boolean),
+        sympy.ITE: _Handler(boolean),
+        sympy.logic.boolalg.BooleanTrue: _leaf(lambda fs, e: const(True)),
+        sympy.logic.boolalg.BooleanFalse: _leaf(lambda fs, e: const(False)),
+        # δ(x), the derivative of sign and of the Heaviside step: 0 almost everywhere, as
+        # symback's own conventions have it (sign' = 0, relu'(0) = 0)
+        sympy.DiracDelta: _Handler(lambda fs, e: 0.0 * fs.conv(e.args[0]),
+                                   lambda e: (e.args[0],)),
         sympy.sinh: via(lambda e: e.rewrite(sympy.exp)),
         sympy.cosh: via(lambda e: e.rewrite(sympy.exp)),
         sympy.sec: via(lambda e: 1 / sympy.cos(e.args[0])),
