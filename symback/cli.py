@@ -163,12 +163,18 @@ class Problem:
                                  + " (give every variable a value)")
 
     def _fit(self, name: str, value: np.ndarray) -> np.ndarray:
-        """A flat list for a tensor of known size is reshaped to the tensor's shape."""
+        """A flat list is laid out in the tensor's shape (row-major), as NumPy's reshape
+        does; one symbolic dimension is inferred from the number of values."""
         shape = self.symbols[name].shape
-        if value.ndim == 1 and len(shape) > 1 and all(isinstance(d, int) for d in shape) \
-                and value.size == math.prod(shape):
-            return value.reshape(shape)  # type: ignore[arg-type]
-        return value
+        if value.ndim != 1 or len(shape) < 2:
+            return value
+        sym = [d for d in shape if isinstance(d, str)]
+        known = math.prod(d for d in shape if isinstance(d, int))
+        if len(sym) > 1 or known == 0 or value.size % known:
+            return value
+        if not sym and value.size != known:
+            return value
+        return value.reshape(tuple(-1 if isinstance(d, str) else d for d in shape))
 
     def grads(self) -> list[Any]:
         from .autodiff import grad

@@ -1,0 +1,180 @@
+"""The command line, run as a separate process: outputs, values at points, and one clear line
+with exit status 2 for every user mistake (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import symback as sb
+
+
+def run(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("SYMBACK_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "symback", *args], capture_output=True,
+                          text=True, timeout=300, cwd=cwd, env=env)
+
+
+def available(fn, *args) -> bool:
+    """Whether a printing feature another module provides has landed (not a stub)."""
+    try:
+        fn(*args)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def test_grad_seed_e1_at_7_4_2():
+    r = run("grad", "3*(a + b*c)", "--wrt", "a", "b", "c", "--at", "a=7", "b=4", "c=2")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert r.stdout.splitlines() == [
+        "y = 3 * (a + b * c) = 45",
+        "dy/da = 3 = 3",
+        "dy/db = 3 * c = 6",
+        "dy/dc = 3 * b = 12",  # not the 9 of the source text (that is the value at b = 3)
+    ]
+
+
+def test_grad_without_values_prints_formulas():
+    r = run("grad", "3*(a + b*c)", "--wrt", "b", "c")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["y = 3 * (a + b * c)", "dy/db = 3 * c", "dy/dc = 3 * b"]
+
+
+def test_grad_json_with_tensors_matches_numpy():
+    """Seed E3: L = Σ σ(X W) with the seed's random X and W."""
+    np.random.seed(190204)
+    Xv, Wv = np.random.randn(3, 3), np.random.randn(3, 2)
+    r = run("grad", "sum(sigmoid(X @ W))", "--wrt", "X", "W", "--shape", "X=3,3", "W=3,2",
+            "--at", "X=" + json.dumps(Xv.tolist()), "W=" + json.dumps(Wv.tolist()),
+            "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    S = 1 / (1 + np.exp(-(Xv @ Wv)))
+    assert doc["value"] == pytest.approx(2.37549510, abs=1e-8)
+    assert doc["value"] == pytest.approx(S.sum())
+    gX, gW = doc["gradients"]
+    assert gX["wrt"] == "X" and gX["shape"] == [3, 3]
+    assert np.array(gX["value"]) == pytest.approx((S * (1 - S)) @ Wv.T)
+    assert np.array(gX["value"])[0] == pytest.approx([0.24888872, -0.37478060, 0.01121963],
+                                                     abs=1e-8)
+    assert np.array(gW["value"]) == pytest.approx(Xv.T @ (S * (1 - S)))
+    assert sb.parse(gW["expr"], {"X": (3, 3), "W": (3, 2)}) is sb.grad(
+        sb.sum(sb.sigmoid(sb.matrix("X", 3, 3) @ sb.matrix("W", 3, 2))), sb.matrix("W", 3, 2))
+
+
+def test_flat_values_fill_a_tensor_and_symbolic_sizes_bind():
+    r = run("grad", "sum((X @ w - y) ** 2) / 2", "--wrt", "w", "--shape", "X=n,2", "w=2",
+            "y=n", "--at", "X=1,2,3,4", "w=1,1", "y=0,0", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert np.array(doc["gradients"][0]["value"]) == pytest.approx(X.T @ (X @ [1, 1]))
+
+
+@pytest.mark.parametrize("args,words", [
+    (["grad", "3*(a +", "--wrt", "a"], "position 6"),
+    (["grad", "foo(a)", "--wrt", "a"], "unknown function 'foo'"),
+    (["grad", "sum(X @ W)", "--wrt", "W", "--shape", "X=3,3", "W=2,2"], "matmul"),
+    (["grad", "X @ W", "--wrt", "W", "--shape", "X=3,3", "W=3,2"], "scalar"),
+    (["grad", "a*b", "--wrt", "d"], "'d' does not appear"),
+    (["grad", "a*b", "--wrt", "a", "--shape", "Q=3"], "'Q' does not appear"),
+    (["grad", "a*b", "--wrt", "a", "--at", "a=seven", "b=1"], "not a number"),
+    (["grad", "a*b", "--wrt", "a", "--at", "a=1"], "no value for b"),
+    (["grad", "a*b", "--wrt", "a", "--at", "z=1"], "'z' does not appear"),
+    (["grad", "a*b", "--wrt", "a", "--shape", "a=3x"], "dimension"),
+    (["grad", "sum(X)", "--wrt", "X", "--shape", "X=3", "--at", "X=1,2"], "shape"),
+    (["grad", "a*b"], "--wrt"),
+    (["grad", "a*b", "--wrt", "a", "--bogus"], "unrecognized"),
+    (["frobnicate", "a"], "invalid choice"),
+    (["grad", "__import__('os').system('touch pwned')", "--wrt", "a"], "reserved"),
+    (["grad", "open('pwned', 'w')", "--wrt", "a"], "unknown function 'open'"),
+])
+def test_user_mistakes_print_one_line_and_exit_2(args, words, tmp_path):
+    r = run(*args, cwd=str(tmp_path))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("symback: error: ")
+    assert words in lines[0]
+    assert "Traceback" not in r.stderr
+    assert r.stdout == ""
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_help_and_version():
+    r = run("--help")
+    assert r.returncode == 0 and "grad" in r.stdout and "explain" in r.stdout
+    r = run("grad", "--help")
+    assert r.returncode == 0 and "--wrt" in r.stdout and "--at" in r.stdout
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("symback ")
+
+
+def test_console_script_is_the_same_program():
+    exe = shutil.which("symback", path=os.path.dirname(sys.executable)) or shutil.which("symback")
+    if exe is None:
+        pytest.skip("the symback console script is not installed in this environment")
+    r = subprocess.run([exe, "grad", "x**2", "--wrt", "x", "--at", "x=3"], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "dy/dx = 2 * x = 6"
+
+
+# --------------------------------------------------------------------------- printing features
+
+
+def test_latex_output():
+    a, b, c = sb.symbols("a b c")
+    r = run("grad", "3*(a + b*c)", "--wrt", "c", "--latex")
+    if not available(sb.latex, a):
+        assert r.returncode == 2 and "not available yet" in r.stderr
+        return
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "y = " + sb.latex(3 * (a + b * c))
+    assert lines[1] == r"\frac{\partial y}{\partial c} = " + sb.latex(sb.grad(3 * (a + b * c), c))
+    r = run("grad", "3*(a + b*c)", "--wrt", "c", "--format", "latex", "--at", "a=7", "b=4",
+            "c=2")
+    assert r.stdout.splitlines()[1].endswith("= 12")
+
+
+def test_explain_and_steps():
+    a, b, c = sb.symbols("a b c")
+    J = 3 * (a + b * c)
+    r = run("explain", "3*(a + b*c)", "--wrt", "a", "b", "c", "--at", "a=5", "b=3", "c=2")
+    if not available(sb.explain, J, [a, b, c]):
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+        assert "not available yet" in r.stderr
+        return
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(sb.explain(J, [a, b, c], at={"a": 5.0, "b": 3.0,
+                                                                  "c": 2.0})).strip()
+    r = run("grad", "3*(a + b*c)", "--wrt", "c", "--steps")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("y = 3 * (a + b * c)\ndy/dc = 3 * b\n")
+    r = run("explain", "3*(a + b*c)", "--wrt", "a", "--format", "latex")
+    assert r.returncode == 0 and "\\" in r.stdout
+
+
+@pytest.mark.parametrize("fmt", ["dot", "mermaid"])
+def test_graph_output(fmt):
+    a, b = sb.symbols("a b")
+    r = run("graph", "a * sin(b)", "--wrt", "b", "--format", fmt)
+    if not available(sb.to_dot, a * sb.sin(b)):
+        assert r.returncode == 2 and "not available yet" in r.stderr
+        return
+    assert r.returncode == 0, r.stderr
+    expected = (sb.to_dot if fmt == "dot" else sb.to_mermaid)(a * sb.sin(b),
+                                                              sb.grad(a * sb.sin(b), b))
+    assert r.stdout.strip() == str(expected).strip()
+    r = run("grad", "a * sin(b)", "--wrt", "b", "--graph", fmt)
+    assert r.returncode == 0 and r.stdout.strip().endswith(str(expected).strip())
