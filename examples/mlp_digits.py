@@ -150,12 +150,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="BLAS threads (default 1: minibatch matmuls are too small to gain "
                              "from more, and on a busy 2-core machine they make steps 10x slower)")
     args = parser.parse_args(argv)
-    try:  # threadpoolctl comes with scikit-learn
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.blas_threads)
-    except ImportError:
-        pass
     epochs = args.epochs if args.epochs is not None else (150 if args.long else 40)
     hidden = args.hidden if args.hidden is not None else (256 if args.long else 128)
     lr = args.lr if args.lr is not None else (2e-3 if args.optimizer == "adam" else 0.05)
@@ -163,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
+    from threadpoolctl import threadpool_limits  # comes with scikit-learn
 
+    threadpool_limits(args.blas_threads)  # after the imports, so every BLAS they load obeys
     t0 = time.perf_counter()
     digits = load_digits()
     Xall, labels = digits.data[: args.limit], digits.target[: args.limit]
