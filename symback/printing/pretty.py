@@ -22,6 +22,7 @@ from typing import Iterable
 from ..graph import Expr, as_expr, broadcast_to, const, zeros
 from ..ops.elementwise import add, div, exp, is_zero as _is_zero, log, mul, neg, pow_, sub, where
 from ..ops.linalg import matmul, transpose
+from ..ops.matrix import diag_op, eye_op, inv_op
 from ..ops.reduce import log_softmax, logsumexp, mean, softmax, sum_
 from ..ops.structural import broadcast_to_op, expand_dims, squeeze
 from ..rewrite import P, Rule, RuleSet, Var
@@ -547,6 +548,13 @@ def collect(e: Expr) -> Expr | None:
 
 # --------------------------------------------------------------------------- the rule set
 
+def _diag_times(v: Expr, m: Expr) -> Expr | None:
+    """v[:, None] ⊙ M as diag(v) M (display only: the product costs O(n²) more)."""
+    if m.shape[0] != v.shape[0] or m.op is eye_op:
+        return None
+    return matmul(diag_op(v), m)
+
+
 _RULES: list[Rule] = [
     Rule(P("const", bind="c"), _float_const, "integer constants print as their float"),
     # numbers and scalar symbols in front; negations outwards
@@ -615,6 +623,14 @@ _RULES: list[Rule] = [
     Rule(P("log", P("exp", X)), lambda x: x, "log(exp x) = x"),
     Rule(P("log", P("softmax", X, bind="n")), lambda n, x: log_softmax(x, axis=n.kw["axis"]),
          "log(softmax(x)) = log_softmax(x)"),
+    # matrix calculus (Jacobians and Hessians from symback.higher)
+    Rule(P("mul", P("expand_dims", Var("v", lambda v: v.ndim == 1), attrs={"axis": (1,)}),
+           Var("m", lambda m: m.ndim == 2)), _diag_times,
+         "v[:, None] ⊙ M = diag(v) M (row scaling)"),
+    Rule(P("matmul", A, P("matmul", P("diag", Var("v")), B)),
+         lambda a, v, b: matmul(matmul(a, diag_op(v)), b), "A (diag(v) M) = A diag(v) M"),
+    Rule(P("transpose", P("inv", X, bind="n")),
+         lambda n, x: inv_op(x, transpose=not n.kw["transpose"]), "(X^{-1})^T = X^{-T}"),
 ]
 
 # The algebra runs on every elementwise operator node (after the pattern rules there).
