@@ -105,6 +105,9 @@ def _build_parser() -> _Parser:
                             "number or a symbolic size: X=3,4  w=n")
         p.add_argument("--at", nargs="+", metavar="NAME=VALUE", default=[], action="extend",
                        help="values to evaluate at: a=7, v=1,2,3 or X=[[1,2],[3,4]]")
+        p.add_argument("--name", metavar="NAME",
+                       help="what to call the formula in the output (default: the first of "
+                            "L, J, f, F not used in it)")
 
     g = sub.add_parser("grad", help="print the gradient with respect to each name")
     common(g, True)
@@ -141,6 +144,10 @@ class Problem:
         self.text: str = args.expr
         self.y = parse(self.text, shapes)
         self.symbols = {s.name: s for s in free_symbols(self.y)}
+        self.name: str = args.name or next(
+            (n for n in ("L", "J", "f", "F", "y") if n not in self.symbols), "out")
+        if not self.name.isidentifier():
+            raise UsageError(f"--name {self.name!r}: not a name")
         for name in shapes:
             if name not in self.symbols:
                 raise UsageError(f"--shape {name}: {name!r} does not appear in the formula")
@@ -225,7 +232,8 @@ def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
     grads = p.grads()
     values = p.values([p.y] + grads) if p.at else None
     if fmt == "json":
-        doc: dict[str, Any] = {"expr": str(p.y), "shape": list(p.y.shape), "gradients": []}
+        doc: dict[str, Any] = {"name": p.name, "expr": str(p.y), "shape": list(p.y.shape),
+                               "gradients": []}
         if values is not None:
             doc["at"] = {n: _json_value(v) for n, v in p.at.items()}
             doc["value"] = _json_value(values[0])
@@ -241,16 +249,17 @@ def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
         out.write(json.dumps(doc, indent=2) + "\n")
     elif fmt == "latex":
         value = f" = {_fmt_value(values[0])}" if values is not None else ""
-        out.write(f"y = {_latex(p.y)}{value}\n")
+        out.write(f"{p.name} = {_latex(p.y)}{value}\n")
         for i, (w, g) in enumerate(zip(p.wrt, grads)):
             value = f" = {_fmt_value(values[i + 1])}" if values is not None else ""
-            out.write(rf"\frac{{\partial y}}{{\partial {w.name}}} = {_latex(g)}{value}" + "\n")
+            out.write(rf"\frac{{\partial {p.name}}}{{\partial {w.name}}} = {_latex(g)}{value}"
+                      + "\n")
     else:
         value = f" = {_fmt_value(values[0])}" if values is not None else ""
-        out.write(f"y = {p.y}{value}\n")
+        out.write(f"{p.name} = {p.y}{value}\n")
         for i, (w, g) in enumerate(zip(p.wrt, grads)):
             value = f" = {_fmt_value(values[i + 1])}" if values is not None else ""
-            out.write(f"dy/d{w.name} = {g}{value}\n")
+            out.write(f"d{p.name}/d{w.name} = {g}{value}\n")
     if args.steps:
         out.write("\n" + _explain_text(p, "latex" if fmt == "latex" else "text") + "\n")
     if args.graph:
@@ -260,7 +269,8 @@ def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
 def _explain_text(p: Problem, fmt: str) -> str:
     from .explain import explain
 
-    ex = explain(p.y, p.wrt if len(p.wrt) != 1 else p.wrt[0], at=p.at_for_explain())
+    ex = explain(p.y, p.wrt if len(p.wrt) != 1 else p.wrt[0], at=p.at_for_explain(),
+                 output=p.name)
     if fmt == "latex":
         return str(ex.latex())
     if fmt == "markdown":

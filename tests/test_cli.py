@@ -32,21 +32,24 @@ def available(fn, *args) -> bool:
 
 
 def test_grad_seed_e1_at_7_4_2():
-    r = run("grad", "3*(a + b*c)", "--wrt", "a", "b", "c", "--at", "a=7", "b=4", "c=2")
+    r = run("grad", "3*(a + b*c)", "--wrt", "a", "b", "c", "--at", "a=7", "b=4", "c=2",
+            "--name", "J")
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     assert r.stdout.splitlines() == [
-        "y = 3 * (a + b * c) = 45",
-        "dy/da = 3 = 3",
-        "dy/db = 3 * c = 6",
-        "dy/dc = 3 * b = 12",  # not the 9 of the source text (that is the value at b = 3)
+        "J = 3 * (a + b * c) = 45",
+        "dJ/da = 3 = 3",
+        "dJ/db = 3 * c = 6",
+        "dJ/dc = 3 * b = 12",  # not the 9 of the source text (that is the value at b = 3)
     ]
 
 
 def test_grad_without_values_prints_formulas():
     r = run("grad", "3*(a + b*c)", "--wrt", "b", "c")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == ["y = 3 * (a + b * c)", "dy/db = 3 * c", "dy/dc = 3 * b"]
+    assert r.stdout.splitlines() == ["L = 3 * (a + b * c)", "dL/db = 3 * c", "dL/dc = 3 * b"]
+    r = run("grad", "L * J + f", "--wrt", "J")  # the output's default name avoids the formula's
+    assert r.stdout.splitlines() == ["F = L * J + f", "dF/dJ = L"]
 
 
 def test_grad_json_with_tensors_matches_numpy():
@@ -126,7 +129,7 @@ def test_console_script_is_the_same_program():
     r = subprocess.run([exe, "grad", "x**2", "--wrt", "x", "--at", "x=3"], capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[-1] == "dy/dx = 2 * x = 6"
+    assert r.stdout.splitlines()[-1] == "dL/dx = 2 * x = 6"
 
 
 # --------------------------------------------------------------------------- printing features
@@ -140,8 +143,8 @@ def test_latex_output():
         return
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "y = " + sb.latex(3 * (a + b * c))
-    assert lines[1] == r"\frac{\partial y}{\partial c} = " + sb.latex(sb.grad(3 * (a + b * c), c))
+    assert lines[0] == "L = " + sb.latex(3 * (a + b * c))
+    assert lines[1] == r"\frac{\partial L}{\partial c} = " + sb.latex(sb.grad(3 * (a + b * c), c))
     r = run("grad", "3*(a + b*c)", "--wrt", "c", "--format", "latex", "--at", "a=7", "b=4",
             "c=2")
     assert r.stdout.splitlines()[1].endswith("= 12")
@@ -150,17 +153,21 @@ def test_latex_output():
 def test_explain_and_steps():
     a, b, c = sb.symbols("a b c")
     J = 3 * (a + b * c)
-    r = run("explain", "3*(a + b*c)", "--wrt", "a", "b", "c", "--at", "a=5", "b=3", "c=2")
+    r = run("explain", "3*(a + b*c)", "--wrt", "a", "b", "c", "--at", "a=5", "b=3", "c=2",
+            "--name", "J")
     if not available(sb.explain, J, [a, b, c]):
         assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
         assert "not available yet" in r.stderr
         return
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == str(sb.explain(J, [a, b, c], at={"a": 5.0, "b": 3.0,
-                                                                  "c": 2.0})).strip()
+    assert r.stdout.strip() == str(sb.explain(J, [a, b, c], at={"a": 5.0, "b": 3.0, "c": 2.0},
+                                              output="J")).strip()
+    assert "dJ/dc = dJ/du · du/dc = 3 · b = 3 · 2 = 6" not in r.stdout  # b = 3 here
+    assert "dJ/dc = dJ/du · du/dc = 3 · b = 3 · 3 = 9" in r.stdout
     r = run("grad", "3*(a + b*c)", "--wrt", "c", "--steps")
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("y = 3 * (a + b * c)\ndy/dc = 3 * b\n")
+    assert r.stdout.startswith("L = 3 * (a + b * c)\ndL/dc = 3 * b\n")
+    assert str(sb.explain(J, c, output="L")).strip() in r.stdout
     r = run("explain", "3*(a + b*c)", "--wrt", "a", "--format", "latex")
     assert r.returncode == 0 and "\\" in r.stdout
 
