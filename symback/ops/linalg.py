@@ -123,9 +123,10 @@ def _matmul_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
 
 # Matrix products by juxtaposition, which binds tighter than ⊙: ``X W \odot Y`` is
 # (X W) ⊙ Y and ``(A \odot B) W^{T}`` keeps its parentheses. A vector on the left is a row.
-_MATMUL_LATEX = Notation("{0} {1}", JUXT, (JUXT, JUXT + 1))
+# The matrix product is associative, so A (B C) prints as A B C.
+_MATMUL_LATEX = Notation("{0} {1}", JUXT, (JUXT, JUXT))
 _ROW_MATMUL_LATEX = Notation(lambda a, kw: f"{a[0]}^{{{kw.get('_T', 'T')}}} {a[1]}", JUXT,
-                             (POSTFIX, JUXT + 1))
+                             (POSTFIX, JUXT))
 
 
 def _matmul_latex(node: Expr) -> Notation:

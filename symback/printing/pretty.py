@@ -21,7 +21,7 @@ from typing import Iterable
 
 from ..graph import Expr, as_expr, broadcast_to, const, zeros
 from ..ops.elementwise import add, div, exp, is_zero as _is_zero, log, mul, neg, pow_, sub, where
-from ..ops.linalg import matmul, transpose
+from ..ops.linalg import matmul, outer, transpose
 from ..ops.matrix import diag_op, eye_op, inv_op
 from ..ops.reduce import log_softmax, logsumexp, mean, softmax, sum_
 from ..ops.structural import broadcast_to_op, expand_dims, squeeze
@@ -226,9 +226,14 @@ def _lse_softmax(n: Expr, x: Expr, m: Expr) -> Expr | None:
     lse = m.args[0] if m.op in (expand_dims, broadcast_to_op) else m
     while lse.op in (expand_dims, broadcast_to_op):
         lse = lse.args[0]
-    if lse.op is not logsumexp or lse.args[0] is not x or lse.kw["axis"] is None:
+    if lse.op is not logsumexp or lse.args[0] is not x:
         return None
-    return softmax(x, axis=lse.kw["axis"])
+    axis = lse.kw["axis"]
+    if axis is None:  # over every entry: a softmax only for a vector (no row-wise reading)
+        if x.ndim != 1:
+            return None
+        axis = 0
+    return softmax(x, axis=axis)
 
 
 def onehot_rules(labels: Iterable[Expr]) -> RuleSet:
@@ -420,18 +425,22 @@ def _expand_sum_factors(terms: list[Term]) -> list[Term] | None:
 
 def _weight(e: Expr) -> tuple[int, int]:
     """Size of the printed elementwise tree (operators and atom occurrences, repeats
-    counted), then the number of minus signs: smaller is simpler."""
+    counted; numbers are free, so x + x is heavier than 2 x), then the number of minus
+    signs: smaller is simpler."""
     total = 0
     minus = 0
     stack = [e]
+    seen = 0
     while stack:
         n = stack.pop()
-        total += 1
+        seen += 1
+        if not _number(n):
+            total += 1
         if n.op is neg or (_number(n) and n.value < 0):
             minus += 1
         if _is_arith(n) or n.op is broadcast_to_op:
             stack.extend(n.args)
-        if total > 10 * MAX_NODES:
+        if seen > 10 * MAX_NODES:
             break
     return total, minus
 
@@ -583,6 +592,10 @@ _RULES: list[Rule] = [
          "A (s B) = s (A B)"),
     Rule(P("matmul", A, P("mul", B, S)), lambda s, a, b: mul(s, matmul(a, b)),
          "A (B s) = s (A B)"),
+    Rule(P("outer", P("mul", S, A), B), lambda s, a, b: mul(s, outer(a, b)),
+         "(s a) b^T = s (a b^T)"),
+    Rule(P("outer", A, P("mul", S, B)), lambda s, a, b: mul(s, outer(a, b)),
+         "a (s b)^T = s (a b^T)"),
     Rule(P("matmul", P("neg", A), B), lambda a, b: neg(matmul(a, b)), "(-A) B = -(A B)"),
     Rule(P("matmul", A, P("neg", B)), lambda a, b: neg(matmul(a, b)), "A (-B) = -(A B)"),
     Rule(P("matmul", P("div", A, S), B), lambda s, a, b: div(matmul(a, b), s),
