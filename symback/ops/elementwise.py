@@ -423,8 +423,14 @@ sign = elementwise(
     numpy_out="np.sign({0}, out={out})",
     latex=_fn_latex(r"\operatorname{sign}"), doc="y = sign(a) (derivative zero; sign(0) = 0)",
 )
+def _abs_vjp(g: Expr, out: Expr, a: Expr) -> tuple[Expr]:
+    """y = |a|;  ā = ȳ ⊙ sign(a), and exactly 0 where a = 0 even if ȳ is infinite
+    (as relu's mask: sqrt(|x|) at 0 gets 0, not ∞ · 0 = NaN)."""
+    return (where(equal(a, 0.0), 0.0, mul(g, sign(a))),)
+
+
 abs_ = elementwise(
-    "abs", 1, "np.abs({0})", lambda g, out, a: (mul(g, sign(a)),),
+    "abs", 1, "np.abs({0})", _abs_vjp,
     numpy_out="np.abs({0}, out={out})",
     latex=Notation(r"\left|{0}\right|", ATOM),
     doc="y = |a|;  ā = ȳ ⊙ sign(a)  (abs'(0) = 0)",

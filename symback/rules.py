@@ -1,0 +1,170 @@
+"""The rewrite rule tables: ``CANONICAL`` (sound algebra) and ``STABILIZE`` (numerics).
+
+Each rule is a pattern (:class:`~symback.rewrite.P`, ``Var``, ``Lit``) and a
+function of the bound nodes that builds the replacement, or returns ``None``
+to decline; the engine is :func:`symback.rewrite.rewrite`. Every rule states
+its maths in one comment. Constant folding needs no rule: rebuilding a node
+whose arguments became constants folds it (``Op.__call__``), and the ops'
+``simplify`` identities (``x·1 → x``, ``c₁(c₂x) → (c₁c₂)x``, ...) apply to
+every node a rule builds.
+
+* ``CANONICAL`` is always sound (equal for every input, inf and NaN
+  included); it gathers constant factors so they fold, pushes negations and
+  scalings out of products and reductions, reduces a gradient that reaches a
+  broadcast value along several paths once, and folds transposes into
+  matrix products. :func:`optimize` applies it to whatever ``lambdify``
+  compiles.
+* ``STABILIZE`` replaces forms that overflow or lose digits by their stable
+  twins. ``value_and_grad`` applies it to the loss *before* differentiating
+  (so the gradients come from the stable forms too), and ``lambdify`` applies
+  it to what it compiles.
+
+Unsound identities (``exp(log x) → x``, ``√(x²) → x``, ``x − x → 0``) are not rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .graph import Expr, broadcast_to
+from .ops.elementwise import add, div, expm1, log1p, mul, neg, softplus, sub
+from .ops.linalg import matmul, transpose
+from .ops.reduce import log_softmax, logsumexp, mean, sum_
+from .ops.structural import count_of
+from .rewrite import Lit, P, Rule, RuleSet, Var, rewrite
+
+
+def _number(e: Expr) -> bool:
+    """A Python-number constant (weak: it never changes a dtype)."""
+    return e.is_const and e.weak and not isinstance(e.value, bool)
+
+
+def _not_number(e: Expr) -> bool:
+    return not _number(e)
+
+
+def _fit(out: Expr, node: Expr) -> Expr | None:
+    """``out`` at ``node``'s shape (stretched if a broadcast constant was absorbed)."""
+    if out.shape == node.shape:
+        return out
+    try:
+        return broadcast_to(out, node.shape)
+    except Exception:  # cannot stretch: decline the rewrite
+        return None
+
+
+def _reduced_dims(x: Expr, axis: tuple[int, ...] | None) -> tuple[Any, ...]:
+    return tuple(d for i, d in enumerate(x.shape) if axis is None or i in axis)
+
+
+def _same_reduction(a: Expr, b: Expr) -> bool:
+    return a.kw == b.kw and a.args[0].shape == b.args[0].shape
+
+
+# --------------------------------------------------------------------------- CANONICAL
+
+CANONICAL = RuleSet("canonical", (
+    # (c·x)·y → c·(x·y): a constant factor moves out, where it meets others and folds
+    Rule(P("mul", P("mul", Var("c", _number), Var("x")), Var("y", _not_number)),
+         lambda c, x, y: mul(c, mul(x, y)), "mul-const-left"),
+    # x·(c·y) → c·(x·y)
+    Rule(P("mul", Var("x", _not_number), P("mul", Var("c", _number), Var("y"))),
+         lambda x, c, y: mul(c, mul(x, y)), "mul-const-right"),
+    # (−x)·y → −(x·y), so a sum with it becomes a subtraction
+    Rule(P("mul", P("neg", Var("x")), Var("y")), lambda x, y: neg(mul(x, y)), "mul-neg-left"),
+    # x·(−y) → −(x·y)
+    Rule(P("mul", Var("x"), P("neg", Var("y"))), lambda x, y: neg(mul(x, y)), "mul-neg-right"),
+    # (−x)/y → −(x/y)
+    Rule(P("div", P("neg", Var("x")), Var("y")), lambda x, y: neg(div(x, y)), "div-neg"),
+    # Σ c·x → c·Σ x (c a number): scale after reducing, on fewer entries
+    Rule(P("sum", P("mul", Var("c", _number), Var("x")), bind="s"),
+         lambda c, x, s: mul(c, sum_(x, **s.kw)), "sum-const"),
+    # mean(c·x) → c·mean(x)
+    Rule(P("mean", P("mul", Var("c", _number), Var("x")), bind="s"),
+         lambda c, x, s: mul(c, mean(x, **s.kw)), "mean-const"),
+    # Σ(−x) → −Σ x
+    Rule(P("sum", P("neg", Var("x")), bind="s"), lambda x, s: neg(sum_(x, **s.kw)), "sum-neg"),
+    # Σ a + Σ b → Σ(a + b) over the same axes: a gradient reaching a broadcast value along
+    # two paths is reduced once
+    Rule(P("add", P("sum", Var("a"), bind="s"), P("sum", Var("b"), bind="t")),
+         lambda a, b, s, t: sum_(add(a, b), **s.kw) if _same_reduction(s, t) else None,
+         "sum-add"),
+    # Σ a − Σ b → Σ(a − b) over the same axes
+    Rule(P("sub", P("sum", Var("a"), bind="s"), P("sum", Var("b"), bind="t")),
+         lambda a, b, s, t: sum_(sub(a, b), **s.kw) if _same_reduction(s, t) else None,
+         "sum-sub"),
+    # (A B)ᵀ → Bᵀ Aᵀ (2-D): BLAS reads transposed operands in place, a transposed
+    # product would be copied when used
+    Rule(P("transpose", P("matmul", Var("a"), Var("b"))),
+         lambda a, b: matmul(transpose(b), transpose(a)) if a.ndim == 2 and b.ndim == 2
+         else None, "transpose-matmul"),
+    # log(exp x) → x
+    Rule(P("log", P("exp", Var("x"))), lambda x: x, "log-exp"),
+    # mean(x) → Σ x / N (N the number of entries reduced): one reduction, no np.mean wrapper
+    Rule(P("mean", Var("x"), bind="s"),
+         lambda x, s: div(sum_(x, **s.kw), count_of(_reduced_dims(x, s.kw["axis"]))),
+         "mean-sum"),
+))
+
+# --------------------------------------------------------------------------- STABILIZE
+
+
+def _cross_entropy_rules() -> tuple[Rule, ...]:
+    """y log σ(z) + (1 − y) log(1 − σ(z)) → y z − softplus(z), in every argument order.
+
+    The pattern is the binary cross-entropy after its logs were stabilised (the rules
+    run bottom-up): y·(−softplus(−z)) + (1 − y)·(−softplus(z)). The replacement is
+    the same value with one softplus instead of two, whose gradient is y − σ(z).
+    """
+    y, z = Var("y"), Var("z")
+    log_p = P("neg", P("softplus", P("neg", z)))       # log σ(z), stabilised
+    log_1mp = P("neg", P("softplus", z))               # log(1 − σ(z)), stabilised
+    one_minus_y = P("sub", Lit(1.0), y)
+    firsts = (P("mul", y, log_p), P("mul", log_p, y))
+    seconds = (P("mul", one_minus_y, log_1mp), P("mul", log_1mp, one_minus_y))
+    rules = []
+    for a in firsts:
+        for b in seconds:
+            for pair in ((a, b), (b, a)):
+                rules.append(Rule(P("add", *pair, bind="n"),
+                                  lambda y, z, n: _fit(sub(mul(y, z), softplus(z)), n),
+                                  "binary-cross-entropy"))
+    return tuple(rules)
+
+
+STABILIZE = RuleSet("stabilize", (
+    # log σ(x) → −softplus(−x): no log(0) when σ underflows (x ≪ 0)
+    Rule(P("log", P("sigmoid", Var("x"))), lambda x: neg(softplus(neg(x))), "log-sigmoid"),
+    # log(1 − σ(x)) → −softplus(x): no log(0) when σ rounds to 1 (x ≫ 0)
+    Rule(P("log", P("sub", Lit(1.0), P("sigmoid", Var("x"))), bind="n"),
+         lambda x, n: _fit(neg(softplus(x)), n), "log-one-minus-sigmoid"),
+    # log softmax(x) → log_softmax(x): x − logsumexp(x), no log(0) for small probabilities
+    Rule(P("log", P("softmax", Var("x"), bind="s")),
+         lambda x, s: log_softmax(x, axis=s.kw["axis"]), "log-softmax"),
+    # log Σ exp(x) → logsumexp(x): max-shifted, no overflow
+    Rule(P("log", P("sum", P("exp", Var("x")), bind="s")),
+         lambda x, s: logsumexp(x, **s.kw), "log-sum-exp"),
+    # log(1 + x) → log1p(x): keeps the digits of a small x
+    Rule(P("log", P("add", Lit(1.0), Var("x")), bind="n"),
+         lambda x, n: _fit(log1p(x), n), "log1p-left"),
+    # log(x + 1) → log1p(x)
+    Rule(P("log", P("add", Var("x"), Lit(1.0)), bind="n"),
+         lambda x, n: _fit(log1p(x), n), "log1p-right"),
+    # log(1 − x) → log1p(−x)
+    Rule(P("log", P("sub", Lit(1.0), Var("x")), bind="n"),
+         lambda x, n: _fit(log1p(neg(x)), n), "log1p-sub"),
+    # exp(x) − 1 → expm1(x): keeps the digits of a small x
+    Rule(P("sub", P("exp", Var("x")), Lit(1.0), bind="n"),
+         lambda x, n: _fit(expm1(x), n), "expm1"),
+) + _cross_entropy_rules())
+# y log σ(z) + (1 − y) log(1 − σ(z)) → y z − softplus(z) is the last group (see above)
+
+
+def optimize(outs: Sequence[Expr]) -> list[Expr]:
+    """What ``lambdify`` compiles: ``outs`` rewritten by ``CANONICAL + STABILIZE``."""
+    return list(rewrite(list(outs), CANONICAL + STABILIZE))
+
+
+def stabilize(y: Any) -> Any:
+    """``y`` with the ``STABILIZE`` rules applied (before differentiating it)."""
+    return rewrite(y, STABILIZE)
