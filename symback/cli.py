@@ -124,6 +124,9 @@ def _build_parser() -> _Parser:
                                      "Mermaid text")
     common(d, False)
     d.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    d.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead; FILE.svg, .png or .pdf draws the picture "
+                        "(needs the optional graphviz package and Graphviz's dot)")
     return parser
 
 
@@ -295,7 +298,22 @@ def _cmd_explain(args: argparse.Namespace, out: Any) -> None:
 
 def _cmd_graph(args: argparse.Namespace, out: Any) -> None:
     p = Problem(args)
-    out.write(_graph_text([p.y] + p.grads(), args.format).rstrip("\n") + "\n")
+    exprs = [p.y] + p.grads()
+    if not args.output:
+        out.write(_graph_text(exprs, args.format).rstrip("\n") + "\n")
+        return
+    suffix = os.path.splitext(args.output)[1].lower().lstrip(".")
+    try:
+        if suffix in ("svg", "png", "pdf"):
+            from .printing.graphviz import render
+
+            render(*exprs, format=suffix, path=args.output)
+        else:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(_graph_text(exprs, args.format).rstrip("\n") + "\n")
+    except OSError as e:
+        raise UsageError(f"--output {args.output}: {e.strerror or e}") from None
+    out.write(f"wrote {args.output}\n")
 
 
 _COMMANDS = {"grad": _cmd_grad, "explain": _cmd_explain, "graph": _cmd_graph}

@@ -196,3 +196,20 @@ def test_readme_console_block_runs_as_shown(tmp_path):
             assert r.returncode == 0 and r.stdout.strip() and not r.stderr, command
             continue
         assert (r.stdout + r.stderr).splitlines() == expected, command
+
+
+def test_graph_to_files(tmp_path):
+    r = run("graph", "a * sin(b)", "--wrt", "b", "--format", "mermaid", "-o", "g.mmd",
+            cwd=str(tmp_path))
+    assert r.returncode == 0 and r.stdout.strip() == "wrote g.mmd"
+    assert (tmp_path / "g.mmd").read_text().startswith("flowchart TD")
+    r = run("graph", "a * sin(b)", "-o", str(tmp_path / "missing" / "g.dot"))
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    r = run("graph", "a * sin(b)", "--wrt", "b", "-o", "g.svg", cwd=str(tmp_path))
+    try:
+        sb.render(sb.symbols("a"))
+    except sb.SymbackError:  # no graphviz package or no dot: one clear line
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "graphviz" in r.stderr
+    else:
+        assert r.returncode == 0, r.stderr
+        assert b"<svg" in (tmp_path / "g.svg").read_bytes()
