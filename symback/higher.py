@@ -294,8 +294,8 @@ def _scale_rows(v: Expr, m: Expr) -> Expr | None:
 
 
 def _distribute(v: Expr, a: Expr, b: Expr, combine: Any) -> Expr | None:
-    """v[:, None] ⊙ (A ± B) → v[:, None] ⊙ A ± v[:, None] ⊙ B when a term collapses."""
-    if not (_collapsible(a) or _collapsible(b)):
+    """v[:, None] ⊙ (A ± B) → diag(v) ± v wᵀ …: only when both terms collapse (no growth)."""
+    if not (_collapsible(a) and _collapsible(b)):
         return None
     col = expand_dims(v, axis=(1,))
     return combine(mul(col, a), mul(col, b))
