@@ -12,8 +12,9 @@ Gradients have the shape of their variable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,10 +22,16 @@ from .autodiff import Backprop, backprop
 from .errors import SymbackError
 from .graph import Expr, as_expr, const, free_symbols, rebuild, substitute, symbol, toposort
 from .ops.structural import sum_to
-from .printing.pretty import _weight
-from .printing.latex import (display_form, latex_name, leaf_latex, number_latex, render_latex,
-                             shape_latex, _array_latex)
+from .printing.latex import (
+    _array_latex,
+    display_form,
+    latex_name,
+    number_latex,
+    render_latex,
+    shape_latex,
+)
 from .printing.precedence import ATOM, MUL, NEG
+from .printing.pretty import _weight
 from .printing.text import _leaf_text, default_notation, render_graph
 
 LAYOUT_NOTE = "gradients have the shape of their variable"
@@ -205,8 +212,9 @@ def _num_text(v: Any) -> str:
     a = np.asarray(v)
     if a.ndim == 0:
         return f"{float(a):.9g}"
-    return np.array2string(a, precision=8, separator=", ", threshold=40,
+    text = np.array2string(a, precision=8, separator=", ", threshold=40,
                            max_line_width=10**6, floatmode="maxprec")
+    return " ".join(text.split()).replace("[ ", "[")  # one line: [[1, 2], [3, 4]]
 
 
 def _num_latex(v: Any) -> str:
@@ -324,12 +332,6 @@ class _Namer:
 def _wrap(s: str, prec: int, limit: int) -> str:
     """Parenthesise a factor of upstream · local whose precedence is at most ``limit``."""
     return f"({s})" if prec <= limit else s
-
-
-def _unit(shape: tuple[Any, ...]) -> Expr:
-    from .graph import ones
-
-    return ones(shape)
 
 
 # --------------------------------------------------------------------------- explain
@@ -507,5 +509,3 @@ def _evaluate(y: Expr, wrt: Sequence[Expr], exprs: Sequence[Expr],
     out = fn(*[by_name[s.name] for s in syms])
     return [np.asarray(v) for v in out], {s.name: by_name[s.name] for s in syms}
 
-
-_ = leaf_latex  # re-exported for printers that extend explain

@@ -12,8 +12,9 @@ is iterative; ``max_nodes`` keeps the nodes nearest the outputs of huge graphs.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..errors import SymbackError
 from ..graph import Expr, as_expr, toposort

@@ -16,15 +16,16 @@ only when it is smaller. That is what turns the logistic loss's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
-from typing import Iterable
 
 from ..graph import Expr, as_expr, broadcast_to, const, zeros
-from ..ops.elementwise import add, div, exp, is_zero as _is_zero, log, mul, neg, pow_, sub, where
+from ..ops.elementwise import add, div, mul, neg, pow_, sub, where
+from ..ops.elementwise import is_zero as _is_zero
 from ..ops.linalg import matmul, outer, transpose
 from ..ops.matrix import diag_op, eye_op, inv_op
 from ..ops.reduce import log_softmax, logsumexp, mean, softmax, sum_
-from ..ops.structural import broadcast_to_op, expand_dims, squeeze
+from ..ops.structural import broadcast_to_op, expand_dims
 from ..rewrite import P, Rule, RuleSet, Var
 
 # --------------------------------------------------------------------------- helpers
@@ -647,18 +648,12 @@ _RULES: list[Rule] = [
 ]
 
 # The algebra runs on every elementwise operator node (after the pattern rules there).
-_ALGEBRA = [Rule(P(op.name, *([Var(f"_{i}") for i in range(2 if op is not neg else 1)]),
-                   bind="e"),
-                 lambda e, **_: collect(e), f"collect ({op.name})")
-            for op in (add, sub, mul, div)]
-_ALGEBRA.append(Rule(P("pow", Var("_0"), Var("_1"), bind="e"), lambda e, **_: collect(e),
-                     "collect (pow)"))
+_ALGEBRA = [Rule(P(name, Var("_0"), Var("_1"), bind="e"), lambda e, **_: collect(e),
+                 f"collect ({name})")
+            for name in ("add", "sub", "mul", "div", "pow")]
 
 #: The display rule set (``sb.latex(expr, simplify=True)``). Never applied to the
 #: graph that gets compiled.
 PRETTY = RuleSet("PRETTY", tuple(_RULES + _ALGEBRA))
 
 __all__ = ["PRETTY", "collect", "onehot_rules"]
-
-# silence "imported but unused" for ops kept for readers of the rules above
-_ = (exp, log, mean, sum_, transpose, expand_dims, squeeze)
