@@ -109,15 +109,13 @@ def tokenize(text: str, *, strict: bool = True) -> list[Token]:
     """
     tokens: list[Token] = []
     append = tokens.append
+    new = tuple.__new__  # Token(...) without the Python-level __new__: tokens are hot
     depth = 0
     pos = 0
     n = len(text)
-    match = _TOKEN_RE.match
     error: tuple[str, int] | None = None
-    while pos < n:
-        m = match(text, pos)
-        if m is None:
-            error = (f"unexpected character {text[pos]!r}", pos)
+    for m in _TOKEN_RE.finditer(text):
+        if m.start() != pos:  # finditer skipped a character no token starts with
             break
         kind = m.lastgroup
         s = m.group()
@@ -125,7 +123,7 @@ def tokenize(text: str, *, strict: bool = True) -> list[Token]:
             if not s.isidentifier():
                 error = (f"{s!r} is not a valid name", pos)
                 break
-            append(Token("NAME", s, pos))
+            append(new(Token, ("NAME", s, pos)))
         elif kind == "op":
             if s in _UNSUPPORTED_OPS:
                 error = (_UNSUPPORTED_OPS[s], pos)
@@ -134,18 +132,20 @@ def tokenize(text: str, *, strict: bool = True) -> list[Token]:
                 depth += 1
             elif s in ")]":
                 depth = max(0, depth - 1)
-            append(Token("OP", s, pos))
+            append(new(Token, ("OP", s, pos)))
         elif kind == "num":
             end = m.end()
             if end < n and (text[end].isalnum() or text[end] in "_."):
                 error = ("malformed number (only decimal ints and floats such as 2, 0.5, 1e-3)",
                          pos)
                 break
-            append(Token("NUM", s, pos))
+            append(new(Token, ("NUM", s, pos)))
         elif kind == "newline" and depth == 0 and tokens and m.end() < n:
             # a line break between two expressions (leading and trailing ones are blank)
-            append(Token("NEWLINE", "\n", pos))
+            append(new(Token, ("NEWLINE", "\n", pos)))
         pos = m.end()
+    if error is None and pos < n:
+        error = (f"unexpected character {text[pos]!r}", pos)
     if error is not None:
         if strict:
             raise ParseError(error[0], text, error[1])

@@ -24,7 +24,7 @@ from .errors import SymbackError
 from .graph import Expr, as_expr, broadcast_to, const, ones, symbol, tensor, toposort, zeros
 from .shapes import Shape, fmt
 
-__all__ = ["to_sympy", "from_sympy", "sigmoid", "softplus", "relu"]
+__all__ = ["from_sympy", "to_sympy"]
 
 
 def __getattr__(name: str) -> Any:
@@ -167,7 +167,7 @@ def _dummy() -> Any:
 
 
 @lru_cache(maxsize=1)
-def _TO_TABLE() -> dict[str, Callable[..., Any]]:  # noqa: N802
+def _TO_TABLE() -> dict[str, Callable[..., Any]]:
     """op name -> converter(node, *sympy_args) for the core ops. Built once, on first use.
 
     An op whose record carries a ``sympy`` constructor (the matrix functions)
@@ -474,7 +474,7 @@ def _int_or_float(n: Any) -> Any:
 
 
 @lru_cache(maxsize=1)
-def _FROM_TABLE() -> dict[type, _Handler]:  # noqa: N802
+def _FROM_TABLE() -> dict[type, _Handler]:
     """SymPy class -> handler (looked up along the MRO). Built once, on first use."""
     import sympy
     from sympy.codegen.cfunctions import expm1, log1p

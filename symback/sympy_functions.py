@@ -18,7 +18,7 @@ from typing import Any
 import sympy
 
 
-class sigmoid(sympy.Function):  # noqa: N801 - named like SymPy's functions
+class sigmoid(sympy.Function):
     """The logistic function σ(x) = 1 / (1 + e^{-x}).
 
     >>> import sympy
@@ -73,7 +73,7 @@ class sigmoid(sympy.Function):  # noqa: N801 - named like SymPy's functions
         return str(printer._print(self.rewrite(sympy.exp)))
 
 
-class softplus(sympy.Function):  # noqa: N801
+class softplus(sympy.Function):
     """softplus(x) = log(1 + e^{x}), a smooth relu; its derivative is σ(x).
 
     >>> import sympy
@@ -122,7 +122,7 @@ class softplus(sympy.Function):  # noqa: N801
         return str(printer._print(self.rewrite(sympy.exp)))
 
 
-class relu(sympy.Function):  # noqa: N801
+class relu(sympy.Function):
     """relu(x) = max(x, 0); its derivative is the step H(x) with H(0) = 0.
 
     >>> import sympy
