@@ -149,3 +149,21 @@ def test_errors_are_clear():
         sb.explain(x * y, x, at={"x": 1.0})
     with pytest.raises(sb.SymbackError, match="scalar"):
         sb.explain(sb.vector("v", 3) * x, x)
+
+
+def test_reading_gradients_example_runs(capsys):
+    """examples/reading_gradients.py (the README's section) prints what the README shows."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "reading_gradients.py"
+    spec = importlib.util.spec_from_file_location("_example_reading_gradients", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main([]) == 0
+    out = capsys.readouterr().out
+    assert r"E2  dL/dz = \sigma(z) - y" in out
+    assert r"E3  dL/dW = X^{T} (\sigma(X W) \odot (1 - \sigma(X W)))" in out
+    assert r"\frac{1}{m} H^{T} (\operatorname{softmax}(U) - Y) + 2 \lambda W_{2}" in out
+    assert "| 4 | $\\frac{\\partial J}{\\partial c}$" in out and "| $12$ |" in out
+    assert "flowchart TD" in out
