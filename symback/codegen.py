@@ -97,18 +97,23 @@ def _scalar(x, name, dtype):
     return a.astype(dtype)[()]
 
 
-def _finite_label(node: Expr, target: str) -> str:
-    """How ``check_finite`` names a node: its variable, op and (truncated) formula."""
+def _finite_label(what: Any) -> str:
+    """How ``check_finite`` names what it checked: an argument, or a node's variable, op and
+    (truncated) formula. Built only when a check fails."""
     from .printing.text import to_text
 
+    if isinstance(what, str):
+        return f"argument {what} contains"
+    target, node = what
     return f"the {node.op.name} node {target} = {to_text(node, limit=160)} produced"
 
 
-def _check_finite(value: Any, label: str) -> None:
+def _check_finite(value: Any, what: Any) -> None:
     """Raise ``SymbackError`` if ``value`` holds a NaN or an infinity (``check_finite=True``)."""
     v = np.asarray(value)
     if v.dtype.kind not in "fc" or bool(np.isfinite(v).all()):
         return
+    label = _finite_label(what)
     bad = ~np.isfinite(v)
     first = tuple(int(i) for i in np.argwhere(bad)[0]) if v.ndim else ()
     what = "NaN" if np.isnan(v[first]) else ("+inf" if v[first] > 0 else "-inf")
@@ -247,6 +252,7 @@ def _literal(n: Expr) -> str | None:
 
 
 _CALL_RE = re.compile(r"^[A-Za-z_][\w.]*\(")
+_NO_ATTRS: dict[str, Any] = {}
 
 
 def _is_call(template: Any) -> bool:
@@ -291,41 +297,46 @@ class _Plan:
     def __init__(self, order: list[Expr], outs: list[Expr], check: bool,
                  allow_inline: bool = True) -> None:
         out_set = set(outs)
-        consumers: dict[Expr, list[Expr]] = {}
+        consumers: dict[Expr, list[Expr]] = {n: [] for n in order}
         for n in order:
             for a in n.args:
-                consumers.setdefault(a, []).append(n)
+                consumers[a].append(n)
         pooled: set[Expr] = set()
         inline: set[Expr] = set()
         depth: dict[Expr, int] = {}
         for n in order:
-            if not n.args:
+            args = n.args
+            if not args:
                 continue
             if (check and n.op.numpy_out is not None and n.shape != () and n not in out_set
                     and n.dtype in _POOL_DTYPES):
                 pooled.add(n)
                 continue
-            d = 1 + max((depth[a] for a in n.args if a in inline), default=0)
-            if (allow_inline and len(consumers.get(n, ())) == 1 and n not in out_set
-                    and d <= _INLINE_DEPTH):
-                inline.add(n)
-                depth[n] = d
+            if allow_inline and len(consumers[n]) == 1 and n not in out_set:
+                d = 1
+                for a in args:
+                    if a in inline and depth[a] >= d:
+                        d = depth[a] + 1
+                if d <= _INLINE_DEPTH:
+                    inline.add(n)
+                    depth[n] = d
         stmts = [n for n in order if n.args and n not in inline]
         spos = {n: i for i, n in enumerate(stmts)}
         emit_at: dict[Expr, int] = {}
         for n in reversed(order):
-            if not n.args:
-                continue
-            emit_at[n] = emit_at[consumers[n][0]] if n in inline else spos[n]
+            if n.args:
+                emit_at[n] = emit_at[consumers[n][0]] if n in inline else spos[n]
         end = len(stmts)
         last: dict[Expr, int] = {}
         for n in order:
             if n in inline:
                 continue
-            cs = consumers.get(n, ())
-            last[n] = max((emit_at[c] for c in cs), default=-1)
-            if n in out_set:
-                last[n] = end
+            m = -1
+            for c in consumers[n]:
+                e = emit_at[c]
+                if e > m:
+                    m = e
+            last[n] = end if n in out_set else m
         # a view keeps its base's buffer busy: extend the base's lifetime over every view
         root: dict[Expr, Expr] = {}
         slot_end = {p: last[p] for p in pooled}
@@ -396,10 +407,10 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
 
     order = toposort(outs)
     plan = _Plan(order, outs, check, allow_inline=not check_finite)
-    finite_info: list[str] = []  # check_finite: what each check names
+    finite_info: list[Any] = []  # check_finite: what each check names (built lazily)
     if check_finite:
         for a in args:
-            finite_info.append(f"argument {a.name} contains")
+            finite_info.append(a.name)
             body.append(f"_check_finite({var[a]}, _finite_info[{len(finite_info) - 1}])")
     consts: dict[str, Any] = {}
     helpers: set[str] = set()
@@ -449,15 +460,21 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         body.append(f"_l{i} = {render_numpy(n.op, [], n.kw, dim_code)}")
 
     lines: list[str] = []
+    is_call: dict[Op, bool] = {}
     s = 0
     for n in order:
         if not n.args:
             continue
-        helpers.update(n.op.helpers)
+        op = n.op
+        if op.helpers:
+            helpers.update(op.helpers)
         exprs = [var[a] for a in n.args]
         if n in plan.inline:
-            text = render_numpy(n.op, exprs, n.kw, dim_code)
-            var[n] = text if _is_call(n.op.numpy) else f"({text})"
+            text = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_code)
+            call = is_call.get(op)
+            if call is None:
+                call = is_call[op] = _is_call(op.numpy)
+            var[n] = text if call else f"({text})"
             continue
         if n in plan.pooled:
             key = (n.shape, n.dtype)
@@ -483,7 +500,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             target = new_name()
         lines.append(f"{target} = {rhs}")
         if check_finite:
-            finite_info.append(_finite_label(n, target))
+            finite_info.append((target, n))
             lines.append(f"_check_finite({target}, _finite_info[{len(finite_info) - 1}])")
         var[n] = target
         s += 1

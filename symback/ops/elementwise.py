@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..graph import Expr, Op, const, zeros
+from ..graph import CONST, Expr, Op, const, zeros
 from ..printing.precedence import (ADD, ATOM, CMP, JUXT, LOWEST, MUL, NEG, POW, Notation,
                                    infix, prefix)
 from ..shapes import Shape, broadcast
@@ -26,9 +26,11 @@ from .structural import broadcast_to_op
 
 def _is_const(e: Expr, value: float) -> bool:
     """True if ``e`` is a constant (or a broadcast constant) with every entry == value."""
-    if e.op is broadcast_to_op:
+    op = e.op
+    if op is broadcast_to_op:
         e = e.args[0]
-    if not e.is_const:
+        op = e.op
+    if op is not CONST:  # the usual case: decided without a property call
         return False
     v = e.value
     if e.weak:
@@ -61,7 +63,7 @@ def _with_broadcast_rules(op_ref: list[Op], specific: Callable[..., Expr | None]
     """
     def simplify(*args: Expr, **attrs: Any) -> Expr | None:
         op = op_ref[0]
-        if any(a.op is broadcast_to_op for a in args):
+        if any([a.op is broadcast_to_op for a in args]):
             out_shape = broadcast(op.name, *(a.shape for a in args))
             inner = [a.args[0] if a.op is broadcast_to_op else a for a in args]
             if all(a.op is broadcast_to_op or a.weak for a in args):
