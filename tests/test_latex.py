@@ -503,3 +503,54 @@ def test_bad_names_option():
     x = sb.symbols("x")
     with pytest.raises(sb.SymbackError):
         sb.latex(sb.sin(x), names={sb.sin(x): ""})
+
+
+# --------------------------------------------------------------------------- PRETTY is sound
+
+
+from hypothesis import assume, given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_SYMS = {"a": (), "b": (), "u": (3,), "A": (2, 3), "B": (2, 3)}
+
+
+def _leaf():
+    return st.one_of(st.sampled_from(sorted(_SYMS)).map(lambda n: sb.tensor(n, _SYMS[n])),
+                     st.sampled_from([1, 2, 0.5, -1.0, 3.0]).map(sb.as_expr))
+
+
+def _node(children):
+    two = st.tuples(children, children)
+    return st.one_of(
+        two.map(lambda p: p[0] + p[1]), two.map(lambda p: p[0] - p[1]),
+        two.map(lambda p: p[0] * p[1]),
+        two.map(lambda p: p[0] / (2.0 + sb.sigmoid(p[1]))),  # a denominator away from 0
+        two.map(lambda p: p[0] / (p[1] * p[1] + 1.0)),
+        two.map(lambda p: (p[0] * p[1]) / (p[1] * p[1] + 0.5)),
+        children.map(lambda x: -x), children.map(lambda x: x ** 2),
+        children.map(sb.sigmoid), children.map(lambda x: sb.exp(sb.tanh(x))),
+        children.map(lambda x: sb.log(1.0 + x * x)), children.map(sb.sum),
+    )
+
+
+@given(st.recursive(_leaf(), _node, max_leaves=12))
+def test_pretty_preserves_values(e):
+    """The display copy equals the expression (and so does every gradient's display copy)."""
+    syms = [sb.tensor(n, s) for n, s in sorted(_SYMS.items())]
+    rng = np.random.default_rng(7)
+    vals = [rng.uniform(0.3, 1.7, size=s) * rng.choice([-1, 1], size=s) for _, s in
+            sorted(_SYMS.items())]
+    exprs = [e]
+    if e.shape == ():
+        exprs += sb.grad(e, syms)
+    shown = display_form(exprs)
+    f = sb.lambdify(syms, exprs)
+    g = sb.lambdify(syms, shown)
+    with np.errstate(all="ignore"):
+        want, got = f(*vals), g(*vals)
+    for w, h, x in zip(want, got, exprs):
+        w = np.asarray(w)
+        assume(np.all(np.isfinite(w)) and np.max(np.abs(w), initial=0) < 1e8)
+        scale = 1.0 + np.max(np.abs(w), initial=0)
+        assert np.allclose(np.broadcast_to(h, w.shape), w, rtol=1e-7, atol=1e-9 * scale), \
+            f"PRETTY changed the value of {x}\n  into {display_form(x)}"
