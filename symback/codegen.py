@@ -33,6 +33,7 @@ import keyword
 import linecache
 import re
 import threading
+import unicodedata
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -54,13 +55,26 @@ _POOL_DTYPES = {"float64", "float32", "bool"}
 
 
 def _py_name(name: str, taken: set[str]) -> str:
-    """A safe Python identifier for a symbol name (mangled if it would clash)."""
-    base = name if name.isidentifier() else "_bad"
+    """A safe Python identifier for a symbol name (mangled if it would clash).
+
+    Python reads identifiers in NFKC form (``ｎｐ`` and ``𝑥`` are ``np`` and ``x``), so
+    clashes are checked, and the name written, after that normalisation.
+    """
+    base = unicodedata.normalize("NFKC", name)
+    base = base if base.isidentifier() else "_bad"
     if keyword.iskeyword(base) or base in _RESERVED or base.startswith("_") or base in taken:
         base = f"{base}_"
         while base in taken or base in _RESERVED:
             base += "_"
     taken.add(base)
+    return base
+
+
+def _dim_name(d: str, dims: dict[str, str]) -> str:
+    """The variable holding symbolic size ``d``: distinct after NFKC (``n`` vs ``ｎ``)."""
+    base = "_d_" + unicodedata.normalize("NFKC", d)
+    while base in dims.values():
+        base += "_"
     return base
 
 
@@ -379,8 +393,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         if not check:
             for i, d in enumerate(a.shape):
                 if isinstance(d, str) and d not in dims:
-                    dims[d] = f"_d_{d}"
-                    body.append(f"_d_{d} = {v}.shape[{i}]")
+                    dims[d] = _dim_name(d, dims)
+                    body.append(f"{dims[d]} = {v}.shape[{i}]")
             continue
         conds = [f"{v}.ndim != {len(a.shape)}"]
         for i, d in enumerate(a.shape):
@@ -393,9 +407,9 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                     f"_shape_error({a.name!r}, {fmt(a.shape)!r}, {v}.shape, {bound})")
         for i, d in enumerate(a.shape):
             if isinstance(d, str) and d not in dims:
-                dims[d] = f"_d_{d}"
+                dims[d] = _dim_name(d, dims)
                 bound_names.append(d)
-                body.append(f"_d_{d} = {v}.shape[{i}]")
+                body.append(f"{dims[d]} = {v}.shape[{i}]")
 
     def dim_code(d: Any) -> str:
         if d not in dims:

@@ -149,19 +149,15 @@ class Op:
             raise SymbackError(
                 f"{self.name}: takes {self.arity} argument(s), got {len(args)}"
             )
-        eargs = tuple(as_expr(a) for a in args)
+        # list comprehensions, not generators: this runs for every node ever built
+        eargs = tuple([a if a.__class__ is Expr else as_expr(a) for a in args])
         if self.normalize is not None:
             attrs = self.normalize(eargs, attrs)
-        shape = self.shape(tuple(a.shape for a in eargs), **attrs)
-        if self.simplify is not None:
-            simpler = self.simplify(*eargs, **attrs)
-            if simpler is not None:
-                if simpler.shape != shape:
-                    simpler = broadcast_to(simpler, shape)
-                return simpler
-        dtype = self.dtype(eargs, **attrs) if self.dtype is not None else float_dtype(eargs)
-        key_attrs = tuple(sorted(attrs.items()))
-        if self.fold and eargs and all(a.op is CONST for a in eargs):
+        shape = self.shape(tuple([a.shape for a in eargs]), **attrs)
+        key_attrs = tuple(sorted(attrs.items())) if attrs else ()
+        # Constant arguments fold first, exactly (IEEE): the build-time identities below are
+        # for symbolic arguments (0 / x → 0 is right for a symbol x, wrong for 0 / 0 = NaN).
+        if self.fold and eargs and all([a.op is CONST for a in eargs]):
             fkey = (self, eargs, key_attrs)
             folded = _FOLDED.get(fkey, _MISSING)
             if folded is _MISSING:
@@ -171,6 +167,13 @@ class Op:
                 _FOLDED[fkey] = folded
             if folded is not None:
                 return folded
+        if self.simplify is not None:
+            simpler = self.simplify(*eargs, **attrs)
+            if simpler is not None:
+                if simpler.shape != shape:
+                    simpler = broadcast_to(simpler, shape)
+                return simpler
+        dtype = self.dtype(eargs, **attrs) if self.dtype is not None else float_dtype(eargs)
         return _intern(self, eargs, key_attrs, shape, dtype)
 
 
@@ -438,7 +441,17 @@ def _fold(op: Op, args: tuple[Expr, ...], attrs: dict[str, Any], shape: Shape) -
                 _FOLD_CODE.clear()
             code = _FOLD_CODE[ckey] = compile(render_numpy(op, names, attrs), "<fold>", "eval")
         with np.errstate(all="ignore"):
-            value = eval(code, ns)  # noqa: S307 - self-generated text over constants only
+            try:
+                value = eval(code, ns)  # noqa: S307 - self-generated text over constants only
+                if np.iscomplexobj(value):  # Python's (-8) ** (1/3) is complex
+                    raise ValueError("complex")
+            except (ArithmeticError, ValueError):
+                # Python numbers raise (1 / 0, 0 ** -1) or go complex where NumPy gives the
+                # IEEE answer (inf, nan), which generated code would compute: fold as floats.
+                for n, a in zip(names, args):
+                    if a.weak:
+                        ns[n] = np.float64(a.value)
+                value = eval(code, ns)  # noqa: S307
     except Exception:  # the op cannot fold these: keep the node
         return None
     if all(a.weak for a in args) and np.ndim(value) == 0:
@@ -547,23 +560,24 @@ def ones(shape: Shape) -> Expr:
 def toposort(roots: Iterable[Expr]) -> list[Expr]:
     """Every node reachable from ``roots``, arguments before users (iterative DFS)."""
     order: list[Expr] = []
-    seen: set[int] = set()
+    seen: set[Expr] = set()  # nodes hash by identity
+    add, append = seen.add, order.append
     for root in roots:
-        if id(root) in seen:
+        if root in seen:
             continue
-        stack: list[tuple[Expr, int]] = [(root, 0)]
-        seen.add(id(root))
+        add(root)
+        # each stack entry holds a node and an iterator over its remaining arguments
+        stack: list[tuple[Expr, Iterator[Expr]]] = [(root, iter(root.args))]
         while stack:
-            node, i = stack[-1]
-            if i < len(node.args):
-                stack[-1] = (node, i + 1)
-                child = node.args[i]
-                if id(child) not in seen:
-                    seen.add(id(child))
-                    stack.append((child, 0))
+            node, rest = stack[-1]
+            for child in rest:
+                if child not in seen:
+                    add(child)
+                    stack.append((child, iter(child.args)))
+                    break
             else:
                 stack.pop()
-                order.append(node)
+                append(node)
     return order
 
 

@@ -385,3 +385,25 @@ def test_fuzz_kinks_never_give_nan_gradients(item: tuple[Any, Any, Any]) -> None
         _, grads = sb.value_and_grad(sb.sum(y), xs, args=xs)(*vals)
     for g in grads:
         assert not np.any(np.isnan(g)), f"NaN gradient of {y} at {vals}"
+
+
+def test_regression_constant_folding_is_ieee() -> None:
+    """Constants fold before build-time identities, with NumPy's IEEE answers.
+
+    Found by the hostile-text fuzzing: ``parse("0/0")`` gave 0.0 (the identity 0 / x → 0
+    fired on a constant x = 0), ``1/0`` and ``0**-1`` stayed unfolded and raised
+    ZeroDivisionError when compiled, and ``(-8)**(1/3)`` folded to a complex number.
+    """
+    cases = {"0/0": np.nan, "1/0": np.inf, "0**-1": np.inf, "(-8)**(1/3)": np.nan,
+             "0*inf": np.nan, "inf-inf": np.nan, "0*nan": np.nan, "2**-1": 0.5, "3/2": 1.5}
+    x = sb.symbols("x")
+    for text, want in cases.items():
+        e = sb.parse(text)
+        assert e.is_const, f"{text} did not fold: {e}"
+        got = float(e.value)
+        assert got == want or (np.isnan(got) and np.isnan(want)), (text, got)
+        f = sb.lambdify([x], e + 0.0 * x)  # compiled: the same answer, no exception
+        with np.errstate(all="ignore"):
+            v = float(f(1.0))
+        assert v == want or (np.isnan(v) and np.isnan(want)), (text, v)
+    assert sb.parse("0/x") is sb.parse("x*0")  # identities still apply to symbols
