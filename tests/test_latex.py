@@ -554,3 +554,11 @@ def test_pretty_preserves_values(e):
         scale = 1.0 + np.max(np.abs(w), initial=0)
         assert np.allclose(np.broadcast_to(h, w.shape), w, rtol=1e-7, atol=1e-9 * scale), \
             f"PRETTY changed the value of {x}\n  into {display_form(x)}"
+
+
+def test_regression_power_of_a_superscripted_base_gets_parentheses():
+    """X^{T}^{2} is a LaTeX error (double superscript): the base must be parenthesised."""
+    X = sb.matrix("X", 3, 3)
+    assert sb.latex(X.T ** 2) == "(X^{T})^{2}"
+    assert sb.latex(sb.inv(X) ** 2) == "(X^{-1})^{2}"
+    assert sb.latex(sb.matrix("W1", 2, 2) ** 2) == "W_{1}^{2}"

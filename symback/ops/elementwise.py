@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..graph import CONST, Expr, Op, const, zeros
-from ..printing.precedence import (ADD, ATOM, CMP, JUXT, LOWEST, MUL, NEG, POW, Notation,
+from ..printing.precedence import (ADD, ATOM, CMP, JUXT, LOWEST, MUL, NEG, POSTFIX, POW, Notation,
                                    infix, prefix)
 from ..shapes import Shape, broadcast
 from . import register
@@ -289,7 +289,8 @@ pow_ = elementwise(
     "pow", 2, "{0} ** {1}", _pow_vjp,
     numpy_out=_pow_out,
     text=infix(" ** ", POW, "right"),
-    latex=Notation("{0}^{{{1}}}", POW, (POW + 1, LOWEST)),
+    # a base with a superscript of its own (X^{T}, X^{-1}) needs parentheses
+    latex=Notation("{0}^{{{1}}}", POW, (POSTFIX + 1, LOWEST)),
     simplify=_pow_simplify,
     doc="y = a^b;  ā = ȳ ⊙ b a^(b-1),  b̄ = ȳ ⊙ y ⊙ log a (zero when b is a constant)",
 )
