@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     mu, sd = Xtr.mean(axis=0), Xtr.std(axis=0)
     sd[sd == 0] = 1.0
     Xtr, Xte = ((Xtr - mu) / sd).astype(dtype), ((Xte - mu) / sd).astype(dtype)
-    Ytr, Yte = np.eye(10, dtype=dtype)[ltr], np.eye(10, dtype=dtype)[lte]
+    Ytr = np.eye(10, dtype=dtype)[ltr]  # one-hot; the test set is scored from its labels
 
     J, U, params, data = build_mlp(hidden, args.lam, args.biases, np.dtype(dtype).name)
     grads = sb.grad(J, params)

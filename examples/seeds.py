@@ -277,6 +277,7 @@ def e8(epochs: int) -> None:
     loss = sb.mean((w * x + b - y) ** 2)
     dw, db = sb.grad(loss, [w, b])
     show("dloss/dw", dw)
+    show("dloss/db", db)
     step = sb.value_and_grad(loss, [w, b], args=[w, b, x, y])
     xv, yv = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0, 8.0])
     ws = wh = 0.5

@@ -99,9 +99,9 @@ def test_scipy_minimize_tiny(capsys):
 def readme_blocks(title: str) -> list[str]:
     """The ```python blocks of the '## <title>' section of README.md, in order."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    m = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
+    m = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
     assert m, f"README.md has no '## {title}' section"
-    blocks = re.findall(r"```python\n(.*?)```", m.group(1), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", m.group(1), re.DOTALL)
     assert blocks, f"README.md's '## {title}' section has no python code block"
     return blocks
 

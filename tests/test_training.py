@@ -83,7 +83,7 @@ def test_batches_of_any_size_one_compiled_function():
     X, Y = problem(1797)
     theta = np.full(f.size, 0.3)
     for lo, hi in [(0, 64), (64, 128), (1792, 1797), (0, 1797)]:
-        v, g = f(theta, X[lo:hi], Y[lo:hi])
+        v, _ = f(theta, X[lo:hi], Y[lo:hi])
         R = X[lo:hi] @ theta[:6].reshape(3, 2) + theta[6:] - Y[lo:hi]
         assert np.isclose(v, 0.5 * np.sum(R**2), rtol=1e-12)
     assert f.compiled is compiled
@@ -140,3 +140,12 @@ def test_scalar_parameters_and_float32_values():
     assert v == 10.0 and g.tolist() == [14.0, -8.0]
     t32 = f.pack([2.0, 1.0], dtype=np.float32)
     assert t32.dtype == np.float32
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import symback.training
+
+    result = doctest.testmod(symback.training)
+    assert result.attempted >= 1 and result.failed == 0
