@@ -40,6 +40,7 @@ FUNCTIONS: dict[str, str] = {
 CONSTANTS: dict[str, float] = {"inf": float("inf"), "nan": float("nan")}
 
 _INT64_MAX = 2**63 - 1
+_INT64_MIN = -(2**63)
 
 # Binary operators: symbol -> (precedence, right-associative, builder).
 # Precedences follow Python: comparison < + - < * / @ < unary - < ** (< postfix .T).
@@ -325,8 +326,8 @@ class _Parser:
             raise self.error(f"{what}: {e}", pos) from None
         if not isinstance(out, Expr):
             out = as_expr(out)
-        if out.op is CONST and out.weak and isinstance(out.value, int) \
-                and not isinstance(out.value, bool) and abs(out.value) > _INT64_MAX:
+        v = out.value if out.op is CONST and out.weak else None
+        if isinstance(v, int) and not isinstance(v, bool) and not _INT64_MIN <= v <= _INT64_MAX:
             raise self.error("integer constant does not fit in 64 bits (use floats)", pos)
         return out
 
