@@ -514,7 +514,11 @@ def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr
         raise SymbackError(f"symbol name {name!r} is not a valid identifier")
     if name.startswith("_"):
         raise SymbackError(f"symbol name {name!r} may not start with '_' (reserved)")
-    dtype = str(np.dtype(dtype)) if dtype not in _DTYPES else dtype
+    if dtype not in _DTYPES:
+        try:
+            dtype = str(np.dtype(dtype))
+        except TypeError:
+            raise SymbackError(f"symbol {name}: dtype {dtype!r} is not float64 or float32")
     if dtype not in _DTYPES:
         raise SymbackError(f"symbol {name}: dtype {dtype} is not float64 or float32")
     shp = check_shape(shape, what=f"symbol {name}")
@@ -647,8 +651,11 @@ def symbols(names: str | Sequence[str], dtype: str = "float64") -> Any:
     """Scalar symbols: ``symbols("a b c")`` (spaces or commas); one name gives one ``Expr``."""
     if isinstance(names, str):
         parts = [p for p in names.replace(",", " ").split() if p]
-    else:
+    elif isinstance(names, (list, tuple)):
         parts = list(names)
+    else:
+        raise SymbackError(f"symbols: expected names as a str ('a b c') or a list of str, "
+                           f"not {type(names).__name__}")
     if not parts:
         raise SymbackError("symbols: no names given")
     out = tuple(symbol(p, (), dtype) for p in parts)
@@ -659,7 +666,7 @@ def tensor(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr
     """A symbol of ``shape``; each dimension an int or a symbolic size such as ``"n"``."""
     if isinstance(shape, (int, str)):
         shape = (shape,)
-    return symbol(name, tuple(shape), dtype)
+    return symbol(name, shape, dtype)
 
 
 def matrix(name: str, rows: Any, cols: Any, dtype: str = "float64") -> Expr:

@@ -24,6 +24,9 @@ def fmt(shape: Shape) -> str:
 
 def check_shape(shape: Iterable[Dim], what: str = "shape") -> Shape:
     """Validate a user-given shape: non-negative ints or identifier strings."""
+    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__iter__"):
+        raise ShapeError(f"{what}: shape {shape!r} is not a tuple of dimensions "
+                         "(ints or names such as 'n')")
     out: list[Dim] = []
     for d in shape:
         if isinstance(d, bool):
@@ -51,6 +54,8 @@ def check_shape(shape: Iterable[Dim], what: str = "shape") -> Shape:
 
 def broadcast(op: str, *shapes: Shape) -> Shape:
     """NumPy broadcasting of several shapes; ``ShapeError`` naming ``op`` if they clash."""
+    if len(shapes) == 2 and shapes[0] == shapes[1]:  # the common case, e.g. x + y of one shape
+        return shapes[0]
     ndim = max((len(s) for s in shapes), default=0)
     out: list[Dim] = []
     for k in range(ndim):
