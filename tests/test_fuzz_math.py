@@ -310,3 +310,36 @@ def test_reference_interpreter_is_independent_for_core_ops() -> None:
 
 
 # --------------------------------------------------------------------------- regressions
+
+
+def _fd_grad(f: Callable[[np.ndarray], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        d = np.zeros_like(x)
+        d[idx] = eps
+        g[idx] = (f(x + d) - f(x - d)) / (2 * eps)
+    return g
+
+
+@pytest.mark.parametrize("ashape,bshape,axes", [
+    ((2, 2), (2, 2), ((0, 1), (1, 0))),
+    ((3, 2, 2), (2, 3), ((0, 1), (1, 0))),
+    ((2, 3, 4), (4, 3, 2), ((1, 2), (1, 0))),
+    ((2, 3, 4), (3, 4, 5), ((2, 1), (1, 0))),
+])
+def test_regression_tensordot_vjp_with_unsorted_axis_pairs(ashape, bshape, axes) -> None:  # type: ignore
+    """tensordot(A, B, axes=((0, 1), (1, 0))): the VJP put the contracted axes back in the
+    wrong order (a wrong gradient for square shapes, a ShapeError otherwise).
+
+    Found by test_fuzz_gradients_match_finite_differences (long mode):
+    tensordot(broadcast_to(-x1, (2, 2, 2)), -x1, axes=((0, 1), (1, 0))).
+    """
+    rng = np.random.default_rng(3)
+    a_sym, b_sym = sb.tensor("A", ashape), sb.tensor("B", bshape)
+    y = REGISTRY["tensordot"](a_sym, b_sym, axes=axes)
+    w = rng.normal(size=y.shape)
+    ga, gb = sb.lambdify([a_sym, b_sym], sb.grad(sb.sum(y * w), [a_sym, b_sym]))(
+        a := rng.normal(size=ashape), b := rng.normal(size=bshape))
+    ax = (list(axes[0]), list(axes[1]))
+    assert np.allclose(ga, _fd_grad(lambda t: float(np.sum(np.tensordot(t, b, ax) * w)), a))
+    assert np.allclose(gb, _fd_grad(lambda t: float(np.sum(np.tensordot(a, t, ax) * w)), b))

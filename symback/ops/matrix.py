@@ -863,10 +863,14 @@ def _td_vjp(g: Expr, out: Expr, a: Expr, b: Expr, *,
     ia, ib = axes
     fa = [i for i in range(a.ndim) if i not in ia]
     fb = [i for i in range(b.ndim) if i not in ib]
+    # B's contracted axes come out of tensordot in B's order (sorted ib), each standing for
+    # its partner axis of A; likewise A's for B (the pairing need not be sorted: ((0, 1), (1, 0)))
     ga = tensordot_op(g, b, axes=(tuple(range(len(fa), len(fa) + len(fb))), tuple(fb)))
-    ga = transpose(ga, axes=_argsort(fa + list(ia))) if ga.ndim else ga
+    a_of = [ia[ib.index(j)] for j in sorted(ib)]
+    ga = transpose(ga, axes=_argsort(fa + a_of)) if ga.ndim else ga
     gb = tensordot_op(a, g, axes=(tuple(fa), tuple(range(len(fa)))))
-    gb = transpose(gb, axes=_argsort(list(ib) + fb)) if gb.ndim else gb
+    b_of = [ib[ia.index(i)] for i in sorted(ia)]
+    gb = transpose(gb, axes=_argsort(b_of + fb)) if gb.ndim else gb
     return ga, gb
 
 
