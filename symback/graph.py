@@ -155,8 +155,7 @@ class Op:
             attrs = self.normalize(eargs, attrs)
         shape = self.shape(tuple([a.shape for a in eargs]), **attrs)
         key_attrs = tuple(sorted(attrs.items())) if attrs else ()
-        # Constant arguments fold first, exactly (IEEE): the build-time identities below are
-        # for symbolic arguments (0 / x → 0 is right for a symbol x, wrong for 0 / 0 = NaN).
+        folded = None
         if self.fold and eargs and all([a.op is CONST for a in eargs]):
             fkey = (self, eargs, key_attrs)
             folded = _FOLDED.get(fkey, _MISSING)
@@ -165,16 +164,29 @@ class Op:
                 if len(_FOLDED) >= _FOLD_CACHE_SIZE:  # bounded: forget everything at once
                     _FOLDED.clear()
                 _FOLDED[fkey] = folded
-            if folded is not None:
-                return folded
         if self.simplify is not None:
             simpler = self.simplify(*eargs, **attrs)
             if simpler is not None:
                 if simpler.shape != shape:
                     simpler = broadcast_to(simpler, shape)
-                return simpler
+                # On constants an identity must agree with exact (IEEE) folding:
+                # 0 / x → 0 is right for a symbol x, wrong for 0 / 0 = NaN.
+                if folded is None or _agrees(simpler, folded):
+                    return simpler
+        if folded is not None:
+            return folded
         dtype = self.dtype(eargs, **attrs) if self.dtype is not None else float_dtype(eargs)
         return _intern(self, eargs, key_attrs, shape, dtype)
+
+
+def _agrees(simpler: "Expr", folded: "Expr") -> bool:
+    """True if a build-time identity's result has the value of the exactly folded constant."""
+    inner = simpler.args[0] if simpler.op is _OPS.get("broadcast_to") else simpler
+    if inner.op is not CONST:
+        return True  # not a constant: nothing to compare, keep the identity's node
+    with np.errstate(all="ignore"):
+        return bool(np.array_equal(np.broadcast_to(inner.value, simpler.shape), folded.value,
+                                   equal_nan=True))
 
 
 def float_dtype(args: Sequence["Expr"]) -> str:
@@ -441,6 +453,16 @@ def _fold(op: Op, args: tuple[Expr, ...], attrs: dict[str, Any], shape: Shape) -
                 _FOLD_CODE.clear()
             code = _FOLD_CODE[ckey] = compile(render_numpy(op, names, attrs), "<fold>", "eval")
         with np.errstate(all="ignore"):
+            if any(a.weak and type(a.value) is int for a in args):
+                # Python ints are exact and unbounded: 10 ** 10**10 would never finish. Fold
+                # in float64 first; keep exact int arithmetic only when the result is small.
+                fns = dict(ns)
+                for n, a in zip(names, args):
+                    if a.weak and type(a.value) is int:
+                        fns[n] = np.float64(a.value)
+                fvalue = eval(code, fns)  # noqa: S307 - self-generated text over constants
+                if np.ndim(fvalue) == 0 and not (np.isfinite(fvalue) and abs(fvalue) < 2.0**53):
+                    return const(float(fvalue)) if all(a.weak for a in args) else None
             try:
                 value = eval(code, ns)  # noqa: S307 - self-generated text over constants only
                 if np.iscomplexobj(value):  # Python's (-8) ** (1/3) is complex

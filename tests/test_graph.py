@@ -135,3 +135,11 @@ def test_deep_chain_walks_are_iterative():
 def test_free_symbols_sorted_by_name():
     b, a = sb.symbols("b a")
     assert sb.free_symbols(a * b + b) == [a, b]
+
+
+def test_regression_folding_huge_integer_powers_does_not_hang():
+    """10 ** 10**10 with exact Python ints never finishes; folding works in float64 instead."""
+    assert sb.const(10) ** sb.const(10 ** 10) is const(float("inf"))
+    assert (sb.const(2 ** 62) * 4).value == 2.0 ** 64  # past int64: a float, not a wrapped int
+    assert (sb.const(2) ** 10) is const(1024)  # small ints stay exact ints
+    assert (sb.const(2) ** -1).value == 0.5
