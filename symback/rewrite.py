@@ -61,7 +61,9 @@ class P:
             return self.op
         if self.op not in REGISTRY:
             raise SymbackError(f"rewrite pattern names an unknown op {self.op!r}")
-        return REGISTRY[self.op]
+        op = REGISTRY[self.op]
+        object.__setattr__(self, "op", op)  # resolve a name once (rules run on every node)
+        return op
 
 
 Pattern = Any  # P | Var | Lit
@@ -70,8 +72,6 @@ Pattern = Any  # P | Var | Lit
 def match(pattern: Pattern, node: Expr, env: dict[str, Expr] | None = None
           ) -> dict[str, Expr] | None:
     """Bind the pattern's variables against ``node`` (iterative), or ``None``."""
-    from .ops.elementwise import _is_const
-
     env = {} if env is None else dict(env)
     stack: list[tuple[Pattern, Expr]] = [(pattern, node)]
     while stack:
@@ -83,6 +83,8 @@ def match(pattern: Pattern, node: Expr, env: dict[str, Expr] | None = None
                 return None
             env[pat.name] = n
         elif isinstance(pat, Lit):
+            from .ops.elementwise import _is_const
+
             if not _is_const(n, pat.value):
                 return None
         elif isinstance(pat, P):
@@ -111,7 +113,47 @@ class Rule:
     name: str = ""
     doc: str = ""
 
+    def _quick_reject(self, node: Expr) -> bool:
+        """A cheap structural test before :func:`match`: every op, arity, attribute, test
+        and literal of the pattern, without binding (most tries fail here, and a full
+        match costs a dict and a stack)."""
+        checks = self.__dict__.get("_checks")
+        if checks is None:
+            checks = []
+            todo: list[tuple[tuple[int, ...], Any]] = [((), self.pattern)]
+            while todo:
+                path, pat = todo.pop(0)  # breadth first: the cheap, selective tests first
+                if isinstance(pat, P):
+                    checks.append((path, 0, (pat.resolved_op(), len(pat.args))))
+                    todo.extend((path + (i,), a) for i, a in enumerate(pat.args))
+                elif isinstance(pat, Var) and pat.test is not None:
+                    checks.append((path, 1, pat.test))
+            checks = tuple(checks)
+            object.__setattr__(self, "_checks", checks)
+        for path, kind, what in checks:
+            n = node
+            for i in path:
+                n = n.args[i]
+            if kind == 0:
+                if n.op is not what[0] or len(n.args) != what[1]:
+                    return True
+            elif not what(n):
+                return True
+        return False
+
+    def _may_match(self, sig: tuple[Any, ...]) -> bool:
+        """Can the pattern match a node whose op and argument ops are ``sig``?"""
+        pat = self.pattern
+        if not isinstance(pat, P):
+            return True
+        if sig[0] is not pat.resolved_op() or len(sig) - 1 != len(pat.args):
+            return False
+        return all(not isinstance(a, P) or a.resolved_op() is op
+                   for a, op in zip(pat.args, sig[1:]))
+
     def apply(self, node: Expr) -> Expr | None:
+        if self._quick_reject(node):
+            return None
         env = match(self.pattern, node)
         if env is None:
             return None
@@ -158,11 +200,22 @@ def rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
     rs = rules if isinstance(rules, RuleSet) else RuleSet("rules", tuple(rules))
     index = rs._index()
     generic = index.get(None, [])
+    by_op = {op: rules_ + generic for op, rules_ in index.items() if op is not None}
     memo: dict[Expr, Expr] = {}
+    fired: dict[Expr, Expr] = {}  # node -> what a rule made of it (each rule runs once)
     steps = 0
 
+    # The rules worth trying at a node depend first on its op and its arguments' ops:
+    # cache them per such signature, so most nodes cost one dict lookup.
+    candidates: dict[tuple[Any, ...], list[Rule]] = {}
+
     def fire(node: Expr) -> Expr | None:
-        for rule in index.get(node.op, []) + generic:
+        sig = (node.op, *[a.op for a in node.args])
+        rules_ = candidates.get(sig)
+        if rules_ is None:
+            rules_ = candidates[sig] = [r for r in by_op.get(node.op, generic)
+                                        if r._may_match(sig)]
+        for rule in rules_:
             out = rule.apply(node)
             if out is not None:
                 return out
@@ -176,31 +229,38 @@ def rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
         if node in memo:
             stack.pop()
             continue
-        pending = [a for a in node.args if a not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        new = rebuild(node, [memo[a] for a in node.args])
-        if new is not node and new in memo:
-            memo[node] = memo[new]
-            stack.pop()
-            continue
-        out = fire(new)
+        args = node.args
+        if args:
+            pending = [a for a in args if a not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            new = rebuild(node, [memo[a] for a in args])
+            if new is not node and new in memo:
+                memo[node] = memo[new]
+                stack.pop()
+                continue
+        else:
+            new = node
+        out = fired.get(new)
         if out is None:
-            memo[node] = new
-            memo.setdefault(new, new)
-            stack.pop()
-            continue
-        steps += 1
-        if steps > max_steps:
-            raise SymbackError(f"rewrite: more than {max_steps} rule firings; a rule loops")
+            out = fire(new)
+            if out is None:
+                memo[node] = new
+                memo.setdefault(new, new)
+                stack.pop()
+                continue
+            steps += 1
+            if steps > max_steps:
+                raise SymbackError(f"rewrite: more than {max_steps} rule firings; a rule loops")
+            fired[new] = out
         if out in memo:
             memo[node] = memo[out]
             memo.setdefault(new, memo[out])
             stack.pop()
             continue
         # Rewrite the replacement first (its new nodes too); when ``node`` is on
-        # top again the same rule fires and finds the finished replacement.
+        # top again it finds the finished replacement in ``fired`` and ``memo``.
         stack.append(out)
     out_roots = [memo[r] for r in rlist]
     return out_roots[0] if single else out_roots
