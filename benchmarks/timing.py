@@ -34,8 +34,8 @@ class Timing:
                 "rounds_wall_s": self.rounds_wall, "rounds_cpu_s": self.rounds_cpu}
 
 
-def _calibrate(fn: Callable[[], Any], target: float) -> int:
-    """How many calls take about ``target`` seconds (at least 1)."""
+def _calibrate(fn: Callable[[], Any], target: float) -> tuple[int, float]:
+    """How many calls take about ``target`` seconds (at least 1), and seconds per call."""
     fn()  # warm up (first-call costs are measured elsewhere)
     n = 1
     while True:
@@ -44,18 +44,23 @@ def _calibrate(fn: Callable[[], Any], target: float) -> int:
             fn()
         dt = time.perf_counter() - t
         if dt >= target / 8 or n >= 1 << 20:
-            return max(1, int(n * target / max(dt, 1e-9)))
+            return max(1, int(n * target / max(dt, 1e-9))), dt / n
         n *= 4
 
 
 def interleaved(fns: dict[str, Callable[[], Any]], rounds: int = 41,
-                target: float = 0.002) -> dict[str, Timing]:
+                target: float = 0.002, budget: float = 20.0) -> dict[str, Timing]:
     """Time each function in ``rounds`` interleaved rounds of about ``target`` seconds each.
 
     Short rounds, many of them, alternating between candidates: a burst of load from
     other processes then lands on every candidate alike, and the median discards it.
+    When the candidates are slow, fewer rounds (at least 3) keep one group within
+    about ``budget`` seconds.
     """
-    counts = {k: _calibrate(f, target) for k, f in fns.items()}
+    cal = {k: _calibrate(f, target) for k, f in fns.items()}
+    counts = {k: c[0] for k, c in cal.items()}
+    per_round = sum(counts[k] * cal[k][1] for k in fns)
+    rounds = max(3, min(rounds, int(budget / max(per_round, 1e-9))))  # slow peers: fewer rounds
     walls: dict[str, list[float]] = {k: [] for k in fns}
     cpus: dict[str, list[float]] = {k: [] for k in fns}
     gc_was = gc.isenabled()

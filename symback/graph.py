@@ -184,6 +184,11 @@ def _agrees(simpler: "Expr", folded: "Expr") -> bool:
     inner = simpler.args[0] if simpler.op is _OPS.get("broadcast_to") else simpler
     if inner.op is not CONST:
         return True  # not a constant: nothing to compare, keep the identity's node
+    if inner is folded:  # interning: the same type and value (the usual case, and cheap)
+        return True
+    if inner.weak and folded.weak and simpler is inner:  # two Python numbers
+        a, b = inner.value, folded.value
+        return bool(a == b or (a != a and b != b))
     with np.errstate(all="ignore"):
         return bool(np.array_equal(np.broadcast_to(inner.value, simpler.shape), folded.value,
                                    equal_nan=True))

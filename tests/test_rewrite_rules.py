@@ -43,8 +43,7 @@ class Case:
 
 CASES = [
     # CANONICAL
-    Case("mul-const-left", "CANONICAL", lambda: (2.0 * x) * y, lambda: (x * z) * y),
-    Case("mul-const-right", "CANONICAL", lambda: x * (3.0 * y), lambda: x * (z * y)),
+    Case("mul-const-both", "CANONICAL", lambda: (2.0 * x) * (3.0 * y), lambda: (2.0 * x) * y),
     Case("mul-const-fold", "CANONICAL", lambda: sb.const(np.float64(2.0)) * (3.0 * x),
          lambda: sb.const(np.float64(2.0)) * (z * x)),
     Case("mul-neg-left", "CANONICAL", lambda: (-x) * y, lambda: sb.exp(x) * y),
@@ -91,8 +90,8 @@ CASES = [
          lambda: y * -sb.softplus(-x) + (1 - z) * -sb.softplus(x),
          domain=(0.05, 0.95)),
     # LOWER
-    Case("square", "LOWER", lambda: x ** 2 + y, lambda: x ** 3 + y),
-    Case("sum-of-squares", "LOWER", lambda: sb.sum(A * A), lambda: sb.sum(A * A, axis=0)),
+    Case("sum-of-squares", "LOWER", lambda: sb.sum(A ** 2), lambda: sb.sum(A ** 2, axis=0)),
+    Case("sum-of-products", "LOWER", lambda: sb.sum(A * A), lambda: sb.sum(A * sb.exp(A))),
 ]
 
 

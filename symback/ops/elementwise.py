@@ -278,6 +278,14 @@ def _pow_simplify(a: Expr, b: Expr) -> Expr | None:
     return None
 
 
+def _pow_numpy(args: list[str], attrs: dict[str, Any]) -> str:
+    """a ** b; the square of a name as a product (3x cheaper than pow on Python floats,
+    the same single pass as np.square on arrays)."""
+    if args[1] in ("2", "2.0") and args[0].isidentifier():
+        return f"{args[0]} * {args[0]}"
+    return f"{args[0]} ** {args[1]}"
+
+
 def _pow_out(args: list[str], attrs: dict[str, Any]) -> str:
     """a^b into a buffer; a literal exponent 2 is np.square (twice as fast as np.power)."""
     if args[1] in ("2", "2.0"):
@@ -286,7 +294,7 @@ def _pow_out(args: list[str], attrs: dict[str, Any]) -> str:
 
 
 pow_ = elementwise(
-    "pow", 2, "{0} ** {1}", _pow_vjp,
+    "pow", 2, _pow_numpy, _pow_vjp,  # type: ignore[arg-type]
     numpy_out=_pow_out,
     text=infix(" ** ", POW, "right"),
     # a base with a superscript of its own (X^{T}, X^{-1}) needs parentheses
