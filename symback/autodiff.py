@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import ShapeError, SymbackError
-from .graph import Expr, as_expr, const, ones, toposort, zeros
+from .graph import Expr, as_expr, const, gc_paused, ones, toposort, zeros
 from .ops.elementwise import add
 from .ops.structural import sum_to
 from .shapes import fmt
@@ -74,6 +74,11 @@ def backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None = None) -> Backprop
     Only nodes that lie on a path from a ``wrt`` node to ``y`` are visited; each
     op's VJP is called once per visited node.
     """
+    with gc_paused():  # the pass builds no cycles; see graph.gc_paused
+        return _backprop(y, wrt, seed)
+
+
+def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None) -> Backprop:
     y = as_expr(y)
     if seed is None:
         seed = ones(y.shape)

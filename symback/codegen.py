@@ -41,7 +41,8 @@ import numpy as np
 from . import numeric
 from .autodiff import grad
 from .errors import ShapeError, SymbackError
-from .graph import Expr, Op, as_expr, free_symbols, render_numpy, render_shape, toposort
+from .graph import (Expr, Op, as_expr, free_symbols, gc_paused, render_numpy, render_shape,
+                    toposort)
 from .shapes import fmt
 
 _COUNTER = itertools.count()
@@ -251,8 +252,9 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     with _COUNTER_LOCK:
         k = next(_COUNTER)
     filename = f"<symback-{k}>"
-    source, consts = _generate(arg_list, compiled_outs, single, check, check_finite)
-    return CompiledFunction(arg_list, outs, single, source, consts, filename)
+    with gc_paused():  # no cycles are built; see graph.gc_paused
+        source, consts = _generate(arg_list, compiled_outs, single, check, check_finite)
+        return CompiledFunction(arg_list, outs, single, source, consts, filename)
 
 
 # --------------------------------------------------------------------------- generation

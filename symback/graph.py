@@ -8,6 +8,8 @@ graphs of millions of nodes never hit Python's recursion limit.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import threading
 import weakref
@@ -558,10 +560,22 @@ def const(value: Any) -> Expr:
     return _intern(CONST, (), (("value", cv),), cv.shape, cv.dtype)
 
 
+_NUMBERS: dict[tuple[Any, Any], Expr] = {}
+
+
 def as_expr(x: Any) -> Expr:
     """An ``Expr`` as is; Python numbers and NumPy arrays as constants."""
     if isinstance(x, Expr):
         return x
+    cls = x.__class__
+    if cls is int or cls is float:  # the numbers in user formulas: a bounded cache
+        key = (cls, x) if x else (cls, repr(x))  # 0.0 and -0.0 are equal: keyed by text
+        e = _NUMBERS.get(key)
+        if e is None:
+            e = const(x)
+            if len(_NUMBERS) < 4096:
+                _NUMBERS[key] = e
+        return e
     if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
         if isinstance(x, float) and math.isnan(x):
             return const(x)
@@ -586,6 +600,26 @@ def ones(shape: Shape) -> Expr:
 
 
 # --------------------------------------------------------------------------- walks
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large graph is built or walked.
+
+    Nodes never form cycles, so the collector finds nothing; but each of its full
+    passes visits every live object, which made a 10^5-node gradient 30% slower (and
+    the build time grow faster than linearly). Reference counting still frees
+    everything as usual. A collector the caller disabled stays disabled.
+    """
+    was = gc.isenabled()
+    if was:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
 
 
 def toposort(roots: Iterable[Expr]) -> list[Expr]:

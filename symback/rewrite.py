@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .errors import SymbackError
-from .graph import Expr, Op, rebuild, toposort
+from .graph import Expr, Op, gc_paused, rebuild, toposort
 from .ops import REGISTRY
 
 
@@ -195,6 +195,12 @@ def rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
     Returns the rewritten root (or list of roots). Iterative; each node is
     rewritten once thanks to the memo; ``max_steps`` bounds total rule firings.
     """
+    with gc_paused():  # the rewrite builds no cycles; see graph.gc_paused
+        return _rewrite(roots, rules, max_steps)
+
+
+def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
+             max_steps: int) -> Any:
     single = isinstance(roots, Expr)
     rlist: list[Expr] = [roots] if single else list(roots)  # type: ignore[list-item]
     rs = rules if isinstance(rules, RuleSet) else RuleSet("rules", tuple(rules))

@@ -199,6 +199,10 @@ sub = elementwise(
 
 
 def _mul_simplify(a: Expr, b: Expr) -> Expr | None:
+    aop, bop = a.op, b.op
+    if (aop is not CONST and bop is not CONST and aop is not broadcast_to_op
+            and bop is not broadcast_to_op and not aop.weak and not bop.weak):
+        return None  # no constant on either side: none of the identities below applies
     if is_one(b):
         return a
     if is_one(a):
