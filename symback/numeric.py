@@ -59,6 +59,17 @@ def log_softmax(x, axis=-1):
         return s - np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True))
 
 
+def log_softmax_into(x, axis, out):
+    """log_softmax(x, axis) written into ``out`` (the generated code's reused buffer)."""
+    m = np.maximum.reduce(x, axis=axis, keepdims=True)
+    if not np.isfinite(m).all():  # a row of -inf or a NaN: the general form
+        np.copyto(out, log_softmax(x, axis=axis))
+        return out
+    np.subtract(x, m, out=out)
+    s = np.add.reduce(np.exp(out), axis=axis, keepdims=True)  # ≥ 1: log never sees 0
+    return np.subtract(out, np.log(s, out=s), out=out)
+
+
 def where_into(c, a, b, out):
     """where(c, a, b) written into ``out`` (the shape and dtype of the result).
 
@@ -94,7 +105,7 @@ def index_scatter(g, shape, index):
 
 
 HELPERS = {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax, logdet,
-                                   index_scatter, where_into)}
+                                   index_scatter, where_into, log_softmax_into)}
 
 # helper -> helpers it calls (inlined too)
-DEPENDS = {"log_softmax": ("logsumexp",)}
+DEPENDS = {"log_softmax": ("logsumexp",), "log_softmax_into": ("log_softmax",)}

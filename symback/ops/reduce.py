@@ -233,7 +233,8 @@ def _log_softmax_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *,
 
 log_softmax = register(Op(
     "log_softmax", 1, lambda shapes, *, axis: shapes[0],
-    numpy="log_softmax({0}, axis={axis})", helpers=("log_softmax",),
+    numpy="log_softmax({0}, axis={axis})", helpers=("log_softmax", "log_softmax_into"),
+    numpy_out="log_softmax_into({0}, {axis}, {out})",
     normalize=_axis_norm("log_softmax", -1), vjp=_log_softmax_vjp, jvp=_log_softmax_jvp,
     text=_fn_text("log_softmax"),
     latex=_fn_latex(r"\operatorname{log\,softmax}", skip_last=True),
