@@ -540,6 +540,12 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         else:
             rets.append(f"np.asarray({v})")
     ret = rets[0] if single else "(" + ", ".join(rets) + ("," if len(rets) == 1 else "") + ")"
+    dts = {o.dtype for o in outs}
+    if (check and not single and len(outs) > 8 and all(o.shape == () for o in outs)
+            and len(dts) == 1 and dts <= {"float64", "float32"}):
+        # many scalars (W2's gradient): one array, iterated into NumPy scalars in C
+        ret = (f"tuple(np.array([{', '.join(var[o] for o in outs)}], "
+               f"dtype=np.{next(iter(dts))}))")
     if slots:
         key_dims = sorted({d for shp, _ in slots for d in shp if isinstance(d, str)})
         key = "(" + "".join(f"{dim_code(d)}, " for d in key_dims) + ")"
