@@ -205,7 +205,9 @@ def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) 
     for n in sizes:
         reps = cfg["build_repeats"]
         walls, cpus, phases_all = [], [], []
+        built = None
         for _ in range(reps):
+            built = None  # the previous build must be gone: interning would reuse its nodes
             built, w, c, phases = build_symback_scalar(kind, n)
             walls.append(w)
             cpus.append(c)

@@ -197,7 +197,19 @@ def _helper_sources(names: set[str]) -> str:
             continue
         seen.add(n)
         todo.extend(numeric.DEPENDS.get(n, ()))
-    return "".join(inspect.getsource(numeric.HELPERS[n]) + "\n\n" for n in sorted(seen))
+    return "".join(_source_of(numeric.HELPERS[n]) + "\n\n" for n in sorted(seen))
+
+
+_SOURCES: dict[Any, str] = {}
+
+
+def _source_of(fn: Any) -> str:
+    """A helper's source, read once per process (reading it again at every compile would
+    pick up a file edited since the import, with line numbers that no longer match)."""
+    src = _SOURCES.get(fn)
+    if src is None:
+        src = _SOURCES[fn] = inspect.getsource(fn)
+    return src
 
 
 def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
@@ -565,7 +577,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         for dt in sorted({a.dtype for a in args if a.shape != ()}):
             preamble.append(f"_dt_{dt} = np.dtype({dt!r})\n")
     if scalar_args:
-        preamble.append(inspect.getsource(_scalar) + "\n")
+        preamble.append(_source_of(_scalar) + "\n")
     source += "".join(preamble)
     source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
     if check_finite:
@@ -607,3 +619,7 @@ class _ValueAndGrad(CompiledFunction):
     def __call__(self, *values: Any) -> Any:
         out = CompiledFunction.__call__(self, *values)
         return out[0], list(out[1:])
+
+
+for _helper in (*numeric.HELPERS.values(), _scalar):  # read at import (see _source_of)
+    _source_of(_helper)
