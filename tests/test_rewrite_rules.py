@@ -248,11 +248,15 @@ def test_rewrite_is_iterative_on_deep_graphs() -> None:
 
 
 def test_canonical_gathers_constants_in_gradients() -> None:
-    # W2's term: the gradient's −200·(...)·(2 x) becomes one constant times a product
+    # what value_and_grad compiles: the loss (3 sin x)(5 cos y) and its gradient
+    f = (3.0 * sb.sin(x)) * (5.0 * sb.cos(y)) + 100 * (y - x ** 2) ** 2
+    g = sb.grad(f, x)
+    before = len(toposort([f, g]))
+    after = len(toposort(rules.optimize([f, g])))
+    assert after < before
+    assert np.isclose(float(sb.lambdify([x, y], g)(0.7, 0.2)),
+                      15 * np.cos(0.7) * np.cos(0.2) - 400 * 0.7 * (0.2 - 0.49))
     f = 100 * (y - x ** 2) ** 2
     g = sb.grad(f, x)
-    before = len(toposort([g]))
-    after = len(toposort(rules.optimize([g])))
-    assert after < before
     fn = sb.lambdify([x, y], g)
     assert np.isclose(float(fn(0.7, 0.2)), -400 * 0.7 * (0.2 - 0.49))

@@ -269,7 +269,7 @@ neg = elementwise(
 
 def _pow_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr | None, Expr | None]:
     """y = a^b;  ā = ȳ ⊙ b a^(b-1);  b̄ = ȳ ⊙ y ⊙ log a (only when b is not a constant)."""
-    ga = mul(g, mul(b, pow_(a, sub(b, 1))))
+    ga = mul(mul(b, g), pow_(a, sub(b, 1)))  # (b ȳ) first: a constant b meets ȳ's and folds
     gb = None if b.is_const else mul(g, mul(out, log(a)))
     return ga, gb
 
