@@ -1,4 +1,4 @@
-"""The rewrite rule tables: ``CANONICAL`` (sound algebra) and ``STABILIZE`` (numerics).
+"""The rewrite rule tables: ``CANONICAL`` (algebra), ``STABILIZE`` (numerics), ``LOWER`` (speed).
 
 Each rule is a pattern (:class:`~symback.rewrite.P`, ``Var``, ``Lit``) and a
 function of the bound nodes that builds the replacement, or returns ``None``
@@ -8,18 +8,20 @@ whose arguments became constants folds it (``Op.__call__``), and the ops'
 ``simplify`` identities (``x·1 → x``, ``c₁(c₂x) → (c₁c₂)x``, ...) apply to
 every node a rule builds.
 
-* ``CANONICAL`` is always sound (equal for every input, inf and NaN
-  included); it gathers constant factors so they fold, pushes negations and
-  scalings out of products and reductions, reduces a gradient that reaches a
-  broadcast value along several paths once, and folds transposes into
-  matrix products. :func:`optimize` applies it to whatever ``lambdify``
-  compiles.
+* ``CANONICAL``: identities that hold for every real input (in floating point
+  they change only rounding, or remove an overflow of an intermediate); it
+  gathers constant factors so they fold, pushes negations and scalings out of
+  products and reductions, reduces a gradient that reaches a broadcast value
+  along several paths once, and folds transposes into matrix products.
 * ``STABILIZE`` replaces forms that overflow or lose digits by their stable
   twins. ``value_and_grad`` applies it to the loss *before* differentiating
-  (so the gradients come from the stable forms too), and ``lambdify`` applies
-  it to what it compiles.
+  (so the gradients come from the stable forms too).
+* ``LOWER``: equal forms that run faster, for the compiled graph only.
 
-Unsound identities (``exp(log x) → x``, ``√(x²) → x``, ``x − x → 0``) are not rules.
+:func:`optimize` (all three) is what ``lambdify`` compiles; measured in
+benchmarks/run.py, and applied there rather than in ``grad``, so what users
+print stays as the reverse pass built it. Identities that fail for some inputs
+(``exp(log x) → x`` for x < 0, ``√(x²) → x``, ``x − x → 0`` for inf) are not rules.
 """
 
 from __future__ import annotations
@@ -42,10 +44,6 @@ def _number(e: Expr) -> bool:
     if e.weak:
         return not isinstance(e.value, bool)
     return e.dtype in ("float64", "float32")
-
-
-def _not_number(e: Expr) -> bool:
-    return not _number(e)
 
 
 def _fit(out: Expr, node: Expr) -> Expr | None:
@@ -166,6 +164,9 @@ STABILIZE = RuleSet("stabilize", (
     # log(1 − x) → log1p(−x)
     Rule(P("log", P("sub", Lit(1.0), Var("x")), bind="n"),
          lambda x, n: _fit(log1p(neg(x)), n), "log1p-sub"),
+    # log1p(exp x) → softplus(x): no overflow of exp for a large x (log(1 + e^x) reaches
+    # here through the log1p rules)
+    Rule(P("log1p", P("exp", Var("x"))), lambda x: softplus(x), "softplus"),
     # exp(x) − 1 → expm1(x): keeps the digits of a small x
     Rule(P("sub", P("exp", Var("x")), Lit(1.0), bind="n"),
          lambda x, n: _fit(expm1(x), n), "expm1"),

@@ -82,6 +82,8 @@ CASES = [
          domain=(-0.9, 2.0), invalid=(-1.0, -3.0, np.nan, np.inf)),
     Case("log1p-sub", "STABILIZE", lambda: sb.log(1 - x), lambda: sb.log(2 - x),
          domain=(-2.0, 0.9), invalid=(1.0, 3.0, np.nan, -np.inf)),
+    Case("softplus", "STABILIZE", lambda: sb.log1p(sb.exp(x)), lambda: sb.log1p(sb.sin(x)),
+         domain=(-3.0, 3.0), invalid=(np.nan, -np.inf)),
     Case("expm1", "STABILIZE", lambda: sb.exp(x) - 1, lambda: sb.exp(x) - 2,
          invalid=(np.nan, np.inf, -np.inf)),
     # the rules run bottom-up, so this one sees the logs already stabilised
@@ -198,6 +200,13 @@ def test_log_sigmoid_is_finite_far_out() -> None:
     g = _stable(sb.log(1 - sb.sigmoid(x)), [x])
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         np.testing.assert_allclose(g(t), -np.logaddexp(0.0, t), rtol=1e-14)
+
+
+def test_log_one_plus_exp_is_softplus() -> None:
+    f = _stable(sb.log(1 + sb.exp(x)), [x])
+    t = np.array([-800.0, -1.0, 0.0, 30.0, 800.0])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        np.testing.assert_allclose(f(t), np.logaddexp(0.0, t), rtol=1e-14)
 
 
 def test_log1p_and_expm1_keep_small_digits() -> None:
