@@ -181,14 +181,20 @@ def _sized(e: Expr) -> bool:
     return e.ndim >= 1 and all(isinstance(d, int) for d in e.shape)
 
 
-def _sum_of_squares(x: Expr) -> Expr:
+def _dot_all(a: Expr, b: Expr) -> Expr:
+    """Σ a⊙b as the dot product of the flattened arrays."""
     from .ops.matrix import reshape
 
     n = 1
-    for d in x.shape:
+    for d in a.shape:
         n *= d
-    v = x if x.ndim == 1 else reshape(x, (n,))
-    return matmul(v, v)
+    va = a if a.ndim == 1 else reshape(a, (n,))
+    vb = b if b.ndim == 1 else reshape(b, (n,))
+    return matmul(va, vb)
+
+
+def _sum_of_squares(x: Expr) -> Expr:
+    return _dot_all(x, x)
 
 
 # Forms that are equal but cheaper to run, applied only to the graph that is compiled
@@ -199,10 +205,11 @@ LOWER = RuleSet("lower", (
     Rule(P("sum", P("pow", Var("x", _sized), Lit(2.0)), bind="s"),
          lambda x, s: _sum_of_squares(x) if s.kw["axis"] is None and not s.kw["keepdims"]
          else None, "sum-of-squares"),
-    # Σ x⊙x → vec(x)·vec(x), the same
-    Rule(P("sum", P("mul", Var("x", _sized), Var("x")), bind="s"),
-         lambda x, s: _sum_of_squares(x) if s.kw["axis"] is None and not s.kw["keepdims"]
-         else None, "sum-of-products"),
+    # Σ a⊙b (a, b of one known shape) → vec(a)·vec(b): the dot reads both once, no product
+    # is written (the cross-entropy's Σ Y ⊙ log P, and Σ x⊙x)
+    Rule(P("sum", P("mul", Var("a", _sized), Var("b", _sized)), bind="s"),
+         lambda a, b, s: _dot_all(a, b) if s.kw["axis"] is None and not s.kw["keepdims"]
+         and a.shape == b.shape and a.dtype == b.dtype else None, "sum-of-products"),
 ))
 
 

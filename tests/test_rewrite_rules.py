@@ -93,7 +93,8 @@ CASES = [
          domain=(0.05, 0.95)),
     # LOWER
     Case("sum-of-squares", "LOWER", lambda: sb.sum(A ** 2), lambda: sb.sum(A ** 2, axis=0)),
-    Case("sum-of-products", "LOWER", lambda: sb.sum(A * A), lambda: sb.sum(A * sb.exp(A))),
+    Case("sum-of-products", "LOWER", lambda: sb.sum(A * sb.exp(A)),
+         lambda: sb.sum(A * sb.exp(A), axis=1)),
 ]
 
 
