@@ -169,6 +169,17 @@ def check_codegen(case: FuzzCase, rng: np.random.Generator) -> None:
     got = run(case, exprs)
     want = interp(case, exprs)
     f32 = case.dtype == "float32"
+    if not f32:
+        # the raw code generator (no rule tables) and the check_finite debug mode agree too
+        for kw in ({"rewrite": False}, {"check_finite": True}):
+            for e, g, w in zip(exprs, run(case, exprs, **kw), want):
+                scale = 1.0 + float(np.max(np.abs(w), initial=0.0))
+                close(g, w, 1e-9, 1e-10 * scale, f"{kw}: value of {str(e)[:200]}", case)
+        # value_and_grad stabilises the loss before differentiating it
+        v, gs = sb.value_and_grad(L, case.leaves, args=case.leaves)(*case.values)
+        for e, g, w in zip([L, *grads], [v, *gs], want[len(case.outputs):]):
+            scale = 1.0 + float(np.max(np.abs(w), initial=0.0))
+            close(g, w, 1e-8, 1e-9 * scale, f"value_and_grad: {str(e)[:200]}", case)
     for e, g, w in zip(exprs, got, want):
         assert g.shape == _real(e.shape), f"compiled shape {g.shape} vs {e.shape}\n{case!r}"
         assert str(g.dtype) == e.dtype, f"compiled dtype {g.dtype} vs declared {e.dtype}: " \
@@ -307,6 +318,19 @@ def test_reference_interpreter_is_independent_for_core_ops() -> None:
         interp(case, [L, *sb.grad(L, case.leaves)])
     assert not TEMPLATE_FALLBACK, f"interpreted through symback's own templates: " \
         f"{sorted(TEMPLATE_FALLBACK)} (add formulas to tests/reference_interpreter.py)"
+
+
+def test_gradient_graph_contains_the_forward_nodes_by_identity() -> None:
+    """VJPs that reuse their output (exp, sigmoid, tanh, softmax, sqrt) point at the forward node."""
+    x = sb.vector("x", 3)
+    W = sb.matrix("W", 3, 3)
+    fwd = [sb.exp(x), sb.sigmoid(x), sb.tanh(W @ x), sb.softmax(W @ x), sb.sqrt(x * x + 1.0)]
+    y = sb.sum(fwd[0] * fwd[1]) + sb.sum(fwd[2] * fwd[3]) + sb.sum(fwd[4])
+    gx, gW = sb.grad(y, [x, W])
+    grad_nodes = set(toposort([gx, gW]))
+    for f in fwd:
+        assert f in grad_nodes, f"the gradient recomputes {f} instead of reusing it"
+    assert W @ x in grad_nodes
 
 
 # --------------------------------------------------------------------------- regressions
