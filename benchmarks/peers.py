@@ -11,6 +11,8 @@ to one compute thread, like NumPy here (see run.py).
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.util
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -34,12 +36,15 @@ class Built:
 
 
 def available(name: str) -> tuple[bool, str]:
-    """Is the peer importable? (and its version, or why not)."""
+    """Is the peer installed? (and its version, or why not). Nothing is imported here:
+    importing a framework fills the heap with objects that every garbage collection then
+    walks, which would slow down whatever is timed next (symback's builds first)."""
+    if importlib.util.find_spec(name) is None:
+        return False, "not installed"
     try:
-        mod = importlib.import_module(name)
-    except Exception as e:  # noqa: BLE001 - any import failure means "not available"
-        return False, f"{type(e).__name__}: {e}"[:120]
-    return True, str(getattr(mod, "__version__", "?"))
+        return True, importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return True, "?"
 
 
 def _timed(build: Callable[[], Any]) -> tuple[Any, float, float]:
@@ -322,8 +327,17 @@ def jax_w5(data: dict[str, Any]) -> Built:
 # --------------------------------------------------------------------------- PyTorch
 
 
-def torch_w2(n: int, point: np.ndarray, points: np.ndarray) -> Built:
+def _torch() -> Any:
+    import os
+
     import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    return torch
+
+
+def torch_w2(n: int, point: np.ndarray, points: np.ndarray) -> Built:
+    torch = _torch()
 
     def f(x: Any) -> Any:
         return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2, dim=0)
@@ -346,7 +360,7 @@ def torch_w2(n: int, point: np.ndarray, points: np.ndarray) -> Built:
 
 def torch_w3(d: int, point: tuple[float, float], points: tuple[np.ndarray, np.ndarray]
              ) -> Built:
-    import torch
+    torch = _torch()
 
     def f(x: Any, y: Any) -> Any:
         z = x
@@ -369,7 +383,7 @@ def torch_w3(d: int, point: tuple[float, float], points: tuple[np.ndarray, np.nd
 
 
 def torch_w4(data: dict[str, np.ndarray], dtype: str) -> Built:
-    import torch
+    torch = _torch()
 
     X, Y = torch.from_numpy(data["X"]), torch.from_numpy(data["Y"])
     W1 = torch.from_numpy(data["W1"].copy()).requires_grad_(True)
@@ -390,7 +404,7 @@ def torch_w4(data: dict[str, np.ndarray], dtype: str) -> Built:
 
 
 def torch_w5(data: dict[str, Any]) -> Built:
-    import torch
+    torch = _torch()
 
     X, y = torch.from_numpy(data["X"]), torch.from_numpy(data["y"])
     w = torch.from_numpy(data["w"].copy()).requires_grad_(True)

@@ -194,10 +194,11 @@ def build_symback_scalar(kind: str, n: int) -> tuple[Any, float, float, dict[str
     return (args, f, grads, fn, val), w4 - w0, c4 - c0, phases
 
 
-def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) -> None:
-    """W2 (Rosenbrock) or W3 (deep chain): build, sizes, evaluation."""
+def scalar_builds(run: Run, kind: str, cfg: dict[str, Any]) -> None:
+    """W2 (Rosenbrock) or W3 (deep chain): symback's builds and graph sizes (run before
+    any peer is imported, so that no framework's objects burden the garbage collector)."""
     title = "W2 Rosenbrock" if kind == "w2" else "W3 deep chain"
-    run.log(f"\n== {title}")
+    run.log(f"\n== {title}: symback builds")
     out: dict[str, Any] = {"build": {}, "sizes": {}, "eval": {}}
     run.data[kind] = out
     sizes = cfg[f"{kind}_build"]
@@ -240,6 +241,13 @@ def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) 
             "cpu": fit_exponent(a, ba["cpu_s"], b, bb["cpu_s"]), "between": [a, b]}
         run.log(f"  build growth exponent n={a}..{b}: {out['build_exponent']['cpu']:.2f} (cpu), "
                 f"{out['build_exponent']['wall']:.2f} (wall)")
+
+
+def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) -> None:
+    """W2 or W3 beside SymPy and the peers: SymPy's builds, evaluation."""
+    title = "W2 Rosenbrock" if kind == "w2" else "W3 deep chain"
+    run.log(f"\n== {title}: beside SymPy and the peers")
+    out = run.data[kind]
     # ---- SymPy's own diff at capped sizes (its build time grows fast)
     spent = 0.0
     for n in cfg[f"{kind}_sympy_diff"]:
@@ -660,20 +668,18 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 run.note(f"{p} not installed ({v}); skipped")
                 run.data["skipped"][p] = v
-    if "torch" in peers:
-        import torch
-
-        torch.set_num_threads(int(ns.threads))
     run.data["versions"] = versions
     run.data["config"] = cfg
     run.log(f"symback benchmarks ({'quick' if ns.quick else 'full'}); peers: "
             f"{', '.join(['sympy'] + peers)}; {ns.threads} thread(s)")
     only = set(ns.only.split(","))
     t0 = time.perf_counter()
-    if "w2" in only:
-        scalar_workload(run, "w2", cfg, peers)
-    if "w3" in only:
-        scalar_workload(run, "w3", cfg, peers)
+    for kind in ("w2", "w3"):
+        if kind in only:
+            scalar_builds(run, kind, cfg)
+    for kind in ("w2", "w3"):
+        if kind in only:
+            scalar_workload(run, kind, cfg, peers)
     if "w4" in only:
         mlp_workload(run, cfg, peers)
     if "w5" in only:
