@@ -182,10 +182,85 @@ def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[...
     ns: dict[str, Any] = {"np": np, "_as_array": _as_array, "_shape_error": _shape_error,
                           "_check_finite": _check_finite}
     ns.update(consts)
-    code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(code, ns)  # noqa: S102 - self-generated source over validated identifiers
+    for piece, first_line in _pieces(source):
+        code = compile("\n" * first_line + piece, filename, "exec")
+        exec(code, ns)  # noqa: S102 - self-generated source over validated identifiers
     return ns["_symback_fn"]
+
+
+# --------------------------------------------------------------------------- huge graphs
+#
+# CPython's compile() needs about 130 bytes of memory per character of source held in one
+# function (a 1,000,000-node graph: ~150 MB of source, ~20 GB to compile). Above
+# _CHUNK_LINES statements the body is cut into functions of _CHUNK_LINES statements that
+# pass their live values along, and each function is compiled on its own.
+
+_CHUNK_LINES = 20_000
+
+_STRING = re.compile(r"'[^'\\\n]*'|\"[^\"\\\n]*\"")
+_TARGETS = re.compile(r"^(?:if [^\n]*?: )?((?:[A-Za-z_]\w*, )*[A-Za-z_]\w*,?) = (?!=)")
+_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?!\w)(?!\s*=[^=])")
+
+
+def _chunked(params: str, body: list[str]) -> str:
+    """``def _symback_fn(params)`` as a chain of chunk functions (values passed explicitly).
+
+    Reads and writes of each generated line are found by pattern (the generated lines
+    are ``[if cond: ]target = expr``, calls and ``return``): names after a dot are
+    attributes and names before a single ``=`` keywords; string literals are skipped.
+    """
+    chunks = [body[i:i + _CHUNK_LINES] for i in range(0, len(body), _CHUNK_LINES)]
+    live_in: list[list[str]] = []
+    defs: list[set[str]] = []
+    for chunk in chunks:
+        used: dict[str, None] = {}
+        done: set[str] = set()
+        for line in chunk:
+            text = _STRING.sub("''", line)
+            m = _TARGETS.match(text)
+            stored = {t.strip() for t in m.group(1).split(",") if t.strip()} if m else set()
+            rhs = text[m.end():] if m else text
+            cond = text[:m.start(1)] if m else ""
+            for n in _NAME.findall(cond + " " + rhs):
+                if n not in done:
+                    used[n] = None  # read before this chunk writes it
+            done |= stored
+        live_in.append(list(used))
+        defs.append(done)
+    defined = {p.strip() for p in params.split(",") if p.strip()}
+    need_later: list[set[str]] = [set() for _ in chunks]
+    for k in range(len(chunks) - 2, -1, -1):
+        need_later[k] = need_later[k + 1] | set(live_in[k + 1])
+    out: list[str] = []
+    calls: list[str] = []
+    for k, chunk in enumerate(chunks):
+        args = [n for n in live_in[k] if n in defined]
+        args += sorted(n for n in defs[k] & defined if n not in args)  # rebound: pass in too
+        defined |= defs[k]
+        rets = sorted(defs[k] & need_later[k]) if k < len(chunks) - 1 else []
+        text = f"def _symback_chunk_{k}({', '.join(args)}):\n"
+        text += "".join(f"    {line}\n" for line in chunk)
+        if k < len(chunks) - 1:
+            text += f"    return ({''.join(n + ', ' for n in rets)})\n"
+            calls.append(f"{''.join(n + ', ' for n in rets)}= _symback_chunk_{k}({', '.join(args)})"
+                         if rets else f"_symback_chunk_{k}({', '.join(args)})")
+        else:
+            calls.append(f"return _symback_chunk_{k}({', '.join(args)})")
+        out.append(text)
+    main = f"def _symback_fn({params}):\n" + "".join(f"    {c}\n" for c in calls)
+    return "".join(out) + main
+
+
+def _pieces(source: str) -> list[tuple[str, int]]:
+    """The source cut before each chunk function and the main one (with their first lines),
+    when it has chunks; otherwise the whole source."""
+    marks = [0] if "\ndef _symback_chunk_" not in source else \
+        [0] + [m.start() + 1 for m in re.finditer(r"\ndef _symback_(?:chunk_\d+|fn)\(", source)]
+    pieces = []
+    for a, b in zip(marks, marks[1:] + [len(source)]):
+        pieces.append((source[a:b], source.count("\n", 0, a)))
+    return pieces
 
 
 def _helper_sources(names: set[str]) -> str:
@@ -579,7 +654,10 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     if scalar_args:
         preamble.append(_source_of(_scalar) + "\n")
     source += "".join(preamble)
-    source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
+    if len(body) > _CHUNK_LINES:  # huge graphs: several functions, compiled one by one
+        source += _chunked(params, body)
+    else:
+        source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
     if check_finite:
         consts["_finite_info"] = tuple(finite_info)
     return source, consts
@@ -600,7 +678,7 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
     wrt_list = [wrt] if isinstance(wrt, Expr) else list(wrt)
     if args is None:
         args = free_symbols(y, *wrt_list)
-    if rewrite:
+    if rewrite and all(w.is_symbol for w in wrt_list):  # (an inner wrt node could be rewritten)
         from .rules import stabilize
 
         y = stabilize(y)

@@ -118,6 +118,29 @@ def test_scale_deep_graph_through_rewrites_and_value_and_grad() -> None:
     assert np.isclose(v, want_v) and np.allclose(gv, want_g)
 
 
+def test_chunked_code_generation_equals_one_function(monkeypatch) -> None:  # type: ignore
+    """Huge graphs compile as chunk functions passing live values; with chunks of 3 lines,
+    random graphs (and check_finite, float32, symbolic sizes) give the one-function results."""
+    from strategies import random_case
+
+    import symback.codegen as codegen
+
+    rng = np.random.default_rng(21)
+    cases = [random_case(rng, dtype=dt) for dt in ("float64", "float32") for _ in range(25)]
+    for case in cases:
+        L = sb.sum(case.outputs[-1])
+        exprs = [*case.outputs, *sb.grad(L, case.leaves)]
+        whole = sb.lambdify(case.leaves, exprs)(*case.values)
+        monkeypatch.setattr(codegen, "_CHUNK_LINES", 3)
+        f = sb.lambdify(case.leaves, exprs)
+        g = sb.lambdify(case.leaves, exprs, check_finite=True)
+        monkeypatch.undo()
+        assert "_symback_chunk_" in f.source or len(f.source.splitlines()) < 12
+        for a, b, c in zip(whole, f(*case.values), g(*case.values)):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), case
+            assert np.array_equal(a, c, equal_nan=True), case
+
+
 # --------------------------------------------------------------------------- 1M, outside CI
 
 
