@@ -301,6 +301,8 @@ def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) 
     cands: dict[str, dict[str, Callable[[], Any]]] = {
         "symback": {"grad_1": lambda: g1(*p1), "f_1": lambda: f1(*p1),
                     "grad_10k": lambda: gv(*pts), "f_10k": lambda: fvec(*pts)},
+        # like SymPy's lambdify: no argument checks, outputs as computed
+        "symback (check=False)": {"grad_1": lambda: gv(*p1), "f_1": lambda: fvec(*p1)},
         "numpy (hand)": hand,
     }
     builds: dict[str, Any] = {}
@@ -328,8 +330,9 @@ def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) 
         try:
             run.check(f"{kind} {name} grad at one point", flat_grad(fns["grad_1"](), len(ref1)),
                       ref1, rtol=1e-9)
-            run.check(f"{kind} {name} grad at {P} points",
-                      flat_grad(fns["grad_10k"](), len(ref1)), refp, rtol=1e-9)
+            if "grad_10k" in fns:
+                run.check(f"{kind} {name} grad at {P} points",
+                          flat_grad(fns["grad_10k"](), len(ref1)), refp, rtol=1e-9)
         except AssertionError:
             if name == "symback":
                 raise
@@ -364,7 +367,10 @@ def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) 
             run.check(f"w3 d={d} sympy grad", flat_grad(sp.fns["grad_1"](), 2), r1)
             run.check(f"w3 d={d} sympy grad points", flat_grad(sp.fns["grad_10k"](), 2), rp)
             run.check(f"w3 d={d} symback grad", flat_grad(sg1(*p1), 2), r1)
+            run.check(f"w3 d={d} symback unchecked grad", flat_grad(sgv(*p1), 2), r1)
             small_c = {"symback": {"grad_1": lambda: sg1(*p1), "grad_10k": lambda: sgv(*pts)},
+                       "symback (check=False)": {"grad_1": lambda: sgv(*p1),
+                                                 "grad_10k": lambda: sgv(*pts)},
                        "sympy": sp.fns}
             sm: dict[str, Any] = {}
             for mode in ("grad_1", "grad_10k"):
@@ -513,12 +519,16 @@ def floors(run: Run, cfg: dict[str, Any]) -> list[dict[str, Any]]:
         sym = r.get("sympy") or (d[kind].get("eval_vs_sympy_small") or {}).get(
             "results", {}).get("sympy")
         if sym is not None:
-            mine = sbr if "sympy" in r else d[kind]["eval_vs_sympy_small"]["results"]["symback"]
+            res = r if "sympy" in r else d[kind]["eval_vs_sympy_small"]["results"]
             where = "" if "sympy" in r else (
-                f"at depth {d[kind]['eval_vs_sympy_small']['depth']} (SymPy's limit)")
+                f"at depth {d[kind]['eval_vs_sympy_small']['depth']} (SymPy's limit); ")
             for mode in ("grad_1", "grad_10k"):
+                # like for like: SymPy's lambdify checks no argument and converts no output
+                mine = res.get("symback (check=False)", {}).get(mode) or res["symback"][mode]
+                checked = res["symback"][mode]["cpu_s"] / sym[mode]["cpu_s"]
                 add(f"{kind.upper()} {mode} symback / SymPy lambdify(cse=True)",
-                    mine[mode]["cpu_s"] / sym[mode]["cpu_s"], 1.0, "x", where)
+                    mine["cpu_s"] / sym[mode]["cpu_s"], 1.0, "x",
+                    f"{where}check=False; with checks {checked:.2f}x")
     for key, v in d.get("w4", {}).items():
         t = v["times"]
         add(f"W4 {key} symback / hand NumPy", t["symback"]["cpu_s"] / t["numpy (hand)"]["cpu_s"],

@@ -301,7 +301,9 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     the dtype their symbol declares, and lets the generated code reuse
     buffers across calls. ``check=False`` skips all that: arguments are used
     as given, so scalar symbols may be fed arrays of points (vectorised
-    evaluation, as with SymPy's lambdify). ``rewrite=True`` first applies the
+    evaluation, as with SymPy's lambdify), and an output of shape ``()`` is
+    returned as computed (a Python float for float arguments, an array for
+    arrays of points). ``rewrite=True`` first applies the
     rule tables ``CANONICAL`` and ``STABILIZE`` (:mod:`symback.rules`).
     ``check_finite=True`` is a debug mode: every argument and every node's value
     is checked as soon as it is computed, and the first NaN or infinity raises a
@@ -622,6 +624,9 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             rets.append(f"np.array({v}, dtype=np.float64)")
         elif o.is_leaf or o.op.view:
             rets.append(f"np.array({v})")  # a fresh, writable array of the full shape
+        elif not check and o.shape == ():
+            # unchecked: as computed (a float for floats, an array for arrays of points)
+            rets.append(v)
         elif check and o.dtype == "float32":
             rets.append(f"np.asarray({v}, dtype=np.float32)")
         else:
