@@ -51,7 +51,7 @@ def log_softmax(x, axis=-1):
     """
     x = np.asarray(x)
     m = np.maximum.reduce(x, axis=axis, keepdims=True)  # np.max without its Python wrapper
-    if np.isfinite(m).all():  # then Σ e^{x - m} ≥ 1: no log(0), no warning to silence
+    if np.logical_and.reduce(np.isfinite(m), axis=None):  # Σ e^{x - m} ≥ 1: no log(0)
         s = x - m
         return s - np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True))
     s = x - np.where(np.isfinite(m), m, 0)
@@ -62,7 +62,7 @@ def log_softmax(x, axis=-1):
 def log_softmax_into(x, axis, out):
     """log_softmax(x, axis) written into ``out`` (the generated code's reused buffer)."""
     m = np.maximum.reduce(x, axis=axis, keepdims=True)
-    if not np.isfinite(m).all():  # a row of -inf or a NaN: the general form
+    if not np.logical_and.reduce(np.isfinite(m), axis=None):  # a row of -inf, or a NaN
         np.copyto(out, log_softmax(x, axis=axis))
         return out
     np.subtract(x, m, out=out)
