@@ -144,7 +144,7 @@ def test_parse_one_megabyte_inputs(kind: str) -> None:
         "operators": "+" * mb,
         "parens": "(" * (mb // 2) + ")" * (mb // 2),
         "unicode": "∑" * (mb // 3),
-        "sum": "x+" * (mb // 8) + "x",  # 256 KB: a 131,072-term sum (a result, not an error)
+        "sum": "x+" * (mb // 32) + "x",  # 64 KB: a 32,768-term sum (a result, not an error)
     }
     out = parse_outcome(texts[kind])
     if kind == "identifier":
@@ -195,7 +195,7 @@ def test_nothing_in_a_string_ever_executes(tmp_path: Path, capsys) -> None:  # t
 
 def test_nothing_executes_through_the_command_line(tmp_path: Path) -> None:
     marker = tmp_path / "marker"
-    for payload in _payloads(marker)[:6]:
+    for payload in _payloads(marker)[:3]:
         proc = subprocess.run(
             [sys.executable, "-m", "symback", "grad", payload, "--wrt", "x"],
             capture_output=True, text=True, timeout=120)
