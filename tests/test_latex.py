@@ -562,3 +562,14 @@ def test_regression_power_of_a_superscripted_base_gets_parentheses():
     assert sb.latex(X.T ** 2) == "(X^{T})^{2}"
     assert sb.latex(sb.inv(X) ** 2) == "(X^{-1})^{2}"
     assert sb.latex(sb.matrix("W1", 2, 2) ** 2) == "W_{1}^{2}"
+
+
+def test_regression_latex_of_a_huge_shared_graph_is_cut_not_exhausted():
+    """A 50,000-node shared chain prints as a tree 2^k long: latex streams and cuts it."""
+    x = sb.symbols("x")
+    e = x
+    for k in range(20_000):
+        e = sb.sin(e) + 0.5 * e if k % 2 else sb.tanh(e) * 1.01
+    s = sb.latex(e, limit=5_000)
+    assert s.endswith(r"\dots") and len(s) < 5_100
+    assert sb.latex(sb.sin(x) + 0.5 * x, limit=5_000) == sb.latex(sb.sin(x) + 0.5 * x, limit=None)

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import SymbackError
 from ..graph import Expr, as_expr, symbol, toposort
 from .precedence import ADD, ATOM, POW, Notation
-from .text import render_graph
+from .text import render_graph, stream_text
 
 # --------------------------------------------------------------------------- names
 
@@ -197,6 +197,16 @@ def latex_notation(node: Expr, extra: Mapping[str, Any] | None = None) -> Notati
     return note
 
 
+def stream_latex(node: Expr, transpose: str = "T", limit: int | None = 100_000) -> str:
+    """LaTeX of one node, unfolded iteratively and cut after ``limit`` characters."""
+    if limit is None:
+        return render_latex([node], transpose=transpose)[node][0]
+    extra = {"_T": transpose} if transpose != "T" else None
+    text, complete = stream_text(node, leaf_latex, lambda n: latex_notation(n, extra), limit,
+                                 ("(", ")"))
+    return text if complete else text + r" \dots"
+
+
 def paren(s: str) -> str:
     return f"({s})"
 
@@ -316,7 +326,8 @@ def display_form(expr: Expr | Sequence[Expr], *, onehot: Iterable[Expr] = (),
 
 def latex(expr: Any, *, simplify: bool = True, where: bool | Mapping[Any, str] = False,
           names: Mapping[Any, str] | None = None, transpose: str = "T",
-          onehot: Iterable[Any] = (), max_simplify_nodes: int = 20_000) -> str:
+          onehot: Iterable[Any] = (), max_simplify_nodes: int = 20_000,
+          limit: int | None = 100_000) -> str:
     """LaTeX of ``expr`` in matrix notation.
 
     Options:
@@ -331,6 +342,9 @@ def latex(expr: Any, *, simplify: bool = True, where: bool | Mapping[Any, str] =
         onehot: label tensors whose rows sum to one (one-hot targets): a display
             assumption that turns ``\\operatorname{softmax}(U) \\odot (Y \\mathbf{1}) - Y``
             into ``\\operatorname{softmax}(U) - Y``.
+        limit: a shared DAG prints as a tree, which can be exponentially longer than
+            the graph: stop after ``limit`` characters with ``\\dots`` (``None``: no limit;
+            ``where=True`` names shared nodes instead and is not cut).
 
     >>> import symback as sb
     >>> X, W = sb.matrix("X", 3, 3), sb.matrix("W", 3, 2)
@@ -354,7 +368,7 @@ def latex(expr: Any, *, simplify: bool = True, where: bool | Mapping[Any, str] =
         node, keys = out[0], out[1:]
         user = {k2: user[k1] for k1, k2 in zip(user, keys)}
     if not where:
-        return render_latex([node], transpose=transpose)[node][0]
+        return stream_latex(node, transpose, limit)
     in_graph = set(toposort([node]))
     chosen = [n for n in toposort([node]) if n in user and n.args and n in in_graph]
     auto = shared_nodes([node], exclude=chosen)

@@ -103,6 +103,17 @@ def template_pieces(note: Notation, node: Expr) -> list[str | int]:
     return out
 
 
+def _prec(node: Expr, leaf: Callable[[Expr], tuple[str, int]],
+          notation: Callable[[Expr], Notation]) -> int:
+    """A node's precedence; a transparent notation has its first argument's (iteratively)."""
+    while node.args:
+        note = notation(node)
+        if not note.transparent:
+            return note.prec
+        node = node.args[0]
+    return leaf(node)[1]
+
+
 def stream_text(expr: Expr, leaf: Callable[[Expr], tuple[str, int]],
                 notation: Callable[[Expr], Notation], limit: int,
                 paren: tuple[str, str] = ("(", ")")) -> tuple[str, bool]:
@@ -134,8 +145,7 @@ def stream_text(expr: Expr, leaf: Callable[[Expr], tuple[str, int]],
                 for piece in reversed(pieces):
                     if isinstance(piece, int):
                         arg = node.args[piece]
-                        prec = leaf(arg)[1] if not arg.args else notation(arg).prec
-                        stack.append((arg, prec < note.slot(piece)))
+                        stack.append((arg, _prec(arg, leaf, notation) < note.slot(piece)))
                     else:
                         stack.append(piece)
                 if wrap:
