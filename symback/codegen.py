@@ -194,61 +194,55 @@ def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[...
 # CPython's compile() needs about 130 bytes of memory per character of source held in one
 # function (a 1,000,000-node graph: ~150 MB of source, ~20 GB to compile). Above
 # _CHUNK_LINES statements the body is cut into functions of _CHUNK_LINES statements that
-# pass their live values along, and each function is compiled on its own.
+# pass their live values along, and each function is compiled on its own. 50,000 lines
+# (~3 MB of source, ~0.4 GB to compile) keeps the benchmarks' 10^5-node gradients (W2,
+# W3 at 10,000: 30-41k lines) in one function: cutting them cost ~0.5 s (the live values
+# passed between chunks, and tracking them), while 10^6-node graphs still compile in pieces.
 
-_CHUNK_LINES = 20_000
+_CHUNK_LINES = 50_000
 
-_STRING = re.compile(r"'[^'\\\n]*'|\"[^\"\\\n]*\"")
-_TARGETS = re.compile(r"^(?:if [^\n]*?: )?((?:[A-Za-z_]\w*, )*[A-Za-z_]\w*,?) = (?!=)")
-_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?!\w)(?!\s*=[^=])")
+def _chunked(params: str, prologue: list[str], lines: list[str],
+             line_io: list[tuple[frozenset[str], str | None]]) -> str:
+    """``def _symback_fn(params)`` as the prologue (argument checks, buffers) followed by
+    calls of chunk functions of ``_CHUNK_LINES`` lines each.
 
-
-def _chunked(params: str, body: list[str]) -> str:
-    """``def _symback_fn(params)`` as a chain of chunk functions (values passed explicitly).
-
-    Reads and writes of each generated line are found by pattern (the generated lines
-    are ``[if cond: ]target = expr``, calls and ``return``): names after a dot are
-    attributes and names before a single ``=`` keywords; string literals are skipped.
+    ``line_io`` gives, per line, the local names it reads and the one it writes, known
+    when the line was generated. A chunk takes the names it reads before writing them
+    (from the main function's locals) and returns those it writes that a later chunk
+    reads before writing them again.
     """
-    chunks = [body[i:i + _CHUNK_LINES] for i in range(0, len(body), _CHUNK_LINES)]
+    bounds = list(range(0, len(lines), _CHUNK_LINES))
     live_in: list[list[str]] = []
-    defs: list[set[str]] = []
-    for chunk in chunks:
-        used: dict[str, None] = {}
+    writes: list[set[str]] = []
+    for b in bounds:
+        seen: dict[str, None] = {}
         done: set[str] = set()
-        for line in chunk:
-            text = _STRING.sub("''", line)
-            m = _TARGETS.match(text)
-            stored = {t.strip() for t in m.group(1).split(",") if t.strip()} if m else set()
-            rhs = text[m.end():] if m else text
-            cond = text[:m.start(1)] if m else ""
-            for n in _NAME.findall(cond + " " + rhs):
-                if n not in done:
-                    used[n] = None  # read before this chunk writes it
-            done |= stored
-        live_in.append(list(used))
-        defs.append(done)
-    defined = {p.strip() for p in params.split(",") if p.strip()}
-    need_later: list[set[str]] = [set() for _ in chunks]
-    for k in range(len(chunks) - 2, -1, -1):
-        need_later[k] = need_later[k + 1] | set(live_in[k + 1])
+        for rd, wr in line_io[b:b + _CHUNK_LINES]:
+            for name in rd:
+                if name not in done:
+                    seen[name] = None
+            if wr is not None:
+                done.add(wr)
+        live_in.append(sorted(seen))
+        writes.append(done)
+    needed_after: list[set[str]] = [set() for _ in bounds]
+    for k in range(len(bounds) - 2, -1, -1):
+        needed_after[k] = set(live_in[k + 1]) | (needed_after[k + 1] - writes[k + 1])
     out: list[str] = []
     calls: list[str] = []
-    for k, chunk in enumerate(chunks):
-        args = [n for n in live_in[k] if n in defined]
-        args += sorted(n for n in defs[k] & defined if n not in args)  # rebound: pass in too
-        defined |= defs[k]
-        rets = sorted(defs[k] & need_later[k]) if k < len(chunks) - 1 else []
-        text = f"def _symback_chunk_{k}({', '.join(args)}):\n"
-        text += "".join(f"    {line}\n" for line in chunk)
-        if k < len(chunks) - 1:
+    for k, b in enumerate(bounds):
+        chunk = lines[b:b + _CHUNK_LINES]
+        args = ", ".join(live_in[k])
+        text = f"def _symback_chunk_{k}({args}):\n" + "".join(f"    {line}\n" for line in chunk)
+        if k < len(bounds) - 1:
+            rets = sorted(writes[k] & needed_after[k])
             text += f"    return ({''.join(n + ', ' for n in rets)})\n"
-            calls.append(f"{''.join(n + ', ' for n in rets)}= _symback_chunk_{k}({', '.join(args)})"
-                         if rets else f"_symback_chunk_{k}({', '.join(args)})")
+            calls.append(f"{''.join(n + ', ' for n in rets)}= _symback_chunk_{k}({args})"
+                         if rets else f"_symback_chunk_{k}({args})")
         else:
-            calls.append(f"return _symback_chunk_{k}({', '.join(args)})")
+            calls.append(f"return _symback_chunk_{k}({args})")
         out.append(text)
-    main = f"def _symback_fn({params}):\n" + "".join(f"    {c}\n" for c in calls)
+    main = f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in prologue + calls)
     return "".join(out) + main
 
 
@@ -566,7 +560,25 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         var[n] = f"_l{i}"
         body.append(f"_l{i} = {render_numpy(n.op, [], n.kw, dim_code)}")
 
+    # the local names each value's source reads, tracked only for bodies long enough to be
+    # cut into chunk functions (see _chunked)
+    track = len(body) + len(plan.stmts) * (2 if check_finite else 1) + 1 > _CHUNK_LINES
+    reads: dict[Expr, frozenset[str]] = {}
+    if track:
+        for n in order:
+            if n.is_const:
+                reads[n] = frozenset()
+            elif n in var:  # arguments and computed leaves
+                reads[n] = frozenset((var[n],))
+    dims_read: set[str] = set()
+
+    def dim_read(d: Any) -> str:
+        code = dim_code(d)
+        dims_read.add(code)
+        return code
+
     lines: list[str] = []
+    line_io: list[tuple[frozenset[str], str | None]] = []  # per line: names read, name written
     is_call: dict[Op, bool] = {}
     s = 0
     for n in order:
@@ -576,12 +588,15 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         if op.helpers:
             helpers.update(op.helpers)
         exprs = [var[a] for a in n.args]
+        dims_read.clear()
         if n in plan.inline:
-            text = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_code)
+            text = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
             call = is_call.get(op)
             if call is None:
                 call = is_call[op] = _is_call(op.numpy)
             var[n] = text if call else f"({text})"
+            if track:
+                reads[n] = frozenset().union(*[reads[a] for a in n.args], dims_read)
             continue
         if n in plan.pooled:
             key = (n.shape, n.dtype)
@@ -597,18 +612,24 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             if not n.op.elementwise:
                 release_slots(s)
             target = f"_b{k}"
-            rhs = _render_out(n.op, exprs, n.kw, target, dim_code)
+            rhs = _render_out(n.op, exprs, n.kw, target, dim_read)
+            dims_read.add(target)  # out= reads the buffer's name
         else:
             release_slots(s)
-            rhs = render_numpy(n.op, exprs, n.kw, dim_code)
+            rhs = render_numpy(n.op, exprs, n.kw, dim_read)
             for a in dies_at.get(s, ()):
                 if a in var and not a.is_leaf:
                     free_names.append(var[a])
             target = new_name()
         lines.append(f"{target} = {rhs}")
+        if track:
+            line_io.append((frozenset().union(*[reads[a] for a in n.args], dims_read), target))
+            reads[n] = frozenset((target,))
         if check_finite:
             finite_info.append((target, n))
             lines.append(f"_check_finite({target}, _finite_info[{len(finite_info) - 1}])")
+            if track:
+                line_io.append((frozenset((target,)), None))
         var[n] = target
         s += 1
     rets = []
@@ -648,9 +669,13 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             ", ".join(f"_b{k}" for k in range(len(slots))) + ", = _p[1]",
         ]
         preamble.append("import threading as _threading\n_tls = _threading.local()\n")
-    body += lines
-    body.append(f"return {ret}")
     params = ", ".join(var[a] for a in args)
+    lines.append(f"return {ret}")
+    chunked = ""
+    if track:  # huge graphs: several functions
+        line_io.append((frozenset().union(*[reads[o] for o in outs]), None))
+        chunked = _chunked(params, body, lines, line_io)
+    body += lines
     source = _helper_sources(helpers)
     if any(not a.shape == () for a in args):
         preamble.append("_ndarray = np.ndarray\n")
@@ -659,8 +684,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     if scalar_args:
         preamble.append(_source_of(_scalar) + "\n")
     source += "".join(preamble)
-    if len(body) > _CHUNK_LINES:  # huge graphs: several functions, compiled one by one
-        source += _chunked(params, body)
+    if chunked:  # huge graphs: several functions, compiled one by one
+        source += chunked
     else:
         source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
     if check_finite:
