@@ -72,7 +72,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FULL = {
     "w2_build": [1000, 10000], "w2_eval": 1000, "w2_sympy_diff": [10, 20, 40, 80],
     "w3_build": [1000, 10000], "w3_eval": 1000, "w3_sympy_diff": [2, 3, 4, 5, 6],
-    "points": 10_000, "build_repeats": 3, "w4_batches": [64, 1797], "hidden": 256,
+    "points": 10_000, "build_repeats": 5, "w4_batches": [64, 1797], "hidden": 256,
     "rounds": 41, "target": 0.003, "sympy_cap_s": 60.0,
 }
 QUICK = {
