@@ -160,10 +160,16 @@ def _div_latex(node: Expr) -> Notation:
 # ---------------------------------------------------------------- arithmetic
 
 
+def _const_like(e: Expr) -> bool:
+    """A constant or a broadcast of one (only these can be 0 or 1)."""
+    op = e.op
+    return op is CONST or op is broadcast_to_op
+
+
 def _add_simplify(a: Expr, b: Expr) -> Expr | None:
-    if is_zero(b):
+    if _const_like(b) and is_zero(b):
         return a
-    if is_zero(a):
+    if _const_like(a) and is_zero(a):
         return b
     if b.op is neg:  # a + (-b) = a - b
         return sub(a, b.args[0])
@@ -181,9 +187,9 @@ add = elementwise(
 
 
 def _sub_simplify(a: Expr, b: Expr) -> Expr | None:
-    if is_zero(b):
+    if _const_like(b) and is_zero(b):
         return a
-    if is_zero(a):
+    if _const_like(a) and is_zero(a):
         return neg(b)
     if b.op is neg:  # a - (-b) = a + b
         return add(a, b.args[0])
@@ -232,6 +238,8 @@ mul = elementwise(
 
 
 def _div_simplify(a: Expr, b: Expr) -> Expr | None:
+    if not _const_like(a) and not _const_like(b):
+        return None  # both identities below need a constant
     if is_one(b):
         return a
     if is_zero(a):
