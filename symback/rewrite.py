@@ -216,6 +216,8 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
     candidates: dict[tuple[Any, ...], list[Rule]] = {}
 
     def fire(node: Expr) -> Expr | None:
+        if not generic and node.op not in by_op:
+            return None  # no rule for this op: the common case, decided in one lookup
         sig = (node.op, *[a.op for a in node.args])
         rules_ = candidates.get(sig)
         if rules_ is None:
@@ -237,11 +239,16 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
             continue
         args = node.args
         if args:
-            pending = [a for a in args if a not in memo]
-            if pending:
-                stack.extend(pending)
+            margs = [memo.get(a) for a in args]
+            if None in margs:  # (identity tests: nodes compare by identity)
+                stack.extend([a for a, m in zip(args, margs) if m is None])
                 continue
-            new = rebuild(node, [memo[a] for a in args])
+            for a, m in zip(args, margs):
+                if a is not m:
+                    new = rebuild(node, margs)
+                    break
+            else:
+                new = node
             if new is not node and new in memo:
                 memo[node] = memo[new]
                 stack.pop()
