@@ -229,7 +229,8 @@ def _mul_simplify(a: Expr, b: Expr) -> Expr | None:
 
 
 mul = elementwise(
-    "mul", 2, "{0} * {1}", lambda g, out, a, b: (mul(g, b), mul(g, a)),
+    "mul", 2, "{0} * {1}", lambda g, out, a, b: (None if a.is_const else mul(g, b),
+                                                  None if b.is_const else mul(g, a)),
     numpy_out="np.multiply({0}, {1}, out={out})",
     text=infix(" * ", MUL), latex=Notation("{0} \\odot {1}", MUL, (MUL, MUL + 1), _mul_latex),
     simplify=_mul_simplify,
