@@ -141,6 +141,15 @@ def fit_exponent(n1: float, t1: float, n2: float, t2: float) -> float:
     return math.log(t2 / t1) / math.log(n2 / n1)
 
 
+def calibrate() -> float:
+    """CPU seconds of a fixed 10^6-step Python loop: the machine's speed right now."""
+    c0 = time.process_time()
+    s = 0
+    for i in range(1_000_000):
+        s += i
+    return time.process_time() - c0
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {"python": platform.python_version(), "numpy": np.__version__,
                             "nproc": os.cpu_count(), "platform": platform.platform(),
@@ -566,6 +575,9 @@ def markdown(run: Run, cfg: dict[str, Any], command: str) -> str:
              f"load average at start {tuple(round(x, 1) for x in m.get('load_average', ()))}  ",
              f"Calibration: a 10⁶-step Python loop took {m['calib_python_loop_1e6_s']['cpu']:.3f} s "
              f"CPU, 20 × np.exp of 10⁶ floats {m['calib_numpy_exp_1e6_x20_s']['cpu']:.3f} s CPU.  ",
+             "The same loop before each part (the machine is shared, its speed varies): "
+             + ", ".join(f"{k} {v:.3f} s" for k, v in
+                         d.get("calibration_python_loop_1e6_cpu_s", {}).items()) + ".  ",
              f"Versions: {', '.join(f'{k} {v}' for k, v in d['versions'].items())}", "",
              "Times are medians over interleaved rounds, CPU time of this process (wall time "
              "in the JSON). Ratios are against the first column named in each table.", ""]
@@ -684,16 +696,22 @@ def main(argv: list[str] | None = None) -> int:
             f"{', '.join(['sympy'] + peers)}; {ns.threads} thread(s)")
     only = set(ns.only.split(","))
     t0 = time.perf_counter()
+    cal = run.data["calibration_python_loop_1e6_cpu_s"] = {}
     for kind in ("w2", "w3"):
         if kind in only:
+            cal[f"{kind} builds"] = calibrate()
             scalar_builds(run, kind, cfg)
     for kind in ("w2", "w3"):
         if kind in only:
+            cal[f"{kind} evaluation"] = calibrate()
             scalar_workload(run, kind, cfg, peers)
     if "w4" in only:
+        cal["w4"] = calibrate()
         mlp_workload(run, cfg, peers)
     if "w5" in only:
+        cal["w5"] = calibrate()
         logistic_workload(run, cfg, peers)
+    cal["end"] = calibrate()
     run.data["floors"] = floors(run, cfg) if only >= {"w2", "w3", "w4", "w5"} else []
     run.data["elapsed_s"] = time.perf_counter() - t0
     run.data["all_checks_ok"] = all(c["ok"] for c in run.data["checks"])
