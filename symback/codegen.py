@@ -283,7 +283,7 @@ def _source_of(fn: Any) -> str:
 
 def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
              check: bool = True, rewrite: bool = True,
-             check_finite: bool = False) -> CompiledFunction:
+             check_finite: bool = False, _shape: Any = None) -> CompiledFunction:
     """Compile ``exprs`` into one NumPy function of ``args`` (symbols), like ``sympy.lambdify``.
 
     Returns one ``np.ndarray`` for a single expression, a tuple for a list (with
@@ -310,8 +310,8 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     14.0
     """
     arg_list = [args] if isinstance(args, Expr) else list(args)
-    single = not isinstance(exprs, (list, tuple))
-    outs = [as_expr(e) for e in ([exprs] if single else exprs)]
+    single = not isinstance(exprs, (list, tuple)) if _shape is None else _shape
+    outs = [as_expr(e) for e in ([exprs] if single is True else exprs)]
     for i, a in enumerate(arg_list):
         if not isinstance(a, Expr) or not a.is_symbol:
             raise SymbackError(f"lambdify: args[{i}] is not a symbol: {a!r:.80}")
@@ -652,7 +652,10 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             rets.append(f"np.asarray({v}, dtype=np.float32)")
         else:
             rets.append(f"np.asarray({v})")
-    ret = rets[0] if single else "(" + ", ".join(rets) + ("," if len(rets) == 1 else "") + ")"
+    if single == _VALUE_AND_GRAD:
+        ret = f"({rets[0]}, [{', '.join(rets[1:])}])"
+    else:
+        ret = rets[0] if single else "(" + ", ".join(rets) + ("," if len(rets) == 1 else "") + ")"
     dts = {o.dtype for o in outs}
     if (check and not single and len(outs) > 8 and all(o.shape == () for o in outs)
             and len(dts) == 1 and dts <= {"float64", "float32"}):
@@ -714,19 +717,18 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
         y = stabilize(y)
     grads = grad(y, wrt_list)
     inner = lambdify(args, [y] + list(grads), check=check, rewrite=rewrite,
-                     check_finite=check_finite)
+                     check_finite=check_finite, _shape=_VALUE_AND_GRAD)
     return _ValueAndGrad(inner)
 
 
+_VALUE_AND_GRAD = "value_and_grad"  # the generated code returns (value, [gradients]) itself
+
+
 class _ValueAndGrad(CompiledFunction):
-    """Wraps a compiled ``[y, g1, g2, ...]`` into ``(value, [g1, g2, ...])``."""
+    """A compiled ``[y, g1, g2, ...]`` whose generated code returns ``(value, [g1, g2, ...])``."""
 
     def __init__(self, inner: CompiledFunction) -> None:  # noqa: D107 - no super().__init__
         self.__dict__.update(inner.__dict__)
-
-    def __call__(self, *values: Any) -> Any:
-        out = CompiledFunction.__call__(self, *values)
-        return out[0], list(out[1:])
 
 
 for _helper in (*numeric.HELPERS.values(), _scalar):  # read at import (see _source_of)
