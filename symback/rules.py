@@ -178,7 +178,14 @@ STABILIZE = RuleSet("stabilize", (
 
 
 def _sized(e: Expr) -> bool:
-    return e.ndim >= 1 and all(isinstance(d, int) for d in e.shape)
+    """Of known shape, and large enough that a dot (plus np.reshape's ~1 µs per operand)
+    beats a product and a sum."""
+    if e.ndim < 1 or not all(isinstance(d, int) for d in e.shape):
+        return False
+    n = 1
+    for d in e.shape:
+        n *= d
+    return e.ndim == 1 or n >= 2048
 
 
 def _dot_all(a: Expr, b: Expr) -> Expr:

@@ -29,6 +29,7 @@ W = sb.vector("w", 4)
 A = sb.matrix("A", 3, 4)
 B = sb.matrix("B", 4, 2)
 C = sb.matrix("C", 3, 2)
+G = sb.matrix("G", 64, 64)
 
 
 @dataclass
@@ -92,9 +93,10 @@ CASES = [
          lambda: y * -sb.softplus(-x) + (1 - z) * -sb.softplus(x),
          domain=(0.05, 0.95)),
     # LOWER
-    Case("sum-of-squares", "LOWER", lambda: sb.sum(A ** 2), lambda: sb.sum(A ** 2, axis=0)),
-    Case("sum-of-products", "LOWER", lambda: sb.sum(A * sb.exp(A)),
-         lambda: sb.sum(A * sb.exp(A), axis=1)),
+    Case("sum-of-squares", "LOWER", lambda: sb.sum(G ** 2), lambda: sb.sum(G ** 2, axis=0)),
+    # near miss: too small for a dot to pay
+    Case("sum-of-products", "LOWER", lambda: sb.sum(G * sb.exp(G)),
+         lambda: sb.sum(A * sb.exp(A))),
 ]
 
 
