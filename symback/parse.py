@@ -15,6 +15,7 @@ import inspect
 import keyword
 import operator
 import re
+from itertools import accumulate, compress, islice
 from typing import Any, Callable, NamedTuple
 
 from .errors import ParseError, ShapeError, SymbackError
@@ -92,13 +93,134 @@ class Token(NamedTuple):
     pos: int
 
 
-_TOKEN_RE = re.compile(
-    r"(?P<space>[ \t\r\f\v]+)"
-    r"|(?P<newline>\n[ \t\r\f\v\n]*)"
-    r"|(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-    r"|(?P<name>[^\W\d]\w*)"
-    r"|(?P<op>\*\*|//|>=|<=|==|!=|:=|->|<<|>>|[-+*/@()\[\],=.<>%^&|~!:;{}#?$\\`'\"])"
+# One pattern that matches every character of any text, so that ``findall`` splits the
+# whole text in C: whitespace, a line break (with the blank space after it), a number,
+# a name, an operator, and lastly any other single character (an error).
+_SCAN_RE = re.compile(
+    r"[ \t\r\f\v]+"
+    r"|\n[ \t\r\f\v\n]*"
+    r"|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+    r"|[^\W\d]\w*"
+    r"|\*\*|//|>=|<=|==|!=|:=|->|<<|>>|[-+*/@()\[\],=.<>%^&|~!:;{}#?$\\`'\"]"
+    r"|.",
+    re.S,
 )
+
+# One code per piece, by its first character: s space, l line break, 0 number, n ASCII
+# name, o operator (with brackets and '.' under their own character), x a character or
+# operator outside the grammar, ? a non-ASCII start (a Unicode name or an error).
+_CODE: dict[str, str] = {c: "x" for c in map(chr, range(128))}
+_CODE.update({c: "s" for c in " \t\r\f\v"})
+_CODE.update({"\n": "l", "_": "n"})
+_CODE.update({c: "0" for c in "0123456789"})
+_CODE.update({c: "n" for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+_CODE.update({c: "o" for c in "*/@<>"})
+_CODE.update({c: c for c in "+-,="})
+_CODE.update({c: c for c in "()[]."})
+_CODE.update({s: "o" for s in ("**", ">=", "<=", "==")})
+_CODE.update({s: "x" for s in ("//", "!=", ":=", "->", "<<", ">>")})
+_KIND = {"n": "NAME", "?": "NAME", "0": "NUM", "L": "NEWLINE",
+         **{c: "OP" for c in "o()[].+-,="}}
+_NAME_RE = re.compile(r"[^\W\d]\w*")
+# where a fault may be: a piece outside the grammar, a non-ASCII piece, or a number
+# touching a name, a number or a '.' (such as 0x10, 1_000, 1.2.3, 2e, 1²)
+_FAULT_RE = re.compile(r"[x?]|0(?=[0n.?])")
+_N_RE = re.compile("n")
+_SIGNS_RE = re.compile("[+-]+")
+# the tokens that count towards max_nodes (see _Parser.check_size)
+_COUNTED_RE = re.compile(r"[+-]+|[o,=.]|[n?]\(|\(\)|\[\]")
+_L_RE = re.compile("l")
+
+
+def _piece_error(piece: str, code: str, after_number: bool) -> str | None:
+    """The error of one piece, or None (``after_number``: it touches a number on its left)."""
+    if code == "x":
+        if piece in _UNSUPPORTED_OPS:
+            return _UNSUPPORTED_OPS[piece]
+        return f"unexpected character {piece!r}"
+    if code == "?":
+        if after_number and piece[0].isalnum():
+            return None  # reported as a malformed number
+        if _NAME_RE.fullmatch(piece) is None:
+            return f"unexpected character {piece[0]!r}"
+    if not piece.isidentifier():
+        return f"{piece!r} is not a valid name"
+    return None
+
+
+class _Scan(NamedTuple):
+    """A text split into tokens, blank space dropped: one code character per token
+    (``codes``, see ``_CODE``), the token texts and their offsets; ``error`` is the
+    first fault (message, offset) where the tokens stop early, else None."""
+
+    codes: str
+    texts: list[str]
+    starts: list[int]
+    error: tuple[str, int] | None
+
+
+def _scan(text: str) -> _Scan:
+    """Split ``text`` in C (one ``findall``); Python touches only the pieces that need a
+    look: non-ASCII ones, line breaks and the first fault."""
+    n = len(text)
+    pieces = _SCAN_RE.findall(text)
+    starts = [0, *accumulate(map(len, pieces))]
+    code = _CODE.get
+    codes = "".join([code(p) or ("0" if p[0] == "." else code(p[0], "?")) for p in pieces])
+    error: tuple[str, int] | None = None
+    stop = len(pieces)
+    for m in _FAULT_RE.finditer(codes):
+        k = m.start()
+        c = codes[k]
+        if c == "0":
+            if codes[k + 1] == "?" and not pieces[k + 1][0].isalnum():
+                continue
+            error, stop = ("malformed number (only decimal ints and floats such as 2, 0.5, "
+                           "1e-3)", starts[k]), k
+            break
+        msg = _piece_error(pieces[k], c, k > 0 and codes[k - 1] == "0")
+        if msg is not None:
+            error, stop = (msg, starts[k]), k
+            break
+    if not text.isascii():  # an ASCII start with non-ASCII letters after it ("a²")
+        for m in _N_RE.finditer(codes, 0, stop):
+            k = m.start()
+            if not pieces[k].isascii() and not pieces[k].isidentifier():
+                error, stop = (f"{pieces[k]!r} is not a valid name", starts[k]), k
+                break
+    if stop < len(pieces):
+        codes, pieces, starts = codes[:stop], pieces[:stop], starts[:stop]
+    if "l" in codes:
+        codes = _newlines(codes, starts, n)
+    if "s" in codes:  # drop blank space (in C: compress with a mask)
+        keep = list(map("s".__ne__, codes))
+        pieces = list(compress(pieces, keep))
+        starts = list(compress(starts, keep))
+        codes = codes.replace("s", "")
+    else:
+        del pieces[len(codes):], starts[len(codes):]
+    return _Scan(codes, pieces, starts, error)
+
+
+def _newlines(codes: str, starts: list[int], n: int) -> str:
+    """Codes with each line break turned into a NEWLINE token ('L') where it separates two
+    tokens outside brackets, else into blank space ('s')."""
+    out = list(codes)
+    depth = 0
+    last = 0
+    seen_token = False
+    for m in _L_RE.finditer(codes):
+        k = m.start()
+        depth += (codes.count("(", last, k) + codes.count("[", last, k)
+                  - codes.count(")", last, k) - codes.count("]", last, k))
+        seen_token = seen_token or any(c != "s" and c != "l" for c in codes[last:k])
+        last = k
+        end = starts[k + 1] if k + 1 < len(starts) else n
+        newline = depth <= 0 and seen_token and end < n
+        out[k] = "L" if newline else "s"
+        if newline:  # the parser stops there: one expression per text
+            return "".join(out[:k + 1])
+    return "".join(out)
 
 
 def tokenize(text: str, *, strict: bool = True) -> list[Token]:
@@ -108,51 +230,34 @@ def tokenize(text: str, *, strict: bool = True) -> list[Token]:
     it becomes an ERROR token (the message in ``text``) that ends the list, so
     the parser reports the first fault in reading order.
     """
-    tokens: list[Token] = []
-    append = tokens.append
-    new = tuple.__new__  # Token(...) without the Python-level __new__: tokens are hot
-    depth = 0
-    pos = 0
-    n = len(text)
-    error: tuple[str, int] | None = None
-    for m in _TOKEN_RE.finditer(text):
-        if m.start() != pos:  # finditer skipped a character no token starts with
-            break
-        kind = m.lastgroup
-        s = m.group()
-        if kind == "name":
-            if not s.isidentifier():
-                error = (f"{s!r} is not a valid name", pos)
-                break
-            append(new(Token, ("NAME", s, pos)))
-        elif kind == "op":
-            if s in _UNSUPPORTED_OPS:
-                error = (_UNSUPPORTED_OPS[s], pos)
-                break
-            if s in "([":
-                depth += 1
-            elif s in ")]":
-                depth = max(0, depth - 1)
-            append(new(Token, ("OP", s, pos)))
-        elif kind == "num":
-            end = m.end()
-            if end < n and (text[end].isalnum() or text[end] in "_."):
-                error = ("malformed number (only decimal ints and floats such as 2, 0.5, 1e-3)",
-                         pos)
-                break
-            append(new(Token, ("NUM", s, pos)))
-        elif kind == "newline" and depth == 0 and tokens and m.end() < n:
-            # a line break between two expressions (leading and trailing ones are blank)
-            append(new(Token, ("NEWLINE", "\n", pos)))
-        pos = m.end()
-    if error is None and pos < n:
-        error = (f"unexpected character {text[pos]!r}", pos)
-    if error is not None:
-        if strict:
-            raise ParseError(error[0], text, error[1])
-        append(Token("ERROR", error[0], error[1]))
-    append(Token("END", "", n))
-    return tokens
+    s = _scan(text)
+    if s.error is not None and strict:
+        raise ParseError(s.error[0], text, s.error[1])
+    return list(_Tokens(s, len(text)))
+
+
+class _Tokens:
+    """The tokens of a scan, each built when the parser reads it (a megabyte of text
+    that fails at its third token builds three tokens), then ERROR (if any) and END."""
+
+    __slots__ = ("codes", "texts", "starts", "n", "tail")
+
+    def __init__(self, s: _Scan, n: int) -> None:
+        self.codes, self.texts, self.starts, self.n = s.codes, s.texts, s.starts, n
+        self.tail = ([Token("ERROR", s.error[0], s.error[1])] if s.error else []) \
+            + [Token("END", "", n)]
+
+    def __len__(self) -> int:
+        return len(self.codes) + len(self.tail)
+
+    def __getitem__(self, i: int) -> Token:
+        m = len(self.codes)
+        if i >= m:
+            return self.tail[min(i - m, len(self.tail) - 1)]
+        return tuple.__new__(Token, (_KIND[self.codes[i]], self.texts[i], self.starts[i]))
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return (self[i] for i in range(len(self)))
 
 
 # --------------------------------------------------------------------------- parser state
@@ -205,8 +310,12 @@ def _describe(tok: Token) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, shapes: dict[str, Any] | None) -> None:
+    def __init__(self, text: str, shapes: dict[str, Any] | None,
+                 max_nodes: int | None = None, max_depth: int | None = None) -> None:
         self.text = text
+        self.max_nodes = max_nodes
+        self.max_depth = max_depth
+        self.depth = 0
         self.shapes = dict(shapes or {})
         self.values: list[_Val] = []
         self.stack: list[_Operator | _Frame] = []
@@ -400,10 +509,41 @@ class _Parser:
             raise self.error(f"{name}(): {e}", frame.pos) from None
         return self.build(fn, tuple(args), frame.pos, f"{name}()", kwargs)
 
+    # ----------------------------------------------------------------- limits
+
+    def check_size(self, scan: _Scan) -> None:
+        """Refuse, before building anything, a text with more than ``max_nodes`` operators.
+
+        Counted: binary operators, each run of signs (``- - -x`` counts once: it folds to
+        at most two nodes), commas, ``=``, ``.``, calls and empty brackets; names, numbers
+        and brackets are not (each sits next to a counted token, or brackets nest, which
+        ``max_depth`` bounds). Each counted token builds at most a node or two, so the
+        limit bounds the work; the error names the token where the limit is passed.
+        """
+        if self.max_nodes is None or len(scan.codes) <= self.max_nodes:
+            return
+        over = next(islice(_COUNTED_RE.finditer(scan.codes), self.max_nodes, None), None)
+        if over is not None:
+            raise self.error(
+                f"expression too large: more than {self.max_nodes:,} operators (pass "
+                f"max_nodes=... to parse to allow more, or None for no limit)",
+                scan.starts[over.start()])
+
+    def open_frame(self, frame: _Frame) -> None:
+        if self.max_depth is not None and self.depth >= self.max_depth:
+            raise self.error(f"brackets nested too deeply: more than {self.max_depth:,} "
+                             f"open at once (pass max_depth=... to parse to allow more)",
+                             frame.pos)
+        self.depth += 1
+        self.stack.append(frame)
+
     # ----------------------------------------------------------------- main loop
 
     def parse(self) -> Expr:
-        tokens = tokenize(self.text, strict=False)
+        scan = _scan(self.text)
+        self.check_size(scan)
+        tokens = _Tokens(scan, len(self.text))
+        self.tokens = tokens
         if tokens[0].kind == "END":
             raise self.error("empty expression", 0)
         expect_operand = True
@@ -449,6 +589,7 @@ class _Parser:
                     expect_operand = True
                 else:
                     self.stack.pop()
+                    self.depth -= 1
                     self.values.append(self.close(frame, tok))
             elif tok.kind == "END":
                 self.reduce_to_frame()
@@ -493,7 +634,7 @@ class _Parser:
                     raise self.error(
                         f"unknown function {tok.text!r}; known functions: "
                         + ", ".join(sorted(FUNCTIONS)), tok.pos)
-                self.stack.append(_Frame("call", tok.pos, len(self.values), name=tok.text))
+                self.open_frame(_Frame("call", tok.pos, len(self.values), name=tok.text))
                 self.expect_after = True
                 return i + 2
             self.values.append(_Val(self.name(tok), tok.pos))
@@ -501,24 +642,39 @@ class _Parser:
         if tok.kind == "OP":
             if tok.text in "([":
                 kind = "group" if tok.text == "(" else "list"
-                self.stack.append(_Frame(kind, tok.pos, len(self.values)))
+                self.open_frame(_Frame(kind, tok.pos, len(self.values)))
                 self.expect_after = True
                 return i + 1
             if tok.text in ("-", "+"):
-                self.stack.append(_Operator(tok.text, _UNARY, tok.pos, unary=True))
-                self.expect_after = True
-                return i + 1
+                return self.signs(tokens, i)
             if tok.text in ")]" and isinstance(top, _Frame) and top.keyword is None \
                     and tok.text == top.closer and (top.commas > 0 or not top.args) \
                     and len(self.values) == top.base:
                 # an empty bracket, or a trailing comma: f(), (), [], f(a,)
                 self.stack.pop()
+                self.depth -= 1
                 self.values.append(self.close(top, tok))
                 return i + 1
             if tok.text == "=":
                 raise self.error("'=' is allowed only for keyword arguments (name=value)",
                                  tok.pos)
         raise self.error(f"expected an expression, found {_describe(tok)}", tok.pos)
+
+    def signs(self, tokens: _Tokens, i: int) -> int:
+        """Push a run of unary signs (``- + - x``), folded: ``-(-y)`` is ``y`` for every
+        expression after the first negation, so a run keeps its last one or two minus
+        signs, which give the same node as the whole run; returns the next index."""
+        self.expect_after = True
+        j = _SIGNS_RE.match(tokens.codes, i).end()  # type: ignore[union-attr]
+        pos = tokens.starts[i]
+        if j - i == 1:
+            self.stack.append(_Operator(tokens.texts[i], _UNARY, pos, unary=True))
+            return j
+        minus = tokens.codes.count("-", i, j)
+        kept = "-" if minus % 2 else ("--" if minus else "+")
+        for s in kept:
+            self.stack.append(_Operator(s, _UNARY, pos, unary=True))
+        return j
 
     def after_operand_message(self, tok: Token) -> str:
         if tok.kind == "NEWLINE":
@@ -608,7 +764,13 @@ def _check_signature(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, 
 # --------------------------------------------------------------------------- public
 
 
-def parse(text: str, shapes: dict[str, Any] | None = None) -> Expr:
+#: Default limits of :func:`parse`: operators in one text, brackets open at once.
+MAX_NODES = 50_000
+MAX_DEPTH = 100_000
+
+
+def parse(text: str, shapes: dict[str, Any] | None = None, *,
+          max_nodes: int | None = MAX_NODES, max_depth: int | None = MAX_DEPTH) -> Expr:
     """Parse ``text`` (Python-like syntax) into an expression; the text is never executed.
 
     ``shapes`` maps names to tensor shapes (``{"X": (3, 4), "w": ("n",)}``);
@@ -619,6 +781,11 @@ def parse(text: str, shapes: dict[str, Any] | None = None) -> Expr:
 
     Raises ``ParseError`` (with the position and a caret line) for text outside
     this grammar, and ``ShapeError`` (with the position) for shapes that do not fit.
+
+    Limits keep hostile text cheap (any megabyte answers within about a second):
+    ``max_nodes`` bounds the operators, commas and calls (each builds a node or two;
+    a run of signs counts once), ``max_depth`` the brackets open at once; past either,
+    a ``ParseError`` says so before anything is built. ``None`` lifts a limit.
 
     >>> import symback as sb
     >>> sb.parse("3 * (a + b * c)") is 3 * (sb.symbols("a") + sb.symbols("b") * sb.symbols("c"))
@@ -631,4 +798,8 @@ def parse(text: str, shapes: dict[str, Any] | None = None) -> Expr:
     if shapes is not None and not hasattr(shapes, "items"):
         raise SymbackError(f"parse: shapes must be a dict of name -> shape, not "
                            f"{type(shapes).__name__}")
-    return _Parser(text, shapes).parse()
+    for name, limit in (("max_nodes", max_nodes), ("max_depth", max_depth)):
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
+                                  or limit < 1):
+            raise SymbackError(f"parse: {name} must be a positive int or None, not {limit!r}")
+    return _Parser(text, shapes, max_nodes, max_depth).parse()
