@@ -18,6 +18,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from typing import Any, NoReturn, Sequence
 
 import numpy as np
@@ -196,8 +197,26 @@ class Problem:
 
         names = sorted(self.symbols)
         fn = lambdify([self.symbols[n] for n in names], exprs)
-        out = fn(*(self.at[n] for n in names))
+        with np.errstate(all="ignore"):  # non-finite results are reported in one line instead
+            out = fn(*(self.at[n] for n in names))
         return [np.asarray(v) for v in (out if isinstance(out, tuple) else (out,))]
+
+    def nonfinite_note(self, labels: list[str], values: list[np.ndarray]) -> str | None:
+        """One line naming the results that are NaN or ±inf at the given point, or None."""
+        bad = []
+        for label, v in zip(labels, values):
+            if v.dtype.kind != "f" or np.isfinite(v).all():
+                continue
+            if v.ndim == 0:
+                bad.append(f"{label} = {float(v)}")
+            else:
+                n = int(v.size - np.count_nonzero(np.isfinite(v)))
+                bad.append(f"{label} has {n} of {v.size} entries NaN or inf")
+        if not bad:
+            return None
+        at = ", ".join(f"{n}={float(v):.12g}" if v.ndim == 0 else f"{n}=<{v.size} values>"
+                       for n, v in self.at.items())
+        return f"not finite at {at}: " + "; ".join(bad)
 
     def at_for_explain(self) -> dict[str, Any] | None:
         if not self.at:
@@ -234,6 +253,10 @@ def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
     p = Problem(args)
     grads = p.grads()
     values = p.values([p.y] + grads) if p.at else None
+    if values is not None:
+        note = p.nonfinite_note([p.name] + [f"d{p.name}/d{w.name}" for w in p.wrt], values)
+        if note:
+            args.notes.append(note)
     if fmt == "json":
         doc: dict[str, Any] = {"name": p.name, "expr": str(p.y), "shape": list(p.y.shape),
                                "gradients": []}
@@ -327,6 +350,24 @@ def _one_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def _report_warnings(notes: list[str], caught: list[warnings.WarningMessage]) -> None:
+    """NumPy's floating-point RuntimeWarnings (log of a negative number, 1/0, ...) become one
+    line on stderr: the results that are not finite where they are known, else the distinct
+    NumPy messages. Other warnings are shown as usual."""
+    numeric = []
+    for w in caught:
+        if issubclass(w.category, RuntimeWarning) and "encountered in" in str(w.message):
+            if str(w.message) not in numeric:
+                numeric.append(str(w.message))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if notes:
+        sys.stderr.write(f"symback: warning: {'; '.join(notes)}\n")
+    elif numeric:
+        sys.stderr.write("symback: warning: some values are not finite (NumPy: "
+                         + "; ".join(numeric) + ")\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 user mistake, 1 internal error)."""
     parser = _build_parser()
@@ -337,9 +378,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stdout)
             return EXIT_USAGE
         buf = io.StringIO()  # written only when everything succeeded: no half outputs
-        _COMMANDS[args.command](args, buf)
+        args.notes = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _COMMANDS[args.command](args, buf)
         sys.stdout.write(buf.getvalue())
         sys.stdout.flush()
+        _report_warnings(args.notes, caught)
         return 0
     except UsageError as e:
         err.write(f"symback: error: {_one_line(e)}\n")

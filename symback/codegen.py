@@ -633,21 +633,25 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         var[n] = target
         s += 1
     rets = []
+    zero_d: set[str] = set()  # dtypes of 0-d outputs (their _dt_ names go in the preamble)
     for o in outs:
         if o not in var:  # an inline node cannot be an output; consts and leaves are in var
             raise SymbackError(f"lambdify: internal error, output {o!r:.60} has no name")
         v = var[o]
-        if check and o.shape == ():
-            # a NumPy scalar of the declared dtype, as NumPy's own reductions return: one
-            # C call (np.asarray's 0-d array costs 3x more, which adds up over W2's 1,000)
-            rets.append(f"np.{'float32' if o.dtype == 'float32' else 'float64'}({v})")
+        if check and o.shape == () and o.dtype in ("float64", "float32"):
+            # api.md: every output is an ndarray, so a 0-d array of the declared dtype (a
+            # dtype object positionally is asarray's fastest form); a leaf's is a copy
+            zero_d.add(o.dtype)
+            rets.append(f"np.{'array' if o.is_leaf or o.op.view else 'asarray'}"
+                        f"({v}, _dt_{o.dtype})")
         elif o.is_const and o.dtype not in ("float64", "float32"):
             rets.append(f"np.array({v}, dtype=np.float64)")
         elif o.is_leaf or o.op.view:
             rets.append(f"np.array({v})")  # a fresh, writable array of the full shape
         elif not check and o.shape == ():
-            # unchecked: as computed (a float for floats, an array for arrays of points)
-            rets.append(v)
+            # unchecked: the dtype as computed, an array of points stays one; a float
+            # becomes a 0-d array (api.md: outputs are ndarrays)
+            rets.append(f"np.asarray({v})")
         elif check and o.dtype == "float32":
             rets.append(f"np.asarray({v}, dtype=np.float32)")
         else:
@@ -657,11 +661,38 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     else:
         ret = rets[0] if single else "(" + ", ".join(rets) + ("," if len(rets) == 1 else "") + ")"
     dts = {o.dtype for o in outs}
-    if (check and not single and len(outs) > 8 and all(o.shape == () for o in outs)
-            and len(dts) == 1 and dts <= {"float64", "float32"}):
-        # many scalars (W2's gradient): one array, iterated into NumPy scalars in C
-        ret = (f"tuple(np.array([{', '.join(var[o] for o in outs)}], "
-               f"dtype=np.{next(iter(dts))}))")
+    if ((not single or single == _VALUE_AND_GRAD) and len(outs) > 8
+            and all(o.shape == () for o in outs) and len(dts) == 1
+            and dts <= {"float64", "float32"}):
+        # many scalars (W2's gradient): one array, split in C into 0-d views of it (one
+        # allocation for the data, ~0.1 µs per output for the view objects)
+        split = "t[0], list(t[1:])" if single == _VALUE_AND_GRAD else "t"
+        preamble.append(f"_IDX_0D = tuple((i, ...) for i in range({len(outs)}))\n")
+        if check:
+            ret = (f"_split_0d(np.array([{', '.join(var[o] for o in outs)}], "
+                   f"_dt_{next(iter(dts))}))")
+            preamble.append("def _split_0d(a):\n"
+                            "    t = tuple(map(a.__getitem__, _IDX_0D))\n"
+                            f"    return {split}\n")
+            zero_d |= dts
+        else:  # unchecked, values may be arrays of points: those are returned as they are
+            ret = ("_split_0d([" + ", ".join(r if o.is_leaf or o.op.view else var[o]
+                                              for r, o in zip(rets, outs)) + "])")
+            preamble.append("def _split_0d(v):\n"
+                            "    a = None\n"
+                            "    if v[0].__class__ is not np.ndarray or v[0].ndim == 0:\n"
+                            "        try:\n"
+                            "            a = np.array(v)\n"
+                            "        except ValueError:  # scalars and arrays of points\n"
+                            "            pass\n"
+                            "    if a is not None and a.ndim == 1:\n"
+                            "        t = tuple(map(a.__getitem__, _IDX_0D))\n"
+                            "    else:\n"
+                            "        t = tuple(map(np.asarray, v))\n"
+                            f"    return {split}\n")
+    for dt in sorted(zero_d):
+        if not any(a.shape != () and a.dtype == dt for a in args):  # else defined below
+            preamble.append(f"_dt_{dt} = np.dtype({dt!r})\n")
     if slots:
         key_dims = sorted({d for shp, _ in slots for d in shp if isinstance(d, str)})
         key = "(" + "".join(f"{dim_code(d)}, " for d in key_dims) + ")"

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .graph import Expr, broadcast_to
-from .ops.elementwise import add, div, expm1, log1p, mul, neg, softplus, sub
+from .ops.elementwise import add, div, expm1, log1p, mul, neg, sigmoid, softplus, sub
 from .ops.linalg import matmul, transpose
 from .ops.reduce import log_softmax, logsumexp, mean, sum_
 from .ops.structural import count_of
@@ -149,6 +149,12 @@ STABILIZE = RuleSet("stabilize", (
     # log(1 − σ(x)) → −softplus(x): no log(0) when σ rounds to 1 (x ≫ 0)
     Rule(P("log", P("sub", Lit(1.0), P("sigmoid", Var("x"))), bind="n"),
          lambda x, n: _fit(neg(softplus(x)), n), "log-one-minus-sigmoid"),
+    # 1 − σ(x) → σ(−x): the same value, with its relative accuracy where σ(x) → 1 (x ≳ 30;
+    # 1 − σ rounds to 0 from x ≈ 37 in float64, 17 in float32). σ′ = σ(x)(1 − σ(x)) is built
+    # this way by the reverse pass and becomes σ(x)σ(−x) ≈ e^{−x}, not 0. (Before the log
+    # rules: log(1 − σ(x)) still ends as −softplus(x), through log σ(−x).)
+    Rule(P("sub", Lit(1.0), P("sigmoid", Var("x")), bind="n"),
+         lambda x, n: _fit(sigmoid(neg(x)), n), "one-minus-sigmoid"),
     # log softmax(x) → log_softmax(x): x − logsumexp(x), no log(0) for small probabilities
     Rule(P("log", P("softmax", Var("x"), bind="s")),
          lambda x, s: log_softmax(x, axis=s.kw["axis"]), "log-softmax"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable, Union
 
-from .errors import ShapeError
+from .errors import ShapeError, SymbackError
 
 Dim = Union[int, str]
 Shape = tuple[Dim, ...]
@@ -106,6 +106,11 @@ def normalize_axis(op: str, axis: object, ndim: int) -> tuple[int, ...] | None:
             raise ShapeError(f"{op}: axis={axis!r} is not an int, a tuple of ints or None", op=op)
     out: list[int] = []
     for a in axes:
+        if not isinstance(a, int) and type(a).__module__ == "numpy":
+            import numpy as np
+
+            if isinstance(a, np.integer):
+                a = int(a)  # a NumPy integer entry, as np.sum accepts
         if isinstance(a, bool) or not isinstance(a, int):
             raise ShapeError(f"{op}: axis entry {a!r} is not an int", op=op)
         b = a + ndim if a < 0 else a
@@ -117,6 +122,20 @@ def normalize_axis(op: str, axis: object, ndim: int) -> tuple[int, ...] | None:
             raise ShapeError(f"{op}: axis {a} is repeated in axis={axis!r}", op=op)
         out.append(b)
     return tuple(sorted(out))
+
+
+def check_flag(op: str, name: str, value: object) -> bool:
+    """A bool-typed attribute (``keepdims``, ``transpose``): ``True``/``False`` (or a NumPy
+    bool) only. Anything else (``"yes"``, ``1``, ``None``) is a ``SymbackError`` naming the
+    op and the argument, not silently taken by its truthiness."""
+    if value is True or value is False:
+        return value
+    import numpy as np
+
+    if isinstance(value, np.bool_):
+        return bool(value)
+    raise SymbackError(f"{op}: {name}={value!r} must be True or False, not a value "
+                       f"of type {type(value).__name__}")
 
 
 def reduced(shape: Shape, axes: tuple[int, ...] | None, keepdims: bool) -> Shape:

@@ -73,6 +73,8 @@ CASES = [
          domain=(-5, 5), invalid=(np.nan,)),
     Case("log-one-minus-sigmoid", "STABILIZE", lambda: sb.log(1 - sb.sigmoid(x)),
          lambda: sb.log(2 - sb.sigmoid(x)), domain=(-5, 5), invalid=(np.nan,)),
+    Case("one-minus-sigmoid", "STABILIZE", lambda: (1 - sb.sigmoid(x)) * y,
+         lambda: (2 - sb.sigmoid(x)) * y, domain=(-5, 5), invalid=(np.nan, np.inf, -np.inf)),
     Case("log-softmax", "STABILIZE", lambda: sb.sum(sb.log(sb.softmax(A, axis=1))),
          lambda: sb.sum(sb.log(sb.sigmoid(A)))),
     Case("log-sum-exp", "STABILIZE", lambda: sb.log(sb.sum(sb.exp(V))),

@@ -421,12 +421,34 @@ def _where_simplify(c: Expr, a: Expr, b: Expr) -> Expr | None:
     return None
 
 
+def _where_check(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+    """The condition of where(c, a, b) must be boolean: a comparison (``x > 0``), a
+    ``where`` of booleans, or a bool constant. A float condition would select by
+    truthiness (c ≠ 0), which is rarely what was meant, so it is an error."""
+    c = args[0]
+    if c.dtype != "bool":
+        from ..errors import SymbackError
+
+        what = c.name if c.is_symbol else ("a constant" if c.is_const else f"{c.op.name}(...)")
+        raise SymbackError(
+            f"where: the condition must be boolean (a comparison such as x > 0), got a "
+            f"{c.dtype} condition ({what}); compare it first, e.g. where(c > 0, a, b)")
+    return attrs
+
+
+def _where_dtype(args: tuple[Expr, ...], **kw: Any) -> str:
+    """bool when both branches are boolean (logic as choices), else float promotion."""
+    if args[1].dtype == "bool" and args[2].dtype == "bool":
+        return "bool"
+    return _float_of(args[1:])
+
+
 where = elementwise(
     "where", 3, "np.where({0}, {1}, {2})", _where_vjp,
     numpy_out="where_into({0}, {1}, {2}, {out})", helpers=("where_into",),
     latex=Notation(r"\operatorname{where}({0}, {1}, {2})", ATOM, LOWEST, _where_latex),
-    simplify=_where_simplify,
-    dtype=lambda args, **kw: _float_of(args[1:]),
+    simplify=_where_simplify, normalize=_where_check,
+    dtype=_where_dtype,
     doc="y = a where c else b (c a comparison);  ā = where(c, ȳ, 0), b̄ = where(c, 0, ȳ)",
 )
 

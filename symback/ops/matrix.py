@@ -21,7 +21,7 @@ from typing import Any, Sequence
 from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op, as_expr, zeros
 from ..printing.precedence import ATOM, MUL, POSTFIX, Notation
-from ..shapes import Dim, Shape, check_shape, fmt
+from ..shapes import Dim, Shape, check_flag, check_shape, fmt
 from . import register
 from .elementwise import mul, neg
 from .linalg import matmul, outer, transpose
@@ -138,7 +138,7 @@ def trace(x: Any) -> Expr:
 
 
 def _inv_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
-    return {"transpose": bool(attrs.get("transpose", False))}
+    return {"transpose": check_flag("inv", "transpose", attrs.get("transpose", False))}
 
 
 def _inv_shape(shapes: tuple[Shape, ...], *, transpose: bool) -> Shape:

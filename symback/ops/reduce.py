@@ -12,7 +12,7 @@ from typing import Any
 
 from ..graph import Expr, Op
 from ..printing.precedence import ATOM, JUXT, MUL, POW, Notation
-from ..shapes import Shape, normalize_axis, reduced
+from ..shapes import Shape, check_flag, normalize_axis, reduced
 from . import register
 from .elementwise import exp, mul, sub
 from .structural import broadcast_to_op, count_of, expand_dims
@@ -22,7 +22,7 @@ def _axis_norm(op: str, default: Any) -> Any:
     def norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
         out = {"axis": normalize_axis(op, attrs.get("axis", default), args[0].ndim)}
         if "keepdims" in attrs or default is None:
-            out["keepdims"] = bool(attrs.get("keepdims", False))
+            out["keepdims"] = check_flag(op, "keepdims", attrs.get("keepdims", False))
         return out
     return norm
 
