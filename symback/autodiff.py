@@ -12,7 +12,7 @@ printed, compiled or differentiated again. Each filled entry is recorded as a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -23,8 +23,7 @@ from .ops.structural import sum_to
 from .shapes import fmt
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
     """One term of a grad-table entry: ``consumer``'s VJP sent ``value`` through argument ``index``."""
 
     consumer: Expr
@@ -32,8 +31,7 @@ class Contribution:
     value: Expr
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):  # named tuples: one of each per gradient node, built cheaply
     """One filled grad-table entry: ``grad[node] = Σ contributions`` (``total``)."""
 
     node: Expr
@@ -88,47 +86,61 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None) -> Backprop:
             f"vjp: the cotangent has shape {fmt(seed.shape)} but y has shape {fmt(y.shape)}",
             op="vjp", shapes=(seed.shape, y.shape))
     order = toposort([y])
-    targets = set(wrt)
-    relevant: set[Expr] = set()
+    relevant: set[Expr] = set(wrt)
     for node in order:  # forward sweep: which nodes depend on some wrt node
-        if node in targets or any(a in relevant for a in node.args):
-            relevant.add(node)
+        for a in node.args:
+            if a in relevant:
+                relevant.add(node)
+                break
     pending: dict[Expr, list[Contribution]] = {}
     if y in relevant:
         pending[y] = [Contribution(y, -1, seed)]
     table: dict[Expr, Expr] = {}
     steps: list[Step] = []
+    pop = pending.pop
     for node in reversed(order):
-        contribs = pending.pop(node, None)
+        contribs = pop(node, None)
         if contribs is None:
             continue
         total = contribs[0].value
         for c in contribs[1:]:
             total = add(total, c.value)
-        if total.is_const and total.weak and node.dtype == "float32":
+        if node.dtype == "float32" and total.is_const and total.weak:
             # A Python-number cotangent would turn into a float64 array once broadcast
             # (by a reduction's VJP); give it the node's dtype so float32 stays float32.
             total = const(np.asarray(total.value, dtype=np.float32))
         table[node] = total
         steps.append(Step(node, tuple(contribs), total))
-        if not node.args or not any(a in relevant for a in node.args):
+        args = node.args
+        for a in args:
+            if a in relevant:
+                break
+        else:  # a leaf, or a wrt node that depends on no other wrt node
             continue
         op = node.op
         if op.vjp is None or op.nondifferentiable:
             raise SymbackError(
                 f"grad: the op '{op.name}' has no derivative, but {node} lies between y and wrt"
             )
-        cots = op.vjp(total, node, *node.args, **node.kw)
-        if len(cots) != len(node.args):  # an internal contract, checked for op authors
+        attrs = node.attrs
+        cots = (op.vjp(total, node, *args, **dict(attrs)) if attrs
+                else op.vjp(total, node, *args))
+        if len(cots) != len(args):  # an internal contract, checked for op authors
             raise SymbackError(f"{op.name}: vjp returned {len(cots)} cotangents "
-                               f"for {len(node.args)} arguments")
-        for i, (arg, cot) in enumerate(zip(node.args, cots)):
-            if cot is None or arg not in relevant:
-                continue
-            cot = as_expr(cot)
-            if cot.shape != arg.shape:
-                cot = sum_to(cot, arg.shape)
-            pending.setdefault(arg, []).append(Contribution(node, i, cot))
+                               f"for {len(args)} arguments")
+        i = 0
+        for arg, cot in zip(args, cots):
+            if cot is not None and arg in relevant:
+                if cot.__class__ is not Expr:
+                    cot = as_expr(cot)
+                if cot.shape != arg.shape:
+                    cot = sum_to(cot, arg.shape)
+                entry = pending.get(arg)
+                if entry is None:
+                    pending[arg] = [Contribution(node, i, cot)]
+                else:
+                    entry.append(Contribution(node, i, cot))
+            i += 1
     return Backprop(y, seed, table, tuple(steps))
 
 

@@ -34,7 +34,7 @@ class ConstValue:
     ``x``'s float32.
     """
 
-    __slots__ = ("value", "key", "weak", "dtype", "shape")
+    __slots__ = ("value", "key", "weak", "dtype", "shape", "uniform")
 
     def __init__(self, value: Any) -> None:
         if isinstance(value, (bool, int, float)) and not isinstance(value, np.generic):
@@ -49,6 +49,9 @@ class ConstValue:
             self.weak = True
             self.dtype = dtype
             self.shape: Shape = ()
+            # the number every entry equals (None for bools and non-uniform arrays):
+            # the build-time identities (x * 1, x + 0, ...) ask this of every constant
+            self.uniform: float | None = None if dtype == "bool" else value
         else:
             arr = np.array(value)
             if arr.dtype.kind not in "biuf":
@@ -64,6 +67,11 @@ class ConstValue:
             self.weak = False
             self.dtype = str(arr.dtype)
             self.shape = tuple(int(d) for d in arr.shape)
+            self.uniform = None
+            if arr.dtype.kind == "f" and arr.size > 0:
+                first = arr.flat[0]
+                if first == first and bool(np.all(arr == first)):
+                    self.uniform = float(first)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ConstValue) and self.key == other.key
@@ -147,25 +155,56 @@ class Op:
 
     def __call__(self, *args: Any, **attrs: Any) -> "Expr":
         """Build (or find) the node ``self(*args, **attrs)``."""
-        if self.arity is not None and len(args) != self.arity:
+        # This runs for every node ever built: plain loops, no generators, and the
+        # common case (Expr arguments, no attributes) takes the shortest path.
+        arity = self.arity
+        if arity is not None and len(args) != arity:
             raise SymbackError(
-                f"{self.name}: takes {self.arity} argument(s), got {len(args)}"
+                f"{self.name}: takes {arity} argument(s), got {len(args)}"
             )
-        # list comprehensions, not generators: this runs for every node ever built
-        eargs = tuple([a if a.__class__ is Expr else as_expr(a) for a in args])
+        eargs = args
+        all_const = True
+        for a in args:
+            if a.__class__ is not Expr:
+                eargs = tuple([a if a.__class__ is Expr else as_expr(a) for a in args])
+                all_const = all([a.op is CONST for a in eargs])
+                break
+            if a.op is not CONST:
+                all_const = False
         if self.normalize is not None:
             attrs = self.normalize(eargs, attrs)
-        shape = self.shape(tuple([a.shape for a in eargs]), **attrs)
         key_attrs = tuple(sorted(attrs.items())) if attrs else ()
-        folded = None
-        if self.fold and eargs and all([a.op is CONST for a in eargs]):
+        # Built before? The node under this key went through the identities below
+        # when it was made (they are deterministic), so it is the answer again.
+        try:
+            ref = _TABLE.get((self, eargs, key_attrs))
+        except TypeError:  # an unhashable attribute: the op's own checks will name it
+            ref = None
+        if ref is not None:
+            node = ref()
+            if node is not None:
+                return node
+        if all_const and eargs and self.fold:
+            # Constant arguments: the same small constants recur thousands of times in a
+            # gradient (W2's x**2 gives 2 - 1 once per term), so the outcome is cached.
             fkey = (self, eargs, key_attrs)
-            folded = _FOLDED.get(fkey, _MISSING)
-            if folded is _MISSING:
-                folded = _fold(self, eargs, attrs, shape)
+            try:
+                node = _FOLDED.get(fkey, _MISSING)
+            except TypeError:
+                node = _MISSING
+            if node is _MISSING:
+                node = self._build(eargs, attrs, key_attrs, True)
                 if len(_FOLDED) >= _FOLD_CACHE_SIZE:  # bounded: forget everything at once
                     _FOLDED.clear()
-                _FOLDED[fkey] = folded
+                _FOLDED[fkey] = node
+            return node
+        return self._build(eargs, attrs, key_attrs, False)
+
+    def _build(self, eargs: tuple["Expr", ...], attrs: dict[str, Any],
+               key_attrs: tuple[tuple[str, Any], ...], fold: bool) -> "Expr":
+        """Shape rule, constant folding (``fold``), the op's identities, then interning."""
+        shape = self.shape(tuple([a.shape for a in eargs]), **attrs)
+        folded = _fold(self, eargs, attrs, shape) if fold else None
         if self.simplify is not None:
             simpler = self.simplify(*eargs, **attrs)
             if simpler is not None:
@@ -223,8 +262,34 @@ def float_dtype(args: Sequence["Expr"]) -> str:
 
 # --------------------------------------------------------------------------- nodes
 
-_TABLE: "weakref.WeakValueDictionary[tuple[Any, ...], Expr]" = weakref.WeakValueDictionary()
+class _NodeRef(weakref.ref):
+    """A weak reference to an interned node that remembers its table key.
+
+    The table is a plain dict ``key -> _NodeRef``: creating one of these costs a fifth of
+    a ``WeakValueDictionary`` entry (whose ``KeyedRef`` runs Python-level ``__new__`` and
+    ``__init__``), and node construction is symback's hottest path.
+    """
+
+    __slots__ = ("key",)
+
+
+try:
+    from _weakref import _remove_dead_weakref  # CPython: atomic "delete if still dead"
+except ImportError:  # pragma: no cover - other implementations
+    def _remove_dead_weakref(table: dict[Any, Any], key: Any) -> None:
+        r = table.get(key)
+        if r is not None and r() is None:
+            table.pop(key, None)
+
+
+# (op, args, attrs) -> _NodeRef. A node's entry goes when the node dies (the callback
+# removes it only if it still holds a dead reference, so a rebuilt node's entry survives).
+_TABLE: dict[tuple[Any, ...], _NodeRef] = {}
 _LOCK = threading.Lock()
+
+
+def _forget(ref: _NodeRef) -> None:
+    _remove_dead_weakref(_TABLE, ref.key)
 
 
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
@@ -424,16 +489,24 @@ def _op_by_name(name: str) -> Op:
 def _intern(op: Op, args: tuple[Expr, ...], attrs: tuple[tuple[str, Any], ...],
             shape: Shape, dtype: str) -> Expr:
     key = (op, args, attrs)
-    with _LOCK:
-        node = _TABLE.get(key)
+    ref = _TABLE.get(key)
+    if ref is not None:
+        node = ref()
+        if node is not None:
+            return node
+    with _LOCK:  # a second look under the lock: another thread may have built it
+        ref = _TABLE.get(key)
+        node = ref() if ref is not None else None
         if node is None:
             node = Expr(op, args, attrs, shape, dtype)
-            _TABLE[key] = node
+            ref = _NodeRef(node, _forget)
+            ref.key = key
+            _TABLE[key] = ref
     return node
 
 
 _FLOAT_NAMES = frozenset({"float64", "float32"})
-# Folding caches: (op, const args, attrs) -> folded node (or None: cannot fold), and the
+# Folding caches: (op, const args, attrs) -> the node that call gives, and the
 # compiled NumPy form per (op, arity, attrs). Building a gradient folds the same small
 # constants thousands of times (W2's x**2 gives 2 - 1 once per term); both are bounded.
 _FOLDED: dict[tuple[Any, ...], Any] = {}
@@ -624,6 +697,11 @@ def gc_paused() -> Iterator[None]:
 
 def toposort(roots: Iterable[Expr]) -> list[Expr]:
     """Every node reachable from ``roots``, arguments before users (iterative DFS)."""
+    with gc_paused():  # a deep walk keeps one live tuple per level: no collector passes
+        return _toposort(roots)
+
+
+def _toposort(roots: Iterable[Expr]) -> list[Expr]:
     order: list[Expr] = []
     seen: set[Expr] = set()  # nodes hash by identity
     add, append = seen.add, order.append

@@ -218,20 +218,44 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
     def fire(node: Expr) -> Expr | None:
         if not generic and node.op not in by_op:
             return None  # no rule for this op: the common case, decided in one lookup
-        sig = (node.op, *[a.op for a in node.args])
-        rules_ = candidates.get(sig)
-        if rules_ is None:
-            rules_ = candidates[sig] = [r for r in by_op.get(node.op, generic)
-                                        if r._may_match(sig)]
-        for rule in rules_:
+        for rule in candidates_of(node):
             out = rule.apply(node)
             if out is not None:
                 return out
         return None
 
+    def candidates_of(node: Expr) -> list[Rule]:
+        sig = (node.op, *[a.op for a in node.args])
+        rules_ = candidates.get(sig)
+        if rules_ is None:
+            rules_ = candidates[sig] = [r for r in by_op.get(node.op, generic)
+                                        if r._may_match(sig)]
+        return rules_
+
+    # The common case first, in one forward sweep: a node whose arguments are unchanged
+    # and at which no rule could match (by op and argument ops) is its own result.
+    # Everything else goes through the general loop below, which may build new nodes.
+    for node in toposort(rlist):
+        if node in memo:
+            continue
+        for a in node.args:
+            if memo[a] is not a:
+                break
+        else:
+            if (not generic and node.op not in by_op) or not candidates_of(node):
+                memo[node] = node
+                continue
+        steps = _settle(node, memo, fired, fire, steps, max_steps)
+    out_roots = [memo[r] for r in rlist]
+    return out_roots[0] if single else out_roots
+
+
+def _settle(root: Expr, memo: dict[Expr, Expr], fired: dict[Expr, Expr],
+            fire: Callable[[Expr], Expr | None], steps: int, max_steps: int) -> int:
+    """Rewrite ``root`` (and whatever its rewrites build) into ``memo``; returns ``steps``."""
     # Each work item is a node to canonicalise; a node is done when its
     # arguments are done and no rule fires at it.
-    stack: list[Expr] = list(reversed(rlist))
+    stack: list[Expr] = [root]
     while stack:
         node = stack[-1]
         if node in memo:
@@ -275,8 +299,7 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
         # Rewrite the replacement first (its new nodes too); when ``node`` is on
         # top again it finds the finished replacement in ``fired`` and ``memo``.
         stack.append(out)
-    out_roots = [memo[r] for r in rlist]
-    return out_roots[0] if single else out_roots
+    return steps
 
 
 def count_ops(roots: Iterable[Expr]) -> dict[str, int]:

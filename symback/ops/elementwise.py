@@ -32,11 +32,7 @@ def _is_const(e: Expr, value: float) -> bool:
         op = e.op
     if op is not CONST:  # the usual case: decided without a property call
         return False
-    v = e.value
-    if e.weak:
-        return bool(v == value) and not isinstance(v, bool)
-    arr = np.asarray(v)
-    return arr.dtype.kind == "f" and arr.size > 0 and bool(np.all(arr == value))
+    return e.attrs[0][1].uniform == value  # Python numbers, or float arrays of one value
 
 
 def is_zero(e: Expr) -> bool:
@@ -62,20 +58,24 @@ def _with_broadcast_rules(op_ref: list[Op], specific: Callable[..., Expr | None]
       imply is used unstretched (``broadcast_to(1, s) * x`` = ``1 * x`` when x has shape s).
     """
     def simplify(*args: Expr, **attrs: Any) -> Expr | None:
+        for a in args:  # (a loop, not any([...]): this runs for every elementwise node)
+            if a.op is broadcast_to_op:
+                break
+        else:
+            return specific(*args, **attrs) if specific is not None else None
         op = op_ref[0]
-        if any([a.op is broadcast_to_op for a in args]):
-            out_shape = broadcast(op.name, *(a.shape for a in args))
-            inner = [a.args[0] if a.op is broadcast_to_op else a for a in args]
-            if all(a.op is broadcast_to_op or a.weak for a in args):
-                return broadcast_to_op(op(*inner, **attrs), shape=out_shape)
-            new = list(args)
-            for i, a in enumerate(args):
-                if a.op is broadcast_to_op:
-                    trial = new[:i] + [a.args[0]] + new[i + 1:]
-                    if broadcast(op.name, *(t.shape for t in trial)) == out_shape:
-                        new = trial
-            if any(n is not a for n, a in zip(new, args)):
-                return op(*new, **attrs)
+        out_shape = broadcast(op.name, *(a.shape for a in args))
+        inner = [a.args[0] if a.op is broadcast_to_op else a for a in args]
+        if all(a.op is broadcast_to_op or a.weak for a in args):
+            return broadcast_to_op(op(*inner, **attrs), shape=out_shape)
+        new = list(args)
+        for i, a in enumerate(args):
+            if a.op is broadcast_to_op:
+                trial = new[:i] + [a.args[0]] + new[i + 1:]
+                if broadcast(op.name, *(t.shape for t in trial)) == out_shape:
+                    new = trial
+        if any(n is not a for n, a in zip(new, args)):
+            return op(*new, **attrs)
         return specific(*args, **attrs) if specific is not None else None
     return simplify
 
