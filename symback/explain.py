@@ -26,15 +26,33 @@ from .printing.latex import (
     _array_latex,
     display_form,
     latex_name,
+    latex_notation,
+    leaf_latex,
     number_latex,
     render_latex,
     shape_latex,
 )
 from .printing.precedence import ATOM, MUL, NEG
 from .printing.pretty import _weight
-from .printing.text import _leaf_text, default_notation, render_graph
+from .printing.text import _leaf_text, _prec, default_notation, render_graph, stream_text
 
 LAYOUT_NOTE = "gradients have the shape of their variable"
+
+#: Default for ``explain(max_steps=...)``: forward lines and grad-table entries shown.
+MAX_STEPS = 200
+#: Above this many forward nodes the display simplification runs on each formula alone
+#: (in names), not on the whole graph again for every line.
+BIG_GRAPH = 40
+#: A grad-table total whose tree (in forward names) has more nodes than this is written in
+#: terms of the earlier entries' names (``dL/dU``) instead of being expanded.
+MAX_TREE = 200
+#: Formulas whose printed tree has more nodes than this are streamed and cut.
+RENDER_NODES = 2_000
+RENDER_CHARS = 4_000
+#: At most this many upstream × local terms are written out for one grad-table entry
+#: (a node with thousands of consumers); the rest are counted.
+MAX_TERMS = 20
+_CAP = 10**9
 
 _SCALAR_NAMES = "u v w p q r s t".split()
 _TENSOR_NAMES = "U V P Q R S T Z".split()
@@ -100,6 +118,18 @@ class Explanation:
     output: str
     at: dict[str, Any] | None = None
     backprop: Backprop | None = field(default=None, repr=False)
+    #: ``(position, count)``: ``count`` forward lines left out before ``forward[position]``.
+    forward_cut: tuple[int, int] | None = None
+    #: ``(position, count)``: ``count`` grad-table entries left out before
+    #: ``entries[position]`` (the entries after it are the gradients of ``wrt``).
+    entries_cut: tuple[int, int] | None = None
+
+    def _marker(self, which: str, k: int) -> str | None:
+        cut = self.forward_cut if which == "forward" else self.entries_cut
+        if cut is None or cut[0] != k:
+            return None
+        noun = "forward nodes" if which == "forward" else "steps"
+        return f"... ({cut[1]} more {noun})"
 
     # ------------------------------------------------------------------ text
 
@@ -132,17 +162,23 @@ class Explanation:
         lines = [f"Chain rule for {self.output} with respect to {wrt} "
                  f"(reverse mode; {LAYOUT_NOTE})."]
         lines.append("Forward:")
-        for f in self.forward:
+        for k, f in enumerate(self.forward):
+            if (m := self._marker("forward", k)):
+                lines.append("  " + m)
             line = f"  {f.name} = {f.text}"
             if f.value is not None:
                 line += f" = {_num_text(f.value)}"
             lines.append(line)
         lines.append("Backward (grad table, in the order the reverse pass fills it):")
-        for e in self.entries:
+        for k, e in enumerate(self.entries):
+            if (m := self._marker("entries", k)):
+                lines.append("  " + m)
             line = "  " + " = ".join(self._parts(e, tex=False))
             if e.shape:
                 line += f"    [{_shape_text(e.shape)}]"
             lines.append(line)
+        if (m := self._marker("entries", len(self.entries))):
+            lines.append("  " + m)
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -153,17 +189,23 @@ class Explanation:
     def latex(self) -> str:
         """An ``aligned`` block: the forward definitions, then the grad table."""
         rows = [rf"& \text{{({LAYOUT_NOTE})}}"]
-        for f in self.forward:
+        for k, f in enumerate(self.forward):
+            if (m := self._marker("forward", k)):
+                rows.append(rf"& \text{{{m}}}")
             row = f"{f.name_latex} &= {f.latex}"
             if f.value is not None:
                 row += f" = {_num_latex(f.value)}"
             rows.append(row)
-        for e in self.entries:
+        for k, e in enumerate(self.entries):
+            if (m := self._marker("entries", k)):
+                rows.append(rf"& \text{{{m}}}")
             parts = self._parts(e, tex=True)
             row = parts[0] + " &= " + " = ".join(parts[1:]) if len(parts) > 1 else parts[0]
             if e.shape:
                 row += rf" \quad ({shape_latex(e.shape)})"
             rows.append(row)
+        if (m := self._marker("entries", len(self.entries))):
+            rows.append(rf"& \text{{{m}}}")
         return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"
 
     def _repr_latex_(self) -> str:
@@ -179,12 +221,16 @@ class Explanation:
         out = [f"Gradients have the shape of their variable (reverse mode, "
                f"{len(self.entries)} grad-table entries).", "",
                "| name | definition | value |", "| --- | --- | --- |"]
-        for f in self.forward:
+        for i, f in enumerate(self.forward):
+            if (m := self._marker("forward", i)):
+                out.append(f"| | {m} | |")
             val = _num_latex(f.value) if f.value is not None else ""
             out.append(f"| {cell(f.name_latex)} | {cell(f.latex)} | {cell(val)} |")
         out += ["", "| step | entry | chain rule | expression | value | shape |",
                 "| --- | --- | --- | --- | --- | --- |"]
         for k, e in enumerate(self.entries, 1):
+            if (m := self._marker("entries", k - 1)):
+                out.append(f"| | {m} | | | | |")
             chains = [t.chain_latex for t in e.terms if t.chain_latex]
             concrete = [t.concrete_latex for t in e.terms if t.concrete_latex]
             rule = " + ".join(chains) if chains != [e.label_latex] else ""
@@ -194,6 +240,8 @@ class Explanation:
             shape = cell(shape_latex(e.shape)) if e.shape else "scalar"
             out.append(f"| {k} | {cell(e.label_latex)} | {cell(rule)} | {cell(e.total_latex)} "
                        f"| {cell(val)} | {shape} |")
+        if (m := self._marker("entries", len(self.entries))):
+            out.append(f"| | {m} | | | | |")
         return "\n".join(out)
 
 
@@ -238,6 +286,47 @@ def _is_name(s: str) -> bool:
     return s.isidentifier()
 
 
+def _walk(roots: Sequence[Expr], stop: Any = ()) -> list[Expr]:
+    """The nodes below ``roots`` in topological order (iterative), not descending below
+    nodes in ``stop`` (they are listed, their arguments are not visited)."""
+    seen: set[Expr] = set()
+    out: list[Expr] = []
+    stack: list[tuple[Expr, bool]] = [(r, False) for r in reversed(roots)]
+    while stack:
+        n, finished = stack.pop()
+        if finished:
+            out.append(n)
+            continue
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.append((n, True))
+        if n not in stop:
+            stack.extend((a, False) for a in reversed(n.args) if a not in seen)
+    return out
+
+
+def _subst(e: Expr, mapping: Mapping[Expr, Expr],
+           root_mapping: Mapping[Expr, Expr] | None = None) -> Expr:
+    """``e`` with the nodes of ``mapping`` replaced, never looking below a replaced node
+    (so the cost is the part of the graph above them). ``root_mapping``, when given, is
+    the mapping used for ``e`` itself."""
+    rm = mapping if root_mapping is None else root_mapping
+    if e in rm:
+        return rm[e]
+    if not e.args:
+        return e
+    memo: dict[Expr, Expr] = {}
+    for n in _walk(list(e.args), mapping):
+        if n in mapping:
+            memo[n] = mapping[n]
+        elif n.args:
+            memo[n] = rebuild(n, [memo[a] for a in n.args])
+        else:
+            memo[n] = n
+    return rebuild(e, [memo[a] for a in e.args])
+
+
 class _Namer:
     """Names for the forward nodes and text/LaTeX renderings in terms of those names."""
 
@@ -249,6 +338,11 @@ class _Namer:
                 depends.add(n)
         taken = {n.name for n in order if n.is_symbol} | set(user.values())
         self.named: list[Expr] = [n for n in order if n.args and n in depends]
+        self.size = len(order)
+        self.big = self.size > BIG_GRAPH
+        self._tree: dict[Expr, int] = {}
+        self.grad_holders: _Lazy | None = None
+        self._both: Any = {}
         self.text: dict[Expr, str] = {}
         self.tex: dict[Expr, str] = {}
         root = user.get(y) or output or next(
@@ -277,14 +371,16 @@ class _Namer:
             if n.is_symbol:
                 self.text[n] = n.name
                 self.tex[n] = latex_name(n.name)
-        self.holders: dict[Expr, Expr] = {}
         self.leaf_text: dict[Expr, str] = {}
         self.leaf_tex: dict[Expr, str] = {}
-        for i, n in enumerate(self.named):
+
+        def holder(n: Expr, i: int) -> Expr:  # made when first needed (100k-node graphs)
             h = symbol(f"symbackexplain{i}", n.shape, n.dtype)
-            self.holders[n] = h
             self.leaf_text[h] = self.text[n]
             self.leaf_tex[h] = self.tex[n]
+            return h
+
+        self.holders = _Lazy({n: i for i, n in enumerate(self.named)}, holder)
 
     def grad_label(self, n: Expr) -> tuple[str, str]:
         """``dJ/du`` and ``\\frac{\\partial J}{\\partial u}``."""
@@ -293,10 +389,48 @@ class _Namer:
         return (f"d{self.root}/d{name}",
                 rf"\frac{{\partial {self.root_tex}}}{{\partial {tex}}}")
 
-    def in_names(self, e: Expr, keep: Expr | None = None) -> Expr:
-        """``e`` with every named forward node (except ``keep``) replaced by its name."""
-        mapping = {n: h for n, h in self.holders.items() if n is not keep}
-        return substitute(e, mapping)
+    def in_names(self, e: Expr) -> Expr:
+        """``e`` with every named forward node replaced by its name."""
+        return _subst(e, self.holders)
+
+    def tree_size(self, e: Expr) -> int:
+        """Nodes of ``e`` printed as a tree in forward names (capped; memoised)."""
+        memo = self._tree
+        if e in memo:
+            return memo[e]
+        stop = _Either(memo, self.holders)
+        for n in _walk([e], stop):
+            if n in memo:
+                continue
+            if n in self.holders or not n.args:
+                memo[n] = 1
+            else:
+                memo[n] = min(_CAP, 1 + sum(memo[a] for a in n.args))
+        return memo[e]
+
+    def name_grads(self, steps: Sequence[Any], table: Mapping[Expr, Expr]) -> None:
+        """Placeholder symbols for the grad-table totals, printed as their labels."""
+        if self.grad_holders is not None:
+            return
+        which: dict[Expr, int] = {}
+        for i, st in enumerate(steps):
+            tot = table[st.node]
+            if tot.args and tot not in self.holders and tot not in which:
+                which[tot] = i
+
+        def holder(tot: Expr, i: int) -> Expr:
+            h = symbol(f"symbackgrad{i}", tot.shape, tot.dtype)
+            self.extra({h: self.grad_label(steps[i].node)})
+            return h
+
+        self.grad_holders = _Lazy(which, holder)
+        self._both = _Lazy2(self.holders, self.grad_holders)
+
+    def local_form(self, e: Expr) -> Expr:
+        """``e`` in forward names and earlier grad-table names, then display-simplified
+        on its own (cheap: the formula is one step of the chain rule)."""
+        out = _subst(e, self._both, self.holders)
+        return display_form(out, max_nodes=RENDER_NODES)
 
     def pretty_in_names(self, e: Expr) -> Expr:
         """The display simplification of ``e``, then named: the named nodes go through the
@@ -323,10 +457,74 @@ class _Namer:
                 return str(v), (ATOM if v >= 0 else NEG)
             return _leaf_text(n)
 
-        t = render_graph([e], leaf, lambda n: n.op.text or default_notation(n),
-                         lambda s: f"({s})")[e]
-        x = render_latex([e], self.leaf_tex)[e]
-        return t[0], t[1], x[0], x[1]
+        notation = lambda n: n.op.text or default_notation(n)  # noqa: E731 (as in text.py)
+        def leaf_x(n: Expr) -> tuple[str, int]:
+            return (self.leaf_tex[n], ATOM) if n in self.leaf_tex else leaf_latex(n)
+
+        def note_x(n: Expr) -> Any:
+            return latex_notation(n)
+
+        if len(_walk([e])) <= RENDER_NODES and _tree_size(e) <= RENDER_NODES:
+            t = render_graph([e], leaf, notation, lambda s: f"({s})")[e]
+            x = render_graph([e], leaf_x, note_x, lambda s: f"({s})")[e]
+            return t[0], t[1], x[0], x[1]
+
+        # A huge formula: unfold it left to right and cut it (O(limit), never the tree).
+        t_s, t_ok = stream_text(e, leaf, notation, RENDER_CHARS)
+        x_s, x_ok = stream_text(e, leaf_x, note_x, RENDER_CHARS)
+        return (t_s if t_ok else t_s + " …", _prec(e, leaf, notation),
+                x_s if x_ok else x_s + r" \dots", _prec(e, leaf_x, note_x))
+
+
+class _Lazy:
+    """A mapping whose keys are known up front and whose values are made on first use."""
+
+    def __init__(self, keys: dict[Expr, int], make: Any) -> None:
+        self.keys, self.make = keys, make
+        self.made: dict[Expr, Expr] = {}
+
+    def __contains__(self, n: object) -> bool:
+        return n in self.keys
+
+    def __getitem__(self, n: Expr) -> Expr:
+        h = self.made.get(n)
+        if h is None:
+            h = self.made[n] = self.make(n, self.keys[n])
+        return h
+
+    def get(self, n: Expr, default: Any = None) -> Any:
+        return self[n] if n in self.keys else default
+
+
+class _Lazy2:
+    """Two mappings looked up in turn."""
+
+    def __init__(self, a: _Lazy, b: _Lazy) -> None:
+        self.a, self.b = a, b
+
+    def __contains__(self, n: object) -> bool:
+        return n in self.a or n in self.b
+
+    def __getitem__(self, n: Expr) -> Expr:
+        return self.a[n] if n in self.a else self.b[n]
+
+
+class _Either:
+    """Membership in either of two mappings (a stop set for :func:`_walk`)."""
+
+    def __init__(self, a: Mapping[Expr, Any], b: Mapping[Expr, Any]) -> None:
+        self.a, self.b = a, b
+
+    def __contains__(self, n: Expr) -> bool:
+        return n in self.a or n in self.b
+
+
+def _tree_size(e: Expr) -> int:
+    """Nodes of ``e`` printed as a tree (capped)."""
+    memo: dict[Expr, int] = {}
+    for n in _walk([e]):
+        memo[n] = min(_CAP, 1 + sum(memo[a] for a in n.args))
+    return memo[e]
 
 
 def _wrap(s: str, prec: int, limit: int) -> str:
@@ -338,7 +536,8 @@ def _wrap(s: str, prec: int, limit: int) -> str:
 
 
 def explain(y: Any, wrt: Any, at: Mapping[Any, Any] | None = None, *,
-            names: Mapping[Any, str] | None = None, output: str | None = None) -> Explanation:
+            names: Mapping[Any, str] | None = None, output: str | None = None,
+            max_steps: int | None = MAX_STEPS) -> Explanation:
     """The chain rule for ``y`` with respect to ``wrt``, step by step.
 
     Args:
@@ -349,6 +548,15 @@ def explain(y: Any, wrt: Any, at: Mapping[Any, Any] | None = None, *,
         names: names for forward nodes (``{b * c: "u"}``; the output's name too, e.g.
             ``{J: "J"}``); other intermediates are named u, v, w, … (U, V, … for tensors).
         output: the output's name (default ``L``, or the first free of L, J, f).
+        max_steps: at most this many forward lines (the first and the last ones) and
+            grad-table entries (the first ones, then the gradients of ``wrt``) are worked
+            out; the rest are left out with a ``... (N more steps)`` line. ``None``: all.
+
+    Huge graphs: a line's formula is written in names, never unfolded into a tree. A
+    grad-table total whose tree (in forward names) has more than ``MAX_TREE`` nodes is
+    written in terms of the earlier entries (``dL/dV = dL/dS * R + dL/dR * ...``);
+    above ``BIG_GRAPH`` forward nodes every line is, and the display simplification
+    runs on each line's formula alone. Formulas that are still huge are cut with ``…``.
 
     ``str()`` is plain text, ``.latex()`` an ``aligned`` block, ``.markdown()``
     Markdown tables. Seed example E1:
@@ -393,19 +601,43 @@ def explain(y: Any, wrt: Any, at: Mapping[Any, Any] | None = None, *,
             wanted.append(e)
         return index[id(e)]
 
+    # Truncation: the first and last forward lines; the first grad-table entries, then
+    # the gradients of ``wrt`` themselves.
+    fwd_idx = list(range(len(nm.named)))
+    forward_cut = None
+    if max_steps is not None and len(fwd_idx) > max_steps:
+        head = (max_steps + 1) // 2
+        tail = max_steps - head
+        forward_cut = (head, len(fwd_idx) - max_steps)
+        fwd_idx = fwd_idx[:head] + (fwd_idx[len(fwd_idx) - tail:] if tail else [])
+    steps = list(bp.steps)
+    entries_cut = None
+    if max_steps is not None and len(steps) > max_steps:
+        last = {st.node: k for k, st in enumerate(steps)}
+        final = sorted({last[w] for w in items if w in last and last[w] >= max_steps})
+        entries_cut = (max_steps, len(steps) - max_steps - len(final))
+        steps = steps[:max_steps] + [steps[k] for k in final]
+        if entries_cut[1] == 0:
+            entries_cut = None
+    if nm.big or len(bp.steps) > BIG_GRAPH:
+        nm.name_grads(bp.steps, bp.table)
+
     forward_specs = []
-    for n in nm.named:
+    for n in (nm.named[i] for i in fwd_idx):
         body = rebuild(n, [nm.holders.get(a, a) for a in n.args]) if n.args else n
         t, _, x, _ = nm.render(body)
         forward_specs.append((n, t, x, want(n)))
 
     ghosts = 0
     entry_specs = []
-    for step in bp.steps:
+    for step in steps:
         node = step.node
         label, label_tex = nm.grad_label(node)
         terms = []
-        for c in step.contributions:
+        for k, c in enumerate(step.contributions):
+            if len(terms) >= MAX_TERMS:
+                terms.append(dict(kind="more", count=len(step.contributions) - k))
+                break
             if c.index < 0:  # the seed
                 terms.append(dict(kind="seed", value=want(c.value)))
                 continue
@@ -417,7 +649,7 @@ def explain(y: Any, wrt: Any, at: Mapping[Any, Any] | None = None, *,
                 local = cons.op.vjp(const(1.0), cons, *cons.args, **cons.kw)[c.index]
                 local = as_expr(local if local is not None else 0.0)
                 lt, lp, lx, lxp = nm.render(nm.in_names(local))
-                dname = nm.text.get(node, str(node))
+                dname = nm.text[node] if node in nm.text else str(node)
                 dtex = nm.tex.get(node) or render_latex([node])[node][0]
                 cname, ctex = nm.text[cons], nm.tex[cons]
                 if is_root:
@@ -425,10 +657,18 @@ def explain(y: Any, wrt: Any, at: Mapping[Any, Any] | None = None, *,
                     conc_t, conc_x = lt, lx
                     product = nm.in_names(local)
                 else:
-                    product = nm.in_names(bp.table[cons] * local)
+                    upstream = bp.table[cons]
+                    if nm.big or nm.tree_size(upstream) > MAX_TREE:
+                        # Named by its label (dL/du), not unfolded.
+                        up_named = symbol(f"symbackupstream{ghosts}", cons.shape, cons.dtype)
+                        ghosts += 1
+                        nm.extra({up_named: (up_label, up_tex)})
+                    else:
+                        up_named = nm.in_names(upstream)
+                    product = up_named * nm.in_names(local)
                     chain_t = f"{up_label} · d{cname}/d{dname}"
                     chain_x = (rf"{up_tex} \frac{{\partial {ctex}}}{{\partial {dtex}}}")
-                    ut, up, ux, uxp = nm.render(nm.in_names(bp.table[cons]))
+                    ut, up, ux, uxp = nm.render(up_named)
                     conc_t = f"{_wrap(ut, up, NEG)} · {_wrap(lt, lp, NEG)}"
                     conc_x = rf"{_wrap(ux, uxp, MUL)} \cdot {_wrap(lx, lxp, MUL)}"
                 terms.append(dict(kind="scalar", consumer=cons, chain=(chain_t, chain_x),
@@ -444,11 +684,22 @@ def explain(y: Any, wrt: Any, at: Mapping[Any, Any] | None = None, *,
                 if rule.shape != node.shape:
                     rule = sum_to(rule, node.shape)
                 nm.extra({g: (up_label, up_tex)})
-                shown = nm.pretty_in_names(rule)
+                if nm.big:
+                    shown = display_form(nm.in_names(rule), max_nodes=RENDER_NODES)
+                else:
+                    shown = nm.pretty_in_names(rule)
                 rt, _, rx, _ = nm.render(shown)
                 terms.append(dict(kind="tensor", consumer=cons, chain=(rt, rx)))
         total = bp.table[node]
-        shown_total = nm.pretty_in_names(total)
+        if nm.big or nm.tree_size(total) > MAX_TREE:
+            # Written in the earlier entries' names (dL/dU), not expanded into a tree.
+            nm.name_grads(bp.steps, bp.table)
+            shown_total = nm.local_form(total)
+        else:
+            shown_total = nm.pretty_in_names(total)
+            if nm.tree_size(shown_total) > MAX_TREE:  # the display form unfolded it
+                nm.name_grads(bp.steps, bp.table)
+                shown_total = nm.local_form(total)
         tt, _, tx, _ = nm.render(shown_total)
         # A single scalar term already reads as the total (3 · c); show the total only
         # when the display simplification made it simpler (E2: … = a − y).
@@ -483,11 +734,16 @@ def explain(y: Any, wrt: Any, at: Mapping[Any, Any] | None = None, *,
                         nx = rf"{_num_latex(val(d['up']))} \cdot {_num_latex(val(d['local']))}"
                 recs.append(Term(d["consumer"], d["chain"][0], d["chain"][1],
                                  d["concrete"][0], d["concrete"][1], nt, nx))
+            elif d["kind"] == "more":
+                n = d["count"]
+                recs.append(Term(node, f"... ({n} more terms)",
+                                 rf"\dots\ (\text{{{n} more terms}})"))
             else:
                 recs.append(Term(d["consumer"], d["chain"][0], d["chain"][1]))
         entries.append(Entry(node, label, label_tex, tuple(recs), tt, tx, val(ti), node.shape,
                              show))
-    return Explanation(y, tuple(items), forward, entries, nm.root, at_names, bp)
+    return Explanation(y, tuple(items), forward, entries, nm.root, at_names, bp,
+                       forward_cut, entries_cut)
 
 
 def _evaluate(y: Expr, wrt: Sequence[Expr], exprs: Sequence[Expr],

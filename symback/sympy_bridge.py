@@ -328,7 +328,15 @@ def _convert_node(node: Expr, args: list[Any], table: dict[str, Callable[..., An
     return conv(node, *args)
 
 
-def to_sympy(expr: Any, *, evaluate: bool = True) -> Any:
+#: Default ``to_sympy(max_nodes=...)``: the most tensor nodes converted as one nested
+#: SymPy matrix expression. SymPy's matrix constructors re-run ``doit``/shape checks on
+#: the whole subtree at every level, so their time grows much faster than the node
+#: count (a 50-node vector chain took 15 s); scalar nodes are not counted.
+MAX_MATRIX_NODES = 40
+
+
+def to_sympy(expr: Any, *, evaluate: bool = True, cse: bool = False,
+             max_nodes: int | None = MAX_MATRIX_NODES) -> Any:
     """The SymPy form of ``expr``: a SymPy expression for a scalar, a matrix expression for
     a matrix (vectors as n×1 columns).
 
@@ -341,6 +349,19 @@ def to_sympy(expr: Any, *, evaluate: bool = True) -> Any:
     very deep expressions unless told not to evaluate, so use it for graphs
     that are thousands of nodes deep.
 
+    Size: the walk over symback's graph is iterative, but SymPy builds nested
+    matrix expressions recursively and re-simplifies every level, so a graph
+    with more than ``max_nodes`` tensor (non-scalar) nodes raises a
+    ``SymbackError`` saying so, instead of running for minutes. Raise
+    ``max_nodes`` (``None``: no limit) to try anyway, or pass ``cse=True``.
+
+    With ``cse=True`` the result is ``(replacements, result)`` as with
+    ``sympy.cse``: every intermediate tensor node and every scalar node used
+    more than once is named (``cse0``, ``cse1``, … as ``MatrixSymbol`` or real
+    ``Symbol``), ``replacements`` lists ``(name, definition)`` pairs in
+    dependency order, and each definition is one op applied to names, so the
+    cost grows linearly with the graph (no size limit applies).
+
     >>> import symback as sb
     >>> x, y = sb.symbols("x y")
     >>> sb.to_sympy(x * sb.sigmoid(y) - 1)
@@ -349,25 +370,70 @@ def to_sympy(expr: Any, *, evaluate: bool = True) -> Any:
     from sympy.core.parameters import evaluate as sympy_evaluate
 
     root = as_expr(expr)
+    order = toposort([root])
+    if not cse and max_nodes is not None:
+        big = sum(1 for n in order if n.shape != ())
+        if big > max_nodes:
+            raise SymbackError(
+                f"to_sympy: the graph has {big} tensor nodes, more than max_nodes={max_nodes}; "
+                "SymPy re-simplifies nested matrix expressions at every level, so this "
+                "would take very long. Call to_sympy(expr, cse=True) for named "
+                "intermediates, or raise max_nodes")
     table = _TO_TABLE()
     done: dict[Expr, Any] = {}
+    named: dict[Expr, Any] = {}
+    replacements: list[tuple[Any, Any]] = []
+    if cse:
+        name_of = _cse_namer(order)
+        uses: dict[Expr, int] = {}
+        for n in order:
+            for a in n.args:
+                uses[a] = uses.get(a, 0) + 1
     with sympy_evaluate(evaluate):
-        for node in toposort([root]):
+        for node in order:
             _check_rank(node)
             try:
                 if not node.args and (node.is_symbol or node.is_const):
                     done[node] = _leaf_to_sympy(node)
-                else:
-                    done[node] = _convert_node(node, [done[a] for a in node.args], table)
+                    continue
+                done[node] = _convert_node(node, [named.get(a, done[a]) for a in node.args],
+                                           table)
             except SymbackError:
                 raise
             except RecursionError:
                 raise SymbackError(
                     "to_sympy: SymPy's constructors recurse too deeply on this expression; "
-                    "call to_sympy(expr, evaluate=False)") from None
+                    "call to_sympy(expr, evaluate=False) or to_sympy(expr, cse=True)") from None
             except (TypeError, ValueError, AttributeError, IndexError) as e:
                 raise SymbackError(f"to_sympy: {node.op.name} ({_short(node)}): {e}") from None
+            if cse and node is not root and (node.shape != () or uses.get(node, 0) > 1):
+                sym = name_of(node)
+                named[node] = sym
+                replacements.append((sym, done[node]))
+    if cse:
+        return replacements, done[root]
     return done[root]
+
+
+def _cse_namer(order: list[Expr]) -> Callable[[Expr], Any]:
+    """Fresh SymPy names cse0, cse1, … (skipping the graph's own symbol names)."""
+    import sympy
+
+    taken = {n.name for n in order if n.is_symbol}
+    counter = [0]
+
+    def name_of(node: Expr) -> Any:
+        while True:
+            name = f"cse{counter[0]}"
+            counter[0] += 1
+            if name not in taken:
+                break
+        if node.shape == ():
+            return sympy.Symbol(name, real=True)
+        rows, cols = _as2d(node.shape)
+        return sympy.MatrixSymbol(name, _dim(rows), _dim(cols))
+
+    return name_of
 
 
 # =========================================================================== SymPy -> symback
