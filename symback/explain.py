@@ -588,6 +588,9 @@ def explain(y: Any, wrt: Any, at: Mapping[Any, Any] | None = None, *,
     for k, v in user.items():
         if not isinstance(v, str) or not v:
             raise SymbackError(f"explain: the name for {k} must be a non-empty string")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)
+                                  or max_steps < 1):
+        raise SymbackError(f"explain: max_steps must be a positive int or None, not {max_steps!r}")
     bp = backprop(y, items)
     nm = _Namer(y, user, output)
 

@@ -194,3 +194,34 @@ def test_to_dot_and_mermaid_of_a_big_gradient_graph_are_cut():
     assert len(mer) < 200_000
     assert "cut at" in str(g) and len(str(g)) < 30_000
     assert sb.latex(g).endswith(r"\dots")
+
+
+def test_explain_deep_residual_matmul_net_gradient_matches_finite_differences():
+    # 16 residual layers (about 50 nodes: each line simplified on its own, in names).
+    X = sb.tensor("X", (4, 3))
+    W = sb.tensor("W", (3, 3))
+    h = X
+    for _ in range(16):
+        h = sb.tanh(h @ W) + h
+    L = sb.sum(h * h)
+
+    def f(Xv: np.ndarray, Wv: np.ndarray) -> float:
+        hv = Xv
+        for _ in range(16):
+            hv = np.tanh(hv @ Wv) + hv
+        return float(np.sum(hv * hv))
+
+    rng = np.random.default_rng(0)
+    Xv, Wv = rng.normal(size=(4, 3)), rng.normal(size=(3, 3)) * 0.3
+    ex = sb.explain(L, [W], at={"X": Xv, "W": Wv}, max_steps=8)
+    last = ex.entries[-1]
+    assert last.label == "dL/dW" and last.shape == (3, 3)
+    assert "@ dL/d" in last.total_text  # in the earlier entries' names
+    assert_close(np.asarray(last.value), numeric_grad(f, [Xv, Wv], 1), rtol=1e-5)
+    assert_close(np.asarray(ex.forward[-1].value), np.asarray(f(Xv, Wv)), rtol=1e-12)
+
+
+def test_explain_max_steps_must_be_a_positive_int():
+    v, L = tanh_mul(2)
+    with pytest.raises(sb.SymbackError, match="max_steps"):
+        sb.explain(L, v, max_steps=0)
