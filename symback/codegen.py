@@ -112,6 +112,12 @@ def _scalar(x, name, dtype):
     return a.astype(dtype)[()]
 
 
+def _scalars(values, specs):
+    """Scalar arguments, some not Python floats: each through ``_scalar`` (``specs``: name, dtype)."""
+    return tuple(v if v.__class__ is float else _scalar(v, n, d)
+                 for v, (n, d) in zip(values, specs))
+
+
 def _finite_label(what: Any) -> str:
     """How ``check_finite`` names what it checked: an argument, or a node's variable, op and
     (truncated) formula. Built only when a check fails."""
@@ -200,6 +206,7 @@ def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[...
 # passed between chunks, and tracking them), while 10^6-node graphs still compile in pieces.
 
 _CHUNK_LINES = 50_000
+_GROUP_SCALARS = 16  # more scalar arguments than this are checked in one statement
 
 def _chunked(params: str, prologue: list[str], lines: list[str],
              line_io: list[tuple[frozenset[str], str | None]]) -> str:
@@ -321,7 +328,8 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
             raise SymbackError(f"lambdify: the symbol name {a.name!r} appears twice in args")
         names_seen[a.name] = a
     arg_set = set(arg_list)
-    missing = [s.name for s in free_symbols(*outs) if s not in arg_set]
+    order = toposort(outs)
+    missing = [n.name for n in order if n.is_symbol and n not in arg_set]
     if missing:
         raise SymbackError(
             f"lambdify: the expressions depend on {', '.join(sorted(set(missing)))}, "
@@ -331,12 +339,15 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     if rewrite:
         from .rules import optimize
 
-        compiled_outs = optimize(outs)
+        compiled_outs = optimize(outs, order)
+        if any(c is not o for c, o in zip(compiled_outs, outs)):
+            order = None  # rewritten: _generate sorts the new graph
     with _COUNTER_LOCK:
         k = next(_COUNTER)
     filename = f"<symback-{k}>"
     with gc_paused():  # no cycles are built; see graph.gc_paused
-        source, consts = _generate(arg_list, compiled_outs, single, check, check_finite)
+        source, consts = _generate(arg_list, compiled_outs, single, check, check_finite,
+                                   order)
         return CompiledFunction(arg_list, outs, single, source, consts, filename)
 
 
@@ -398,10 +409,18 @@ class _Plan:
     def __init__(self, order: list[Expr], outs: list[Expr], check: bool,
                  allow_inline: bool = True) -> None:
         out_set = set(outs)
-        consumers: dict[Expr, list[Expr]] = {n: [] for n in order}
+        # how many times each node is read, and by whom first (an inline node's only
+        # reader); a node that reads one argument twice (x * x) counts it twice
+        uses: dict[Expr, int] = {}
+        first: dict[Expr, Expr] = {}
         for n in order:
             for a in n.args:
-                consumers[a].append(n)
+                k = uses.get(a)
+                if k is None:
+                    uses[a] = 1
+                    first[a] = n
+                else:
+                    uses[a] = k + 1
         pooled: set[Expr] = set()
         inline: set[Expr] = set()
         depth: dict[Expr, int] = {}
@@ -413,7 +432,7 @@ class _Plan:
                     and n.dtype in _POOL_DTYPES):
                 pooled.add(n)
                 continue
-            if allow_inline and len(consumers[n]) == 1 and n not in out_set:
+            if allow_inline and uses.get(n) == 1 and n not in out_set:
                 d = 1
                 for a in args:
                     if a in inline and depth[a] >= d:
@@ -422,22 +441,26 @@ class _Plan:
                     inline.add(n)
                     depth[n] = d
         stmts = [n for n in order if n.args and n not in inline]
-        spos = {n: i for i, n in enumerate(stmts)}
-        emit_at: dict[Expr, int] = {}
-        for n in reversed(order):
-            if n.args:
-                emit_at[n] = emit_at[consumers[n][0]] if n in inline else spos[n]
+        emit_at: dict[Expr, int] = {n: i for i, n in enumerate(stmts)}
+        for n in reversed(order):  # an inline node is evaluated where its reader is
+            if n in inline:
+                emit_at[n] = emit_at[first[n]]
         end = len(stmts)
+        # the last statement that reads each value (the latest emit position of a reader)
         last: dict[Expr, int] = {}
         for n in order:
-            if n in inline:
-                continue
-            m = -1
-            for c in consumers[n]:
-                e = emit_at[c]
-                if e > m:
-                    m = e
-            last[n] = end if n in out_set else m
+            if n.args:
+                e = emit_at[n]
+                for a in n.args:
+                    if last.get(a, -1) < e:
+                        last[a] = e
+        for n in inline:
+            del last[n]
+        for n in order:
+            if n not in last and n not in inline:
+                last[n] = -1  # never read (an output, or a leaf nobody uses)
+        for o in out_set:
+            last[o] = end
         # a view keeps its base's buffer busy: extend the base's lifetime over every view
         root: dict[Expr, Expr] = {}
         slot_end = {p: last[p] for p in pooled}
@@ -453,7 +476,10 @@ class _Plan:
 
 
 def _generate(args: list[Expr], outs: list[Expr], single: bool,
-              check: bool, check_finite: bool = False) -> tuple[str, dict[str, Any]]:
+              check: bool, check_finite: bool = False,
+              order: list[Expr] | None = None) -> tuple[str, dict[str, Any]]:
+    """The source of ``_symback_fn(*args)`` returning ``outs`` (``order``: their toposort,
+    if the caller has it) and the constants its namespace needs."""
     taken: set[str] = set()
     var: dict[Expr, str] = {}
     for a in args:
@@ -464,10 +490,22 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     bound_names: list[str] = []
     scalar_args = False
     # call-time argument checks and bindings of symbolic dimensions
+    scalars = [a for a in args if a.shape == ()] if check else []
+    if len(scalars) > _GROUP_SCALARS:
+        # many scalar arguments (W2 takes 10,000): one test over all of them, not one
+        # statement each (statements dominate compile time; the test runs in C)
+        scalar_args = True
+        names = ", ".join(var[a] for a in scalars)
+        preamble.append("_SCALAR_SPECS = ("
+                        + "".join(f"({a.name!r}, {a.dtype!r}), " for a in scalars) + ")\n"
+                        "_FLOAT_ONLY = {float}\n")
+        body.append(f"_s = ({names},)")
+        body.append(f"if set(map(type, _s)) != _FLOAT_ONLY: {names}, = _scalars(_s, _SCALAR_SPECS)")
+        scalars = []
     for a in args:
         v = var[a]
         if a.shape == ():
-            if check:
+            if scalars:
                 scalar_args = True
                 body.append(f"if {v}.__class__ is not float: {v} = _scalar({v}, {a.name!r}, "
                             f"{a.dtype!r})")
@@ -506,7 +544,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             )
         return dims[d]
 
-    order = toposort(outs)
+    if order is None:
+        order = toposort(outs)
     plan = _Plan(order, outs, check, allow_inline=not check_finite)
     finite_info: list[Any] = []  # check_finite: what each check names (built lazily)
     if check_finite:
@@ -615,12 +654,15 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             rhs = _render_out(n.op, exprs, n.kw, target, dim_read)
             dims_read.add(target)  # out= reads the buffer's name
         else:
-            release_slots(s)
-            rhs = render_numpy(n.op, exprs, n.kw, dim_read)
-            for a in dies_at.get(s, ()):
-                if a in var and not a.is_leaf:
-                    free_names.append(var[a])
-            target = new_name()
+            if frees_at:
+                release_slots(s)
+            rhs = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
+            dying = dies_at.get(s)
+            if dying is not None:
+                for a in dying:
+                    if a.args and a in var:
+                        free_names.append(var[a])
+            target = free_names.pop() if free_names else new_name()
         lines.append(f"{target} = {rhs}")
         if track:
             line_io.append((frozenset().union(*[reads[a] for a in n.args], dims_read), target))
@@ -717,6 +759,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             preamble.append(f"_dt_{dt} = np.dtype({dt!r})\n")
     if scalar_args:
         preamble.append(_source_of(_scalar) + "\n")
+        if "_SCALAR_SPECS" in "".join(preamble):
+            preamble.append(_source_of(_scalars) + "\n")
     source += "".join(preamble)
     if chunked:  # huge graphs: several functions, compiled one by one
         source += chunked
@@ -762,5 +806,5 @@ class _ValueAndGrad(CompiledFunction):
         self.__dict__.update(inner.__dict__)
 
 
-for _helper in (*numeric.HELPERS.values(), _scalar):  # read at import (see _source_of)
+for _helper in (*numeric.HELPERS.values(), _scalar, _scalars):  # read at import (see _source_of)
     _source_of(_helper)

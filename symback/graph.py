@@ -203,7 +203,10 @@ class Op:
     def _build(self, eargs: tuple["Expr", ...], attrs: dict[str, Any],
                key_attrs: tuple[tuple[str, Any], ...], fold: bool) -> "Expr":
         """Shape rule, constant folding (``fold``), the op's identities, then interning."""
-        shape = self.shape(tuple([a.shape for a in eargs]), **attrs)
+        if self.elementwise and len(eargs) == 2 and eargs[0].shape == eargs[1].shape:
+            shape = eargs[0].shape  # broadcasting equal shapes (the usual case)
+        else:
+            shape = self.shape(tuple([a.shape for a in eargs]), **attrs)
         folded = _fold(self, eargs, attrs, shape) if fold else None
         if self.simplify is not None:
             simpler = self.simplify(*eargs, **attrs)
@@ -217,7 +220,7 @@ class Op:
         if folded is not None:
             return folded
         dtype = self.dtype(eargs, **attrs) if self.dtype is not None else float_dtype(eargs)
-        return _intern(self, eargs, key_attrs, shape, dtype)
+        return _make(self, eargs, key_attrs, shape, dtype)
 
 
 def _agrees(simpler: "Expr", folded: "Expr") -> bool:
@@ -494,7 +497,14 @@ def _intern(op: Op, args: tuple[Expr, ...], attrs: tuple[tuple[str, Any], ...],
         node = ref()
         if node is not None:
             return node
-    with _LOCK:  # a second look under the lock: another thread may have built it
+    return _make(op, args, attrs, shape, dtype)
+
+
+def _make(op: Op, args: tuple[Expr, ...], attrs: tuple[tuple[str, Any], ...],
+          shape: Shape, dtype: str) -> Expr:
+    """A new node, unless another thread has just built it (the caller found none)."""
+    key = (op, args, attrs)
+    with _LOCK:
         ref = _TABLE.get(key)
         node = ref() if ref is not None else None
         if node is None:

@@ -189,18 +189,19 @@ class RuleSet:
 
 
 def rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
-            max_steps: int = 10_000_000) -> Any:
+            max_steps: int = 10_000_000, *, order: Sequence[Expr] | None = None) -> Any:
     """Apply ``rules`` everywhere below ``roots`` until no rule fires.
 
     Returns the rewritten root (or list of roots). Iterative; each node is
     rewritten once thanks to the memo; ``max_steps`` bounds total rule firings.
+    ``order`` may pass ``toposort(roots)`` when the caller already has it.
     """
     with gc_paused():  # the rewrite builds no cycles; see graph.gc_paused
-        return _rewrite(roots, rules, max_steps)
+        return _rewrite(roots, rules, max_steps, order)
 
 
 def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
-             max_steps: int) -> Any:
+             max_steps: int, order: Sequence[Expr] | None = None) -> Any:
     single = isinstance(roots, Expr)
     rlist: list[Expr] = [roots] if single else list(roots)  # type: ignore[list-item]
     rs = rules if isinstance(rules, RuleSet) else RuleSet("rules", tuple(rules))
@@ -235,7 +236,7 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
     # The common case first, in one forward sweep: a node whose arguments are unchanged
     # and at which no rule could match (by op and argument ops) is its own result.
     # Everything else goes through the general loop below, which may build new nodes.
-    for node in toposort(rlist):
+    for node in toposort(rlist) if order is None else order:
         if node in memo:
             continue
         for a in node.args:
@@ -245,6 +246,12 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
             if (not generic and node.op not in by_op) or not candidates_of(node):
                 memo[node] = node
                 continue
+            out = fire(node)
+            if out is None:  # rules were tried and none applies
+                memo[node] = node
+                continue
+            steps += 1
+            fired[node] = out  # _settle takes it from here
         steps = _settle(node, memo, fired, fire, steps, max_steps)
     out_roots = [memo[r] for r in rlist]
     return out_roots[0] if single else out_roots

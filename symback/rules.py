@@ -226,11 +226,15 @@ LOWER = RuleSet("lower", (
 ))
 
 
-def optimize(outs: Sequence[Expr]) -> list[Expr]:
-    """What ``lambdify`` compiles: ``outs`` rewritten by ``CANONICAL + STABILIZE + LOWER``."""
-    return list(rewrite(list(outs), CANONICAL + STABILIZE + LOWER))
+def optimize(outs: Sequence[Expr], order: Sequence[Expr] | None = None) -> list[Expr]:
+    """What ``lambdify`` compiles: ``outs`` rewritten by ``CANONICAL + STABILIZE + LOWER``
+    (``order``: ``toposort(outs)``, if the caller has it)."""
+    return list(rewrite(list(outs), _OPTIMIZE, order=order))
 
 
 def stabilize(y: Any) -> Any:
     """``y`` with the ``STABILIZE`` rules applied (before differentiating it)."""
     return rewrite(y, STABILIZE)
+
+
+_OPTIMIZE = CANONICAL + STABILIZE + LOWER  # one table (its index is built per rewrite)
