@@ -79,17 +79,23 @@ def _dim_name(d: str, dims: dict[str, str]) -> str:
     return base
 
 
-def _as_array(x: Any, name: str, dtype: str | None = None) -> np.ndarray:
-    """Call-time conversion of one argument: floats kept (or cast to ``dtype``), ints to float64."""
+def _as_array(x: Any, name: str, dtype: str | None = None,
+              shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Call-time conversion of one argument: floats kept (or cast to ``dtype``), ints to
+    float64; with ``shape``, a ``ShapeError`` unless the array has it."""
     a = np.asarray(x)
     kind = a.dtype.kind
     if kind == "f":
-        return a if dtype is None or a.dtype == dtype else a.astype(dtype)
-    if kind in "biu":
-        return a.astype(dtype or np.float64)
-    raise SymbackError(
-        f"argument {name}: expected numbers, got an array of dtype {a.dtype}"
-    )
+        a = a if dtype is None or a.dtype == dtype else a.astype(dtype)
+    elif kind in "biu":
+        a = a.astype(dtype or np.float64)
+    else:
+        raise SymbackError(
+            f"argument {name}: expected numbers, got an array of dtype {a.dtype}"
+        )
+    if shape is not None and a.shape != shape:
+        _shape_error(name, fmt(shape), a.shape, {})
+    return a
 
 
 def _shape_error(name: str, expected: str, got: tuple[int, ...], bound: dict[str, int]) -> None:
@@ -293,19 +299,17 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
              check_finite: bool = False, _shape: Any = None) -> CompiledFunction:
     """Compile ``exprs`` into one NumPy function of ``args`` (symbols), like ``sympy.lambdify``.
 
-    Returns one ``np.ndarray`` for a single expression, a tuple for a list (with
-    ``check=True`` an output of shape ``()`` is a NumPy scalar, ``np.float64`` or
-    ``np.float32``, as NumPy's reductions return). Each graph node is evaluated once
-    per call.
+    Returns one ``np.ndarray`` for a single expression, a tuple for a list (an output
+    of shape ``()`` is a 0-d array). Each graph node is evaluated once per call.
 
     ``check=True`` checks every argument's shape at call time, casts arrays to
     the dtype their symbol declares, and lets the generated code reuse
     buffers across calls. ``check=False`` skips all that: arguments are used
     as given, so scalar symbols may be fed arrays of points (vectorised
-    evaluation, as with SymPy's lambdify), and an output of shape ``()`` is
-    returned as computed (a Python float for float arguments, an array for
-    arrays of points). ``rewrite=True`` first applies the
-    rule tables ``CANONICAL`` and ``STABILIZE`` (:mod:`symback.rules`).
+    evaluation, as with SymPy's lambdify), and an output of shape ``()`` has the
+    dtype as computed (a 0-d array for numbers, the array of points for arrays of
+    points). ``rewrite=True`` first applies the rule tables ``CANONICAL``,
+    ``STABILIZE`` and ``LOWER`` (:mod:`symback.rules`).
     ``check_finite=True`` is a debug mode: every argument and every node's value
     is checked as soon as it is computed, and the first NaN or infinity raises a
     ``SymbackError`` naming that node and its formula (slower; no inlining).
@@ -509,6 +513,13 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 scalar_args = True
                 body.append(f"if {v}.__class__ is not float: {v} = _scalar({v}, {a.name!r}, "
                             f"{a.dtype!r})")
+            continue
+        if check and all(isinstance(d, int) for d in a.shape):
+            # a fixed shape: the class, dtype and shape tested in one statement (one tuple
+            # comparison), converted and checked in _as_array only when something differs
+            body.append(f"if {v}.__class__ is not _ndarray or {v}.dtype is not _dt_{a.dtype} "
+                        f"or {v}.shape != {a.shape!r}: "
+                        f"{v} = _as_array({v}, {a.name!r}, {a.dtype!r}, {a.shape!r})")
             continue
         if check:
             body.append(f"if {v}.__class__ is not _ndarray or {v}.dtype is not _dt_{a.dtype}: "

@@ -62,7 +62,8 @@ def log_softmax(x, axis=-1):
 def log_softmax_into(x, axis, out):
     """log_softmax(x, axis) written into ``out`` (the generated code's reused buffer)."""
     m = np.maximum.reduce(x, axis=axis, keepdims=True)
-    if not np.logical_and.reduce(np.isfinite(m), axis=None):  # a row of -inf, or a NaN
+    t = float(np.add.reduce(m, axis=None))  # finite iff every maximum is (one call, not two)
+    if t - t != 0:  # a row of -inf, an inf or a NaN (or a sum that overflows: also right)
         np.copyto(out, log_softmax(x, axis=axis))
         return out
     np.subtract(x, m, out=out)

@@ -15,6 +15,7 @@ import numpy as np
 from refs import log_softmax_ref, logsumexp_ref, sigmoid_ref, softmax_ref, softplus_ref
 
 import symback as sb
+from symback.ops.linalg import vdot
 
 Shape = tuple[int, ...]
 
@@ -130,6 +131,7 @@ SPECS: list[OpSpec] = [
     OpSpec("transpose_axes", lambda a: sb.transpose(a, axes=(1, 2, 0)),
            lambda a: np.transpose(a, (1, 2, 0)), [((2, 3, 4),)]),
     OpSpec("outer", sb.outer, np.outer, [((3,), (2,))]),
+    OpSpec("vdot", vdot, lambda a, b: np.sum(a * b), [((3,), (3,)), ((2, 3), (2, 3)), ((), ())]),
     # structural (reached through the public surface)
     OpSpec("broadcast_to", lambda a: sb.graph.broadcast_to(a, (2, 3)),
            lambda a: np.broadcast_to(a, (2, 3)),

@@ -113,6 +113,7 @@ IMPL: dict[str, Impl] = {
     "transpose": lambda a, kw: np.transpose(a[0], kw["axes"]),
     "matmul": lambda a, kw: _matmul(a[0], a[1]),
     "outer": lambda a, kw: np.outer(a[0], a[1]),
+    "vdot": lambda a, kw: np.sum(np.multiply(a[0], a[1])),
     # matrix functions
     "eye": lambda a, kw: np.eye(kw["n"]),
     "trace": lambda a, kw: np.trace(a[0]),

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from reference_interpreter import evaluate
 
 import symback as sb
+from symback.ops.linalg import vdot
 from symback.errors import ShapeError
 from symback.graph import Expr, broadcast_to
 from symback.ops import REGISTRY
@@ -504,6 +505,12 @@ def _outer(b: GraphBuilder) -> Any:
     return sb.outer(a, c)
 
 
+def _vdot(b: GraphBuilder) -> Any:
+    a = b.operand()
+    return vdot(a, b.pick_or_leaf(lambda n: n.shape == a.shape and n.dtype == a.dtype,
+                                  a.shape))
+
+
 def _broadcast_to(b: GraphBuilder) -> Any:
     x = b.operand()
     bound = {d for s in b.leaves for d in s.shape if isinstance(d, str)}
@@ -696,6 +703,7 @@ OPS: dict[str, Entry] = {
     "transpose": Entry(_transpose),
     "matmul": Entry(_matmul),
     "outer": Entry(_outer),
+    "vdot": Entry(_vdot),
     # matrix functions
     "trace": Entry(lambda b: sb.trace(_square(b))),
     "det": Entry(lambda b: sb.det(_well_conditioned(b))),

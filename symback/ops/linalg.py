@@ -1,4 +1,4 @@
-"""Linear-algebra ops: matmul (NumPy's meaning for 1-D and 2-D), transpose, outer.
+"""Linear-algebra ops: matmul (NumPy's meaning for 1-D and 2-D), transpose, outer, vdot.
 
 Matrix-level VJPs keep every gradient at the shape of its argument
 (Ḡ Bᵀ and Aᵀ Ḡ), so no 4th-order object ever appears.
@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ShapeError
 from ..graph import Expr, Op
-from ..printing.precedence import JUXT, MUL, POSTFIX, Notation, infix
+from ..printing.precedence import ATOM, JUXT, LOWEST, MUL, POSTFIX, Notation, infix
 from ..shapes import Shape, fmt
 from . import register
 from .elementwise import mul
@@ -178,7 +178,7 @@ def _matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Exp
 
 matmul = register(Op(
     "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp, jvp=_matmul_jvp,
-    numpy_out="np.matmul({0}, {1}, out={out})",
+    numpy_out="np.matmul({0}, {1}, {out})",
     simplify=_matmul_simplify,
     text=infix(" @ ", MUL), latex=Notation("{0} {1}", JUXT, (JUXT, JUXT + 1), _matmul_latex),
     doc="y = a @ b (NumPy's matmul, 1-D and 2-D);  ā = ȳ bᵀ, b̄ = aᵀ ȳ (outer products for the 1-D cases)",
@@ -220,6 +220,44 @@ outer = register(Op(
     text=Notation("outer({0}, {1})"),
     doc="y = a bᵀ;  ā = ȳ b, b̄ = ȳᵀ a",
 ))
+
+
+# ---------------------------------------------------------------- vdot
+
+
+def _vdot_shape(shapes: tuple[Shape, ...]) -> Shape:
+    a, b = shapes
+    if a != b:
+        raise ShapeError(f"vdot: expects two arrays of one shape, got {fmt(a)} and {fmt(b)}",
+                         op="vdot", shapes=shapes)
+    return ()
+
+
+vdot = register(Op(
+    "vdot", 2, _vdot_shape, numpy="np.vdot({0}, {1})",
+    vjp=lambda g, out, a, b: (mul(g, b), mul(g, a)),
+    jvp=lambda ts, out, a, b: _vdot_jvp(ts, a, b),
+    text=Notation("vdot({0}, {1})"),
+    latex=Notation("\\langle {0}, {1} \\rangle", ATOM, LOWEST),
+    doc="y = Σ a ⊙ b over every entry (the flattened dot product; real arrays);  "
+        "ā = ȳ b, b̄ = ȳ a.  What the LOWER rules compile Σ x² and Σ a⊙b into: "
+        "one BLAS pass, no temporary and no reshape",
+))
+
+
+def _vdot_jvp(ts: tuple[Expr | None, ...], a: Expr, b: Expr) -> Expr:
+    """ẏ = Σ ȧ⊙b + Σ a⊙ḃ, summed over a's axes (the leading ones; batch axes trail)."""
+    from .reduce import sum_
+
+    terms = []
+    for t, other in ((ts[0], b), (ts[1], a)):
+        if t is not None:
+            nb = t.ndim - other.ndim
+            o = other if nb == 0 else expand_dims(other, axis=tuple(range(other.ndim,
+                                                                         other.ndim + nb)))
+            terms.append(sum_(mul(t, o), axis=tuple(range(other.ndim))) if other.ndim
+                         else mul(t, o))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
 def transpose_fn(x: Any, axes: Any = None) -> Expr:

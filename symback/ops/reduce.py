@@ -8,7 +8,7 @@ NumPy forms (max-shifted) and their own VJPs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..graph import Expr, Op
 from ..printing.precedence import ATOM, JUXT, MUL, POW, Notation
@@ -128,13 +128,28 @@ def _contract(p: Expr, t: Expr, x: Expr, axis: tuple[int, ...] | None, keepdims:
 _SUM: list[Op] = []
 _MEAN: list[Op] = []
 
+
+def _np(template: str) -> Callable[[list[str], dict[str, Any]], str]:
+    """A NumPy template whose ``axis`` is written in NumPy's fastest form: an int for a
+    single axis (a 1-tuple costs NumPy's reductions ~1.5 µs more per call)."""
+    def render(args: list[str], kw: dict[str, Any]) -> str:
+        fields = {k: repr(v) for k, v in kw.items() if not k.startswith("_")}
+        ax = kw.get("axis")
+        if isinstance(ax, tuple) and len(ax) == 1:
+            fields["axis"] = repr(ax[0])
+        if "_out" in kw:
+            fields["out"] = kw["_out"]
+        return template.format(*args, **fields)
+    render.__doc__ = template
+    return render
+
 # ---------------------------------------------------------------- sum / mean
 
 sum_ = register(Op(
     "sum", 1, _reduce_shape,
     # np.add.reduce is np.sum without its Python-level wrapper (2 µs less per call)
-    numpy="np.add.reduce({0}, axis={axis}, keepdims={keepdims})",
-    numpy_out="np.add.reduce({0}, axis={axis}, keepdims={keepdims}, out={out})",
+    numpy=_np("np.add.reduce({0}, axis={axis}, keepdims={keepdims})"),
+    numpy_out=_np("np.add.reduce({0}, axis={axis}, keepdims={keepdims}, out={out})"),
     normalize=_axis_norm("sum", None),
     vjp=lambda g, out, x, *, axis, keepdims: (unreduce(g, x, axis, keepdims),),
     jvp=_reduce_jvp(_SUM),
@@ -154,8 +169,8 @@ def _mean_vjp(g: Expr, out: Expr, x: Expr, *, axis: tuple[int, ...] | None,
 
 mean = register(Op(
     "mean", 1, _reduce_shape,
-    numpy="np.mean({0}, axis={axis}, keepdims={keepdims})",
-    numpy_out="np.mean({0}, axis={axis}, keepdims={keepdims}, out={out})",
+    numpy=_np("np.mean({0}, axis={axis}, keepdims={keepdims})"),
+    numpy_out=_np("np.mean({0}, axis={axis}, keepdims={keepdims}, out={out})"),
     normalize=_axis_norm("mean", None), vjp=_mean_vjp, jvp=_reduce_jvp(_MEAN),
     text=_fn_text("mean"), latex=_fn_latex(r"\operatorname{mean}"),
     doc="y = (1/N) Σ_axis x;  x̄ = (ȳ / N) broadcast back over axis (N may be symbolic)",
@@ -183,7 +198,7 @@ def _lse_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *, axis: tuple[int, ...] 
 
 logsumexp = register(Op(
     "logsumexp", 1, _reduce_shape,
-    numpy="logsumexp({0}, axis={axis}, keepdims={keepdims})", helpers=("logsumexp",),
+    numpy=_np("logsumexp({0}, axis={axis}, keepdims={keepdims})"), helpers=("logsumexp",),
     normalize=_axis_norm("logsumexp", None), vjp=_lse_vjp, jvp=_lse_jvp,
     text=_fn_text("logsumexp"),
     latex=_fn_latex(r"\operatorname{logsumexp}"),
@@ -209,7 +224,7 @@ def _softmax_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *,
 
 softmax = register(Op(
     "softmax", 1, lambda shapes, *, axis: shapes[0],
-    numpy="softmax({0}, axis={axis})", helpers=("softmax",),
+    numpy=_np("softmax({0}, axis={axis})"), helpers=("softmax",),
     normalize=_axis_norm("softmax", -1), vjp=_softmax_vjp, jvp=_softmax_jvp,
     text=_fn_text("softmax"),
     latex=_fn_latex(r"\operatorname{softmax}", skip_last=True),
@@ -233,8 +248,8 @@ def _log_softmax_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *,
 
 log_softmax = register(Op(
     "log_softmax", 1, lambda shapes, *, axis: shapes[0],
-    numpy="log_softmax({0}, axis={axis})", helpers=("log_softmax", "log_softmax_into"),
-    numpy_out="log_softmax_into({0}, {axis}, {out})",
+    numpy=_np("log_softmax({0}, axis={axis})"), helpers=("log_softmax", "log_softmax_into"),
+    numpy_out=_np("log_softmax_into({0}, {axis}, {out})"),
     normalize=_axis_norm("log_softmax", -1), vjp=_log_softmax_vjp, jvp=_log_softmax_jvp,
     text=_fn_text("log_softmax"),
     latex=_fn_latex(r"\operatorname{log\,softmax}", skip_last=True),
