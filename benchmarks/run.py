@@ -587,7 +587,10 @@ def markdown(run: Run, cfg: dict[str, Any], command: str) -> str:
     lines += ["## Build: symbols → gradient → callable → first value", "",
               "| workload | size | symback (cpu) | symback (wall) | others (wall) |",
               "|---|---|---|---|---|"]
+    scalar_kinds = [k for k in ("w2", "w3") if k in d and "eval" in d[k]]  # (--only)
     for kind, label in (("w2", "W2 Rosenbrock"), ("w3", "W3 deep chain")):
+        if kind not in scalar_kinds:
+            continue
         for n, row in sorted(d[kind]["build"].items(), key=lambda kv: int(kv[0])):
             s = row.get("symback", {})
             others = ", ".join(f"{k} {_fmt_t(v['wall_s'])}" for k, v in row.items()
@@ -601,12 +604,12 @@ def markdown(run: Run, cfg: dict[str, Any], command: str) -> str:
     lines += ["", "## Graph sizes (nodes)", "",
               "| workload | size | forward | gradient (as built) | ratio | gradient (compiled) "
               "| ratio |", "|---|---|---|---|---|---|---|"]
-    for kind in ("w2", "w3"):
+    for kind in scalar_kinds:
         for n, s in d[kind]["sizes"].items():
             lines.append(f"| {kind.upper()} | {n} | {s['forward_nodes']} | {s['gradient_nodes']} | "
                          f"{s['ratio']:.2f} | {s['gradient_nodes_compiled']} | "
                          f"{s['ratio_compiled']:.2f} |")
-    for kind in ("w2", "w3"):
+    for kind in scalar_kinds:
         e = d[kind]["eval"]
         res = e["results"]
         lines += ["", f"## {kind.upper()} evaluation (size {e['n']}, {e['points']} points)", "",
