@@ -120,11 +120,16 @@ def _build_parser() -> _Parser:
     e = sub.add_parser("explain", help="the chain rule step by step")
     common(e, True)
     e.add_argument("--format", choices=("text", "latex", "markdown"), default="text")
+    e.add_argument("--max-steps", type=_count, default=200, metavar="N",
+                   help="show at most N forward lines and N grad-table entries (default 200; "
+                        "0: all of them)")
 
     d = sub.add_parser("graph", help="the graph of the formula (and its gradients) as DOT or "
                                      "Mermaid text")
     common(d, False)
     d.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    d.add_argument("--max-nodes", type=_count, default=0, metavar="N",
+                   help="draw at most N nodes, then a '... more nodes' mark (default 0: all)")
     d.add_argument("-o", "--output", metavar="FILE",
                    help="write to FILE instead; FILE.svg, .png or .pdf draws the picture "
                         "(needs the optional graphviz package and Graphviz's dot)")
@@ -292,11 +297,22 @@ def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
         out.write("\n" + _graph_text([p.y] + grads, args.graph) + "\n")
 
 
-def _explain_text(p: Problem, fmt: str) -> str:
+def _count(text: str) -> int:
+    """A command-line count: an int ≥ 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {n}")
+    return n
+
+
+def _explain_text(p: Problem, fmt: str, max_steps: int = 200) -> str:
     from .explain import explain
 
     ex = explain(p.y, p.wrt if len(p.wrt) != 1 else p.wrt[0], at=p.at_for_explain(),
-                 output=p.name)
+                 output=p.name, max_steps=max_steps or None)
     if fmt == "latex":
         return str(ex.latex())
     if fmt == "markdown":
@@ -308,22 +324,23 @@ def _explain_text(p: Problem, fmt: str) -> str:
     return str(ex)
 
 
-def _graph_text(exprs: list[Any], fmt: str) -> str:
+def _graph_text(exprs: list[Any], fmt: str, max_nodes: int = 0) -> str:
     from .printing.graphviz import to_dot, to_mermaid
 
-    return str(to_dot(*exprs) if fmt == "dot" else to_mermaid(*exprs))
+    draw = to_dot if fmt == "dot" else to_mermaid
+    return str(draw(*exprs, max_nodes=max_nodes or None))
 
 
 def _cmd_explain(args: argparse.Namespace, out: Any) -> None:
     p = Problem(args)
-    out.write(_explain_text(p, args.format).rstrip("\n") + "\n")
+    out.write(_explain_text(p, args.format, args.max_steps).rstrip("\n") + "\n")
 
 
 def _cmd_graph(args: argparse.Namespace, out: Any) -> None:
     p = Problem(args)
     exprs = [p.y] + p.grads()
     if not args.output:
-        out.write(_graph_text(exprs, args.format).rstrip("\n") + "\n")
+        out.write(_graph_text(exprs, args.format, args.max_nodes).rstrip("\n") + "\n")
         return
     suffix = os.path.splitext(args.output)[1].lower().lstrip(".")
     try:
@@ -333,7 +350,7 @@ def _cmd_graph(args: argparse.Namespace, out: Any) -> None:
             render(*exprs, format=suffix, path=args.output)
         else:
             with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(_graph_text(exprs, args.format).rstrip("\n") + "\n")
+                fh.write(_graph_text(exprs, args.format, args.max_nodes).rstrip("\n") + "\n")
     except OSError as e:
         raise UsageError(f"--output {args.output}: {e.strerror or e}") from None
     out.write(f"wrote {args.output}\n")

@@ -220,3 +220,26 @@ def test_graph_to_files(tmp_path):
     else:
         assert r.returncode == 0, r.stderr
         assert b"<svg" in (tmp_path / "g.svg").read_bytes()
+
+
+def test_explain_max_steps_cuts_long_chains_and_zero_shows_all():
+    chain = "sin(" * 30 + "x" + ")" * 30
+    cut = run("explain", chain, "--wrt", "x", "--max-steps", "5")
+    assert cut.returncode == 0, cut.stderr
+    assert "more steps" in cut.stdout and "more forward" in cut.stdout
+    full = run("explain", chain, "--wrt", "x", "--max-steps", "0")
+    assert full.returncode == 0, full.stderr
+    assert "more steps" not in full.stdout
+    assert len(full.stdout.splitlines()) > len(cut.stdout.splitlines())
+    bad = run("explain", chain, "--wrt", "x", "--max-steps", "-1")
+    assert bad.returncode == 2 and "max-steps" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_graph_max_nodes_marks_what_it_leaves_out():
+    chain = "sin(" * 30 + "x" + ")" * 30
+    r = run("graph", chain, "--wrt", "x", "--max-nodes", "10")
+    assert r.returncode == 0, r.stderr
+    assert "more nodes" in r.stdout
+    full = run("graph", chain, "--wrt", "x")
+    assert "more nodes" not in full.stdout
