@@ -319,3 +319,17 @@ def test_unchecked_many_outputs_over_arrays_of_points() -> None:
     f3 = sb.lambdify(list(xs), list(xs), check=False)
     out = f3(*pts)
     assert all(o is not p and np.array_equal(o, p) for o, p in zip(out, pts))
+
+
+def test_regression_broadcast_true_is_a_boolean_condition() -> None:
+    """Found by the long fuzz run (rule sets on a relu of a constant-folded graph): a
+    stretched Python ``True`` was labelled float64, so ``where`` refused it as a condition."""
+    from symback.graph import broadcast_to, const
+
+    c = broadcast_to(const(True), (1, 2))
+    assert c.dtype == "bool"
+    x = sb.matrix("x", 1, 2)
+    e = sb.where(c, x, 0.0)
+    v = np.array([[1.5, -2.0]])
+    np.testing.assert_array_equal(sb.lambdify([x], e)(v), v)
+    assert broadcast_to(const(2.5), (3,)).dtype == "float64"  # numbers stay float64

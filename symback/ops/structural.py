@@ -70,7 +70,9 @@ broadcast_to_op = register(Op(
     # tangents carry trailing batch axes (symback.higher): they ride along unstretched
     jvp=lambda ts, out, x, *, shape: broadcast_to_op(ts[0], shape=shape + ts[0].shape[x.ndim:]),
     view=True,
-    dtype=lambda args, **kw: args[0].dtype if not args[0].weak else "float64",
+    # a stretched Python number is a float64 array, a stretched True/False a bool one
+    dtype=lambda args, **kw: ("float64" if args[0].weak and args[0].dtype != "bool"
+                              else args[0].dtype),
     text=Notation("broadcast_to({0}, shape={shape})"),
     latex=Notation("{0}", ATOM, LOWEST, _broadcast_to_latex),
     doc="y = x stretched to shape s (NumPy broadcasting, a view);  x̄ = ȳ summed over the stretched axes",
