@@ -156,3 +156,35 @@ def test_pickle_loads_in_a_fresh_process(tmp_path: Path) -> None:
     assert same == "True"
     assert float(v) == float(want_v)
     assert eval(g) == want_g.tolist()  # noqa: S307 - our own repr of a list of floats
+
+
+def test_threads_building_one_graph_get_the_same_nodes() -> None:
+    """Interning under contention: threads that build and differentiate the same formula at
+    once get identical node objects (the table's second look happens under its lock)."""
+    import threading
+    from typing import Any
+
+    def rosenbrock() -> tuple[Any, tuple[Any, ...]]:
+        xs = sb.symbols([f"r{i}" for i in range(120)])
+        f: Any = 0
+        for i in range(119):
+            f = f + 100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2
+        return f, tuple(sb.grad(f, list(xs)))
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(3):
+            out: list[Any] = [None] * 6
+            threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, rosenbrock()))
+                       for i in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            f0, g0 = out[0]
+            for f, g in out[1:]:
+                assert f is f0
+                assert all(a is b for a, b in zip(g, g0))
+    finally:
+        sys.setswitchinterval(old)
