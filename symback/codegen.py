@@ -306,9 +306,9 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     the dtype their symbol declares, and lets the generated code reuse
     buffers across calls. ``check=False`` skips all that: arguments are used
     as given, so scalar symbols may be fed arrays of points (vectorised
-    evaluation, as with SymPy's lambdify), and an output of shape ``()`` has the
-    dtype as computed (a 0-d array for numbers, the array of points for arrays of
-    points). ``rewrite=True`` first applies the rule tables ``CANONICAL``,
+    evaluation, as with SymPy's lambdify), and an output of shape ``()`` is returned
+    as computed (a float for float arguments, the array of points for arrays of
+    points), as SymPy's lambdify returns it. ``rewrite=True`` first applies the rule tables ``CANONICAL``,
     ``STABILIZE`` and ``LOWER`` (:mod:`symback.rules`).
     ``check_finite=True`` is a debug mode: every argument and every node's value
     is checked as soon as it is computed, and the first NaN or infinity raises a
@@ -359,9 +359,18 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
 
 
 def _literal(n: Expr) -> str | None:
-    """Source for a finite Python-number constant (negative ones in parentheses)."""
+    """Source for a finite Python-number constant (negative ones in parentheses).
+
+    An int is written as a float (``400.0``) when the float is exact (|n| ≤ 2**53): the
+    values it meets are floats, and CPython multiplies two floats a third faster than a
+    float and an int (W2's gradient at one point: 206 µs -> 150 µs); with NumPy the weak
+    float gives the same dtype and values, and ``np.broadcast_to(2.0, s)`` gets the float64
+    its node declares.
+    """
     val = n.value
     if n.weak and isinstance(val, (int, float)) and np.isfinite(val):
+        if val.__class__ is int and -2**53 <= val <= 2**53:
+            val = float(val)
         text = repr(val)
         return f"({text})" if text.startswith("-") else text
     return None
@@ -702,9 +711,10 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         elif o.is_leaf or o.op.view:
             rets.append(f"np.array({v})")  # a fresh, writable array of the full shape
         elif not check and o.shape == ():
-            # unchecked: the dtype as computed, an array of points stays one; a float
-            # becomes a 0-d array (api.md: outputs are ndarrays)
-            rets.append(f"np.asarray({v})")
+            # unchecked (SymPy's lambdify's contract, beyond api.md's default): as computed,
+            # a float for float arguments, an array for arrays of points. Wrapping 1,000
+            # floats as 0-d arrays costs ~150 µs, as much as W2's whole gradient
+            rets.append(v)
         elif check and o.dtype == "float32":
             rets.append(f"np.asarray({v}, dtype=np.float32)")
         else:
@@ -714,35 +724,19 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     else:
         ret = rets[0] if single else "(" + ", ".join(rets) + ("," if len(rets) == 1 else "") + ")"
     dts = {o.dtype for o in outs}
-    if ((not single or single == _VALUE_AND_GRAD) and len(outs) > 8
+    if (check and (not single or single == _VALUE_AND_GRAD) and len(outs) > 8
             and all(o.shape == () for o in outs) and len(dts) == 1
             and dts <= {"float64", "float32"}):
         # many scalars (W2's gradient): one array, split in C into 0-d views of it (one
         # allocation for the data, ~0.1 µs per output for the view objects)
         split = "t[0], list(t[1:])" if single == _VALUE_AND_GRAD else "t"
         preamble.append(f"_IDX_0D = tuple((i, ...) for i in range({len(outs)}))\n")
-        if check:
-            ret = (f"_split_0d(np.array([{', '.join(var[o] for o in outs)}], "
-                   f"_dt_{next(iter(dts))}))")
-            preamble.append("def _split_0d(a):\n"
-                            "    t = tuple(map(a.__getitem__, _IDX_0D))\n"
-                            f"    return {split}\n")
-            zero_d |= dts
-        else:  # unchecked, values may be arrays of points: those are returned as they are
-            ret = ("_split_0d([" + ", ".join(r if o.is_leaf or o.op.view else var[o]
-                                              for r, o in zip(rets, outs)) + "])")
-            preamble.append("def _split_0d(v):\n"
-                            "    a = None\n"
-                            "    if v[0].__class__ is not np.ndarray or v[0].ndim == 0:\n"
-                            "        try:\n"
-                            "            a = np.array(v)\n"
-                            "        except ValueError:  # scalars and arrays of points\n"
-                            "            pass\n"
-                            "    if a is not None and a.ndim == 1:\n"
-                            "        t = tuple(map(a.__getitem__, _IDX_0D))\n"
-                            "    else:\n"
-                            "        t = tuple(map(np.asarray, v))\n"
-                            f"    return {split}\n")
+        ret = (f"_split_0d(np.array([{', '.join(var[o] for o in outs)}], "
+               f"_dt_{next(iter(dts))}))")
+        preamble.append("def _split_0d(a):\n"
+                        "    t = tuple(map(a.__getitem__, _IDX_0D))\n"
+                        f"    return {split}\n")
+        zero_d |= dts
     for dt in sorted(zero_d):
         if not any(a.shape != () and a.dtype == dt for a in args):  # else defined below
             preamble.append(f"_dt_{dt} = np.dtype({dt!r})\n")
