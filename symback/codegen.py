@@ -174,7 +174,18 @@ class CompiledFunction:
                 f"compiled function takes {len(self.args)} argument(s) ({names}), "
                 f"got {len(values)}"
             )
-        return self._fn(*values)
+        try:
+            return self._fn(*values)
+        except (ZeroDivisionError, OverflowError):
+            # Python numbers are computed with Python's arithmetic (3-5x faster than NumPy
+            # scalars), which raises where IEEE arithmetic gives ±inf or NaN (1.0 / 0.0,
+            # 1e200 ** 2.0). Then the call is repeated with NumPy scalars: IEEE results, with
+            # NumPy's usual warnings, as for arrays.
+            retry = tuple(np.float64(v) if v.__class__ is float or v.__class__ is int else v
+                          for v in values)
+            if all(a is b for a, b in zip(retry, values)):
+                raise
+            return self._fn(*retry)
 
     def __repr__(self) -> str:
         names = ", ".join(a.name for a in self.args)

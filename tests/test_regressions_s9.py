@@ -353,3 +353,28 @@ def test_regression_broadcast_true_is_a_boolean_condition() -> None:
     v = np.array([[1.5, -2.0]])
     np.testing.assert_array_equal(sb.lambdify([x], e)(v), v)
     assert broadcast_to(const(2.5), (3,)).dtype == "float64"  # numbers stay float64
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_regression_python_floats_follow_ieee_not_python(check: bool) -> None:
+    """Python floats are computed with Python's arithmetic (fast), which raised
+    ZeroDivisionError for 1.0 / 0.0, OverflowError for 1e200 ** 3.0, and gave a complex
+    number for (-8.0) ** (1/3). Compiled functions follow IEEE, as NumPy does."""
+    x, y = sb.symbols("x y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        div = sb.lambdify([x, y], x / y, check=check)
+        assert float(div(1.0, 0.0)) == np.inf and float(div(-1.0, 0.0)) == -np.inf
+        assert np.isnan(float(div(0.0, 0.0)))
+        assert float(div(1, 0)) == np.inf  # Python ints too
+        cube = sb.lambdify([x], x ** 3.0, check=check)
+        assert float(cube(1e200)) == np.inf
+        root = sb.lambdify([x, y], x ** y, check=check)(-8.0, 1.0 / 3.0)
+        assert not np.iscomplexobj(root) and np.isnan(float(root))
+        assert np.isnan(float(sb.lambdify([x], x ** 0.5, check=check)(-4.0)))
+        # a gradient through a division by zero: IEEE values, no exception
+        val, (gx, gy) = sb.value_and_grad(x / y, [x, y], args=[x, y], check=check)(1.0, 0.0)
+        assert (float(val), float(gx), float(gy)) == (np.inf, np.inf, -np.inf)  # -x/y²
+    # ordinary values are unchanged, and still computed as Python floats without checks
+    assert sb.lambdify([x, y], x / y, check=check)(3.0, 4.0) == 0.75
+    assert float(sb.lambdify([x, y], x ** y, check=check)(2.0, 0.5)) == pytest.approx(2 ** 0.5)
