@@ -209,7 +209,7 @@ def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[...
     for piece, first_line in _pieces(source):
         code = compile("\n" * first_line + piece, filename, "exec")
         exec(code, ns)  # noqa: S102 - self-generated source over validated identifiers
-    return ns["_symback_fn"]
+    return ns.get("_symback_call") or ns["_symback_fn"]  # (the dispatcher, if there is one)
 
 
 # --------------------------------------------------------------------------- huge graphs
@@ -363,10 +363,42 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     with gc_paused():  # no cycles are built; see graph.gc_paused
         source, consts = _generate(arg_list, compiled_outs, single, check, check_finite,
                                    order)
+        if _scalar_math_pays(arg_list, compiled_outs, order, check_finite):
+            source = _with_scalar_math(source, arg_list, compiled_outs, single, check, order)
         return CompiledFunction(arg_list, outs, single, source, consts, filename)
 
 
 # --------------------------------------------------------------------------- generation
+
+_SCALAR_MATH_NODES = 4_000  # larger scalar graphs compile one version only (compile time)
+
+
+def _scalar_math_pays(args: list[Expr], outs: list[Expr], order: list[Expr] | None,
+                      check_finite: bool) -> bool:
+    """Small functions of float64 scalars with an op that has a ``scalar`` (math) form."""
+    if check_finite or not args or any(a.shape != () or a.dtype != "float64" for a in args):
+        return False
+    nodes = order if order is not None else toposort(outs)
+    return (len(nodes) <= _SCALAR_MATH_NODES and 2 * len(nodes) + len(args) < _CHUNK_LINES
+            and all(o.shape == () for o in outs)
+            and any(n.op.scalar is not None for n in nodes))
+
+
+def _with_scalar_math(source: str, args: list[Expr], outs: list[Expr], single: Any,
+                      check: bool, order: list[Expr] | None) -> str:
+    """Two versions of the function: one with the ops' ``scalar`` (math module) forms,
+    tried first, and the NumPy one, run when the first raises (math.log(0.0), an array of
+    points) — so every result is the NumPy version's, only faster on floats."""
+    msrc, _ = _generate(args, outs, single, check, False, order, scalar_math=True)
+    head = "def _symback_fn("
+    math_fn = msrc[msrc.index(head):].replace(head, "def _symback_math(", 1)
+    params = source[source.index(head) + len(head):].split(")", 1)[0]
+    return (source + "\nimport math as _m\n\n" + math_fn
+            + f"\ndef _symback_call({params}):\n"
+            f"    try:\n        return _symback_math({params})\n"
+            f"    except (ArithmeticError, ValueError, TypeError):\n"
+            f"        pass  # (NumPy's version below, outside the handler: no chained errors)\n"
+            f"    return _symback_fn({params})\n")
 
 
 def _literal(n: Expr) -> str | None:
@@ -501,9 +533,11 @@ class _Plan:
 
 def _generate(args: list[Expr], outs: list[Expr], single: bool,
               check: bool, check_finite: bool = False,
-              order: list[Expr] | None = None) -> tuple[str, dict[str, Any]]:
+              order: list[Expr] | None = None,
+              scalar_math: bool = False) -> tuple[str, dict[str, Any]]:
     """The source of ``_symback_fn(*args)`` returning ``outs`` (``order``: their toposort,
-    if the caller has it) and the constants its namespace needs."""
+    if the caller has it) and the constants its namespace needs; with ``scalar_math``, ops
+    with a ``scalar`` form use it (Python floats in)."""
     taken: set[str] = set()
     var: dict[Expr, str] = {}
     for a in args:
@@ -659,7 +693,11 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             helpers.update(op.helpers)
         exprs = [var[a] for a in n.args]
         dims_read.clear()
+        scalar_form = op.scalar if scalar_math else None
         if n in plan.inline:
+            if scalar_form is not None:
+                var[n] = scalar_form.format(*exprs)  # a call: no parentheses needed
+                continue
             text = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
             call = is_call.get(op)
             if call is None:
@@ -687,7 +725,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         else:
             if frees_at:
                 release_slots(s)
-            rhs = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
+            rhs = (scalar_form.format(*exprs) if scalar_form is not None
+                   else render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read))
             dying = dies_at.get(s)
             if dying is not None:
                 for a in dying:

@@ -122,6 +122,10 @@ class Op:
             (of the node's shape and dtype), e.g. ``"np.add({0}, {1}, out={out})"``; the
             code generator then reuses buffers instead of allocating (a string template or
             a function ``(args, attrs) -> str`` with ``attrs["_out"]`` the buffer's name).
+        scalar: optional source for Python-float arguments (``"_m.sin({0})"``, ``_m`` the
+            ``math`` module): small all-scalar float64 functions try this form first (4x
+            faster than NumPy's ufuncs on floats) and fall back to ``numpy`` when it raises
+            (``math.log(0.0)``, ``math.exp(1000.0)``), so the results are NumPy's.
     """
 
     name: str
@@ -145,6 +149,7 @@ class Op:
     extra: dict[str, Any] = field(default_factory=dict)
     weak: bool = False
     numpy_out: str | Callable[[list[str], dict[str, Any]], str] | None = None
+    scalar: str | None = None
 
     def __repr__(self) -> str:
         return f"Op({self.name})"

@@ -288,3 +288,38 @@ def test_many_scalar_arguments_compile_and_run() -> None:
     want[:-1] = -400 * p[:-1] * d - 2 * (1 - p[:-1])
     want[1:] += 200 * d
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+
+
+def test_scalar_functions_try_math_forms_and_fall_back_to_numpy() -> None:
+    """Small float64 scalar functions try the ops' math-module forms (4x faster on floats)
+    and run the NumPy version when math raises: every result is NumPy's (to an ulp)."""
+    import warnings
+
+    x, y = sb.symbols("x y")
+    e = [sb.sin(x) * y + sb.exp(x), sb.log(x) + sb.sqrt(y), sb.tanh(x * y)]
+    f = sb.lambdify([x, y], e)
+    assert "_symback_math" in f.source and "_m.sin(" in f.source
+    npf = sb.lambdify([x, y], e)  # the NumPy version alone, as the fallback runs it
+    npf._fn = npf._fn.__globals__["_symback_fn"]
+    rng = np.random.default_rng(3)
+    for xv, yv in rng.uniform(0.1, 5.0, size=(50, 2)):
+        got, want = f(float(xv), float(yv)), npf(float(xv), float(yv))
+        for g, w in zip(got, want):
+            assert isinstance(g, np.ndarray) and g.shape == () and g.dtype == np.float64
+            np.testing.assert_allclose(g, w, rtol=4e-16, atol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        edge = f(0.0, -1.0)  # math.log(0.0) and math.sqrt(-1.0) raise: NumPy's -inf and NaN
+        assert np.isnan(float(edge[1])) and float(edge[0]) == 1.0  # -inf + NaN, sin 0 + e⁰
+        big = f(1000.0, 1.0)  # math.exp(1000.0) overflows: NumPy's inf
+        assert float(big[0]) == np.inf
+    # arrays of points (check=False): the NumPy version
+    g = sb.lambdify([x, y], e, check=False)
+    pts = np.linspace(0.5, 2.0, 4)
+    out = g(pts, pts)
+    np.testing.assert_allclose(out[0], np.sin(pts) * pts + np.exp(pts), rtol=1e-15)
+    # tensors, float32 and big graphs keep one (NumPy) version
+    v = sb.vector("v", 3)
+    assert "_symback_math" not in sb.lambdify([v], sb.sum(sb.sin(v))).source
+    a32 = sb.symbols("a", dtype="float32")
+    assert "_symback_math" not in sb.lambdify([a32], sb.sin(a32)).source

@@ -335,46 +335,55 @@ pow_ = elementwise(
 exp = elementwise(
     "exp", 1, "np.exp({0})", lambda g, out, a: (mul(g, out),),
     numpy_out="np.exp({0}, {out})",
+    scalar="_m.exp({0})",
     latex=_fn_latex(r"\exp"), doc="y = exp(a);  ā = ȳ ⊙ y (reuses the forward value)",
 )
 log = elementwise(
     "log", 1, "np.log({0})", lambda g, out, a: (div(g, a),),
     numpy_out="np.log({0}, {out})",
+    scalar="_m.log({0})",
     latex=_fn_latex(r"\log"), doc="y = log(a);  ā = ȳ ⊘ a",
 )
 log1p = elementwise(
     "log1p", 1, "np.log1p({0})", lambda g, out, a: (div(g, add(1.0, a)),),
     numpy_out="np.log1p({0}, {out})",
+    scalar="_m.log1p({0})",
     latex=Notation(r"\log(1 + {0})", ATOM), doc="y = log(1 + a), accurate near 0;  ā = ȳ ⊘ (1 + a)",
 )
 expm1 = elementwise(
     "expm1", 1, "np.expm1({0})", lambda g, out, a: (mul(g, add(out, 1.0)),),
     numpy_out="np.expm1({0}, {out})",
+    scalar="_m.expm1({0})",
     latex=Notation(r"\exp({0}) - 1", ADD), doc="y = exp(a) - 1, accurate near 0;  ā = ȳ ⊙ (y + 1)",
 )
 sqrt = elementwise(
     "sqrt", 1, "np.sqrt({0})", lambda g, out, a: (div(mul(0.5, g), out),),
     numpy_out="np.sqrt({0}, {out})",
+    scalar="_m.sqrt({0})",
     latex=Notation(r"\sqrt{{{0}}}", ATOM), doc="y = √a;  ā = ȳ ⊘ (2 y)",
 )
 sin = elementwise(
     "sin", 1, "np.sin({0})", lambda g, out, a: (mul(g, cos(a)),),
     numpy_out="np.sin({0}, {out})",
+    scalar="_m.sin({0})",
     latex=_fn_latex(r"\sin"), doc="y = sin a;  ā = ȳ ⊙ cos a",
 )
 cos = elementwise(
     "cos", 1, "np.cos({0})", lambda g, out, a: (neg(mul(g, sin(a))),),
     numpy_out="np.cos({0}, {out})",
+    scalar="_m.cos({0})",
     latex=_fn_latex(r"\cos"), doc="y = cos a;  ā = -ȳ ⊙ sin a",
 )
 tan = elementwise(
     "tan", 1, "np.tan({0})", lambda g, out, a: (mul(g, add(1.0, mul(out, out))),),
     numpy_out="np.tan({0}, {out})",
+    scalar="_m.tan({0})",
     latex=_fn_latex(r"\tan"), doc="y = tan a;  ā = ȳ ⊙ (1 + y²)",
 )
 tanh = elementwise(
     "tanh", 1, "np.tanh({0})", lambda g, out, a: (mul(g, sub(1.0, mul(out, out))),),
     numpy_out="np.tanh({0}, {out})",
+    scalar="_m.tanh({0})",
     latex=_fn_latex(r"\tanh"), doc="y = tanh a;  ā = ȳ ⊙ (1 - y²)",
 )
 sigmoid = elementwise(
