@@ -141,6 +141,20 @@ class Rule:
                 return True
         return False
 
+    def _may_match2(self, sig2: tuple[Any, ...]) -> bool:
+        """Can the pattern match a node whose ops two levels down are ``sig2`` =
+        (op, ((arg op, (its arguments' ops)), ...))?"""
+        pat = self.pattern
+        for pa, (aop, gops) in zip(pat.args, sig2[1]):
+            if not isinstance(pa, P):
+                continue
+            if pa.resolved_op() is not aop or len(pa.args) != len(gops):
+                return False
+            for ppa, gop in zip(pa.args, gops):
+                if isinstance(ppa, P) and ppa.resolved_op() is not gop:
+                    return False
+        return True
+
     def _may_match(self, sig: tuple[Any, ...]) -> bool:
         """Can the pattern match a node whose op and argument ops are ``sig``?"""
         pat = self.pattern
@@ -216,10 +230,23 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
     # cache them per such signature, so most nodes cost one dict lookup.
     candidates: dict[tuple[Any, ...], list[Rule]] = {}
 
+    # A node that has candidates by its arguments' ops is filtered once more by the ops
+    # one level further down (W3's sums of products meet the cross-entropy rules there).
+    deep: dict[tuple[Any, ...], list[Rule]] = {}
+
     def fire(node: Expr) -> Expr | None:
         if not generic and node.op not in by_op:
             return None  # no rule for this op: the common case, decided in one lookup
-        for rule in candidates_of(node):
+        rules_ = candidates_of(node)
+        if not rules_:
+            return None
+        if not generic:
+            sig2 = (node.op, tuple([(a.op, tuple([b.op for b in a.args])) for a in node.args]))
+            narrowed = deep.get(sig2)
+            if narrowed is None:
+                narrowed = deep[sig2] = [r for r in rules_ if r._may_match2(sig2)]
+            rules_ = narrowed
+        for rule in rules_:
             out = rule.apply(node)
             if out is not None:
                 return out
