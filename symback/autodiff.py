@@ -66,17 +66,20 @@ def _as_wrt(wrt: Any) -> tuple[list[Expr], bool]:
     raise SymbackError(f"grad: wrt must be an expression or a list of them, not {type(wrt).__name__}")
 
 
-def backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None = None) -> Backprop:
+def backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None = None, *,
+             record: bool = True) -> Backprop:
     """Run the reverse pass from ``y`` (cotangent ``seed``, default 1) down to ``wrt``.
 
     Only nodes that lie on a path from a ``wrt`` node to ``y`` are visited; each
-    op's VJP is called once per visited node.
+    op's VJP is called once per visited node. ``record=False`` keeps no ``Step``s
+    (``grad`` needs only the table; ``explain`` reads the steps).
     """
     with gc_paused():  # the pass builds no cycles; see graph.gc_paused
-        return _backprop(y, wrt, seed)
+        return _backprop(y, wrt, seed, record)
 
 
-def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None) -> Backprop:
+def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = True
+              ) -> Backprop:
     y = as_expr(y)
     if seed is None:
         seed = ones(y.shape)
@@ -110,7 +113,8 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None) -> Backprop:
             # (by a reduction's VJP); give it the node's dtype so float32 stays float32.
             total = const(np.asarray(total.value, dtype=np.float32))
         table[node] = total
-        steps.append(Step(node, tuple(contribs), total))
+        if record:
+            steps.append(Step(node, tuple(contribs), total))
         args = node.args
         for a in args:
             if a in relevant:
@@ -162,7 +166,7 @@ def grad(y: Any, wrt: Any) -> Any:
             f"grad: y must be a scalar, but it has shape {fmt(y.shape)}; "
             "use sb.jacobian(y, x) for the derivative of a non-scalar, or sum it first"
         )
-    bp = backprop(y, items)
+    bp = backprop(y, items, record=False)
     out = [bp.grad_of(w) for w in items]
     return out[0] if single else out
 
@@ -171,6 +175,6 @@ def vjp(y: Any, wrt: Any, cotangent: Any) -> Any:
     """The vector-Jacobian product cotangentᵀ ∂y/∂wrt for any ``y`` (``cotangent`` has y's shape)."""
     y = as_expr(y)
     items, single = _as_wrt(wrt)
-    bp = backprop(y, items, as_expr(cotangent))
+    bp = backprop(y, items, as_expr(cotangent), record=False)
     out = [bp.grad_of(w) for w in items]
     return out[0] if single else out
