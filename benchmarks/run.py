@@ -396,6 +396,34 @@ def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) 
 # --------------------------------------------------------------------------- W4 / W5
 
 
+def peer_steps(run: Run, peers: list[str], workload: str, label: str,
+               make: Callable[[Any], Any], ref: Any, names: tuple[str, str, str],
+               tol: dict[str, float]) -> tuple[dict[str, Callable[[], Any]],
+                                               dict[str, tuple[float, float]]]:
+    """The installed peers' training steps for W4 or W5 (``peers.<peer>_<workload>``, built
+    by ``make``): each one's value and two gradients checked against the hand-derived
+    ``ref`` before it may be timed. Returns the timing candidates and the build times; a
+    peer that fails is noted and skipped."""
+    cands: dict[str, Callable[[], Any]] = {}
+    builds: dict[str, tuple[float, float]] = {}
+    for peer in peers:
+        fn = getattr(pr, f"{peer}_{workload}", None)
+        if fn is None:
+            continue
+        try:
+            b = make(fn)
+            res = to_numpy(b.fns["step"]())
+            got = (res[0], res[1], res[2]) if len(res) == 3 else (res[0], res[1][0], res[1][1])
+            for name, g, r in zip(names, got, ref):
+                run.check(f"{label} {peer} {name}", g, r, **tol)
+            cands[peer] = b.fns["step"]
+            builds[peer] = (b.build_wall, b.build_cpu)
+        except Exception as e:  # noqa: BLE001
+            run.note(f"{peer} {label} failed: {e!r:.160}")
+            run.data["skipped"][f"{peer} {label}"] = repr(e)[:300]
+    return cands, builds
+
+
 def mlp_workload(run: Run, cfg: dict[str, Any], peers: list[str]) -> None:
     run.log("\n== W4 MLP step")
     out: dict[str, Any] = {}
@@ -423,23 +451,11 @@ def mlp_workload(run: Run, cfg: dict[str, Any], peers: list[str]) -> None:
             cands: dict[str, Callable[[], Any]] = {
                 "numpy (hand)": lambda: hand(*vals), "symback": lambda: step_sb(*vals)}
             builds = {"symback": build}
-            for peer in peers:
-                fn = getattr(pr, f"{peer}_w4", None)
-                if fn is None:
-                    continue
-                try:
-                    b = fn(data, dtype)
-                    res = to_numpy(b.fns["step"]())
-                    v, g1, g2 = (res[0], res[1], res[2]) if len(res) == 3 else (
-                        res[0], res[1][0], res[1][1])
-                    run.check(f"w4 {key} {peer} dW1", g1, ref[1], rtol=tol, atol=tol)
-                    run.check(f"w4 {key} {peer} dW2", g2, ref[2], rtol=tol, atol=tol)
-                    run.check(f"w4 {key} {peer} value", v, ref[0], rtol=tol, atol=tol)
-                    cands[peer] = b.fns["step"]
-                    builds[peer] = (b.build_wall, b.build_cpu)
-                except Exception as e:  # noqa: BLE001
-                    run.note(f"{peer} w4 {key} failed: {e!r:.160}")
-                    run.data["skipped"][f"{peer} w4 {key}"] = repr(e)[:300]
+            peer_cands, peer_builds = peer_steps(
+                run, peers, "w4", f"w4 {key}", lambda fn: fn(data, dtype), ref,
+                ("value", "dW1", "dW2"), {"rtol": tol, "atol": tol})
+            cands.update(peer_cands)
+            builds.update(peer_builds)
             t = tm.interleaved(cands, rounds=cfg["rounds"], target=cfg["target"])
             # peak memory of one step: cold (first call of a fresh function: its buffers
             # are allocated in it) and warm (buffers kept between calls not counted)
@@ -473,23 +489,10 @@ def logistic_workload(run: Run, cfg: dict[str, Any], peers: list[str]) -> None:
     cands: dict[str, Callable[[], Any]] = {"numpy (hand)": lambda: wl.w5_hand(X, y, w, b),
                                             "symback": lambda: step_sb(X, y, w, b)}
     builds = {"symback": build}
-    for peer in peers:
-        fn = getattr(pr, f"{peer}_w5", None)
-        if fn is None:
-            continue
-        try:
-            bt = fn(data)
-            res = to_numpy(bt.fns["step"]())
-            v, gw, gb = (res[0], res[1], res[2]) if len(res) == 3 else (
-                res[0], res[1][0], res[1][1])
-            run.check(f"w5 {peer} value", v, ref[0])
-            run.check(f"w5 {peer} dw", gw, ref[1])
-            run.check(f"w5 {peer} db", gb, ref[2])
-            cands[peer] = bt.fns["step"]
-            builds[peer] = (bt.build_wall, bt.build_cpu)
-        except Exception as e:  # noqa: BLE001
-            run.note(f"{peer} w5 failed: {e!r:.160}")
-            run.data["skipped"][f"{peer} w5"] = repr(e)[:300]
+    peer_cands, peer_builds = peer_steps(run, peers, "w5", "w5", lambda fn: fn(data), ref,
+                                         ("value", "dw", "db"), {})
+    cands.update(peer_cands)
+    builds.update(peer_builds)
     t = tm.interleaved(cands, rounds=cfg["rounds"], target=cfg["target"])
     run.data["w5"] = {"times": {k: v.as_dict() for k, v in t.items()},
                       "build": {k: {"wall_s": v[0], "cpu_s": v[1]} for k, v in builds.items()},
