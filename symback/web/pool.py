@@ -105,15 +105,25 @@ class WorkerPool:
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self._failures = 0  # workers in a row that did not start
         self.killed = 0  # workers killed for passing the time limit (for tests and logs)
 
     # ------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
-        """Start every worker and wait until each has imported symback."""
+        """Start every worker and wait until each has imported symback.
+
+        Workers are started with ``spawn``: a script that builds the app must keep that
+        under ``if __name__ == "__main__":``, as usual with multiprocessing.
+        """
         workers = [self._new() for _ in range(self.size)]
+        failed = [w for w in workers if not w.wait_ready(120.0)]
+        if failed:
+            self.close()
+            raise RuntimeError("symback serve: a worker process did not start (see the "
+                               "messages above)")
         for w in workers:
-            self._ready(w)
+            self._idle.put(w)
 
     def _new(self) -> _Worker:
         w = _Worker(self._ctx, self.limits, self.memory_mb)
@@ -123,11 +133,14 @@ class WorkerPool:
 
     def _ready(self, w: _Worker) -> None:
         if w.wait_ready(120.0) and not self._closed:
+            self._failures = 0
             self._idle.put(w)
-        else:
-            self._drop(w)
-            if not self._closed:
-                self._replace_later()
+            return
+        self._drop(w)
+        self._failures += 1
+        if not self._closed and self._failures < 3:  # no respawn storm if workers cannot start
+            time.sleep(0.5 * self._failures)
+            self._replace_later()
 
     def _drop(self, w: _Worker) -> None:
         w.kill()
