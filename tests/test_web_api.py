@@ -19,17 +19,18 @@ import pytest
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install '.[web]'")
 pytest.importorskip("httpx", reason="httpx (Starlette's test client) is not installed")
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 with warnings.catch_warnings():  # Starlette 1.x prefers httpx2; httpx still works
     warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient  # noqa: E402
-from test_fuzz_text import VOCAB, _payloads  # noqa: E402
-from test_parse import ERRORS, SHAPES  # noqa: E402
+    from starlette.testclient import TestClient
+from test_fuzz_text import VOCAB, _payloads
+from test_parse import ERRORS, SHAPES
 
-import symback as sb  # noqa: E402
-from symback.web import create_app  # noqa: E402
-from symback.web.compute import Limits, answer  # noqa: E402
+import symback as sb
+from symback.web import create_app
+from symback.web.compute import Limits, answer
 
 LIMITS = Limits()
 

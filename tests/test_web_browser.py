@@ -24,10 +24,10 @@ pytest.importorskip("uvicorn", reason="the web extra is not installed: pip insta
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install playwright")
 
-from webserver import running  # noqa: E402
+from webserver import running
 
-import symback as sb  # noqa: E402
-from symback.web import create_app  # noqa: E402
+import symback as sb
+from symback.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("SYMBACK_CHROMIUM") or shutil.which("chromium") or \

@@ -25,10 +25,10 @@ import pytest
 pytest.importorskip("starlette", reason="the web extra is not installed: pip install '.[web]'")
 pytest.importorskip("uvicorn", reason="the web extra is not installed: pip install '.[web]'")
 
-from webserver import free_port, post, running  # noqa: E402
+from webserver import free_port, post, running
 
-from symback.web import create_app  # noqa: E402
-from symback.web.compute import Limits  # noqa: E402
+from symback.web import create_app
+from symback.web.compute import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,6 +96,21 @@ def test_a_request_past_the_time_limit_is_stopped_while_others_are_answered(serv
     assert post(base, SEEDS[2])[0] == 200
 
 
+def test_a_heavy_formula_within_the_text_limits_is_stopped_too(server) -> None:  # type: ignore[no-untyped-def]
+    """No hook: the Hessian of a 200-factor product in 8 variables passes every size limit
+    (2.2 kB, ~400 operators) and takes well over 30 s; it gets the 504 at the time limit."""
+    base, _ = server
+    expr = "*".join(f"sin(x{i % 8}*x{(i + 1) % 8})" for i in range(200))
+    with ThreadPoolExecutor(4) as ex:
+        heavy = ex.submit(post, base, {"expr": expr, "mode": "hessian"}, 120)
+        time.sleep(0.3)
+        quick = [ex.submit(post, base, SEEDS[i % 5], 60) for i in range(6)]
+        assert all(f.result()[0] == 200 for f in quick)
+        status, body, seconds = heavy.result()
+    assert status == 504 and body["limit"] == "time_limit_s", body
+    assert seconds < TIME_LIMIT + 10
+
+
 def test_symback_serve_command_starts_answers_and_stops(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -142,5 +157,5 @@ def test_symback_serve_command_starts_answers_and_stops(tmp_path: Path) -> None:
 
 def test_serve_command_rejects_a_bad_port() -> None:
     proc = subprocess.run([sys.executable, "-m", "symback", "serve", "--port", "70000"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "0..65535" in proc.stderr

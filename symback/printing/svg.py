@@ -23,8 +23,15 @@ from collections.abc import Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
-from .graphviz import (DERIVATIVE_FILL, DERIVATIVE_LINE, FORWARD_FILL, FORWARD_LINE, _edge_label,
-                       node_label, split)
+from .graphviz import (
+    DERIVATIVE_FILL,
+    DERIVATIVE_LINE,
+    FORWARD_FILL,
+    FORWARD_LINE,
+    _edge_label,
+    node_label,
+    split,
+)
 
 CHAR_W = 7.0  # average glyph width of 12px sans-serif, for sizing boxes
 LINE_H = 15.0
@@ -100,13 +107,13 @@ def to_svg(*exprs: Any, forward: Iterable[Any] | None = None, grads: Iterable[An
         top += h + GAP_Y
     total_h = top - GAP_Y + MARGIN + (20.0 if view.hidden else 0.0)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="symback-graph" '
-           f'width="{total_w:.0f}" height="{total_h:.0f}" '
-           f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" font-family="Helvetica, Arial, sans-serif" '
-           f'font-size="12">',
-           '<defs><marker id="sb-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-           'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
-           'fill="#555555"/></marker></defs>']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="symback-graph" '
+            f'width="{total_w:.0f}" height="{total_h:.0f}" '
+            f'viewBox="0 0 {total_w:.0f} {total_h:.0f}" '
+            f'font-family="Helvetica, Arial, sans-serif" font-size="12">'),
+           ('<defs><marker id="sb-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+            'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" '
+            'fill="#555555"/></marker></defs>')]
     if title:
         out.append(f'<text x="{total_w / 2:.1f}" y="{MARGIN + 12:.1f}" text-anchor="middle" '
                    f'font-weight="bold">{escape(title)}</text>')

@@ -227,6 +227,7 @@ def _answer(req: Any, limits: Limits) -> dict[str, Any]:
         raise Refusal(400, "max_steps: expected a number ≥ 0", field="max_steps")
     if max_steps > limits.max_steps:
         raise _over(limits, "max_steps", max_steps, "max_steps")
+    max_steps = max_steps or limits.max_steps  # 0 ("all") means: as many as the limit allows
     seed = _int(req, "seed", 0)
 
     y = sb.parse(text, shapes, max_nodes=limits.max_operators, max_depth=limits.max_depth)
@@ -264,11 +265,11 @@ def _answer(req: Any, limits: Limits) -> dict[str, Any]:
     bases: list[Any] = []
     for k, w in enumerate(wrt):
         if mode == "grad":
-            derivs.append(grads[k]); bases.append(y)  # noqa: E702
+            derivs.append(grads[k]); bases.append(y)
         elif mode == "hessian":
-            derivs.append(sb.hessian(y, w)); bases.append(grads[k])  # noqa: E702
+            derivs.append(sb.hessian(y, w)); bases.append(grads[k])
         else:
-            derivs.append(sb.jacobian(y, w)); bases.append(y)  # noqa: E702
+            derivs.append(sb.jacobian(y, w)); bases.append(y)
     n_nodes = len(toposort([y, *derivs]))
     if n_nodes > limits.max_graph_nodes:
         raise _over(limits, "max_graph_nodes", n_nodes, "the graph with its derivatives")
@@ -298,7 +299,7 @@ def _answer(req: Any, limits: Limits) -> dict[str, Any]:
     body["steps"], body["steps_rows"] = "", None
     if _flag(req, "steps", True) and y.shape == ():
         ex = sb.explain(y, wrt if len(wrt) != 1 else wrt[0], output=output,
-                        max_steps=max_steps or None)
+                        max_steps=max_steps)
         body["steps"] = str(ex)
         body["steps_rows"] = _rows(ex)
 
@@ -346,14 +347,15 @@ def _latex(sb: Any, e: Any, named: bool, onehot: list[Any]) -> str:
 def _graph(sb: Any, to_svg: Any, y: Any, derivs: list[Any], limits: Limits) -> str:
     """Graphviz's drawing when the ``graphviz`` package and ``dot`` are installed, else ours."""
     try:
-        import graphviz  # type: ignore[import-not-found]  # noqa: F401
         import shutil
+
+        import graphviz  # type: ignore[import-not-found]  # noqa: F401
 
         if shutil.which("dot"):
             data = sb.render(y, *derivs, format="svg", max_nodes=limits.max_graph_drawn)
             text = data.decode("utf-8")
             return text[text.find("<svg"):]
-    except Exception:  # noqa: BLE001 - fall back to the pure-Python drawing
+    except Exception:  # noqa: BLE001, S110 - any Graphviz trouble: the pure-Python drawing
         pass
     return str(to_svg(y, *derivs, max_nodes=limits.max_graph_drawn))
 
