@@ -1,4 +1,4 @@
-"""The pure-Python SVG graph picture (``symback.printing.svg.to_svg``), used by the page
+"""The pure-Python SVG graph picture (``symback.web.svg.to_svg``), used by the page
 where Graphviz is not installed: well-formed, every node and edge drawn once, forward and
 derivative nodes apart, edges pointing down, big graphs cut, deep graphs without recursion."""
 
@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import symback as sb
 from symback.printing.graphviz import DERIVATIVE_FILL, FORWARD_FILL, split
-from symback.printing.svg import to_svg
+from symback.web.svg import to_svg
 
 NS = "{http://www.w3.org/2000/svg}"
 

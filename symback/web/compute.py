@@ -199,7 +199,7 @@ def _answer(req: Any, limits: Limits) -> dict[str, Any]:
     import symback as sb
 
     from ..graph import toposort
-    from ..printing.svg import to_svg
+    from .svg import to_svg
 
     if not isinstance(req, dict):
         raise Refusal(400, "expected a JSON object such as {\"expr\": \"sum(sigmoid(X @ W))\", "
@@ -345,18 +345,8 @@ def _latex(sb: Any, e: Any, named: bool, onehot: list[Any]) -> str:
 
 
 def _graph(sb: Any, to_svg: Any, y: Any, derivs: list[Any], limits: Limits) -> str:
-    """Graphviz's drawing when the ``graphviz`` package and ``dot`` are installed, else ours."""
-    try:
-        import shutil
-
-        import graphviz  # type: ignore[import-not-found]  # noqa: F401
-
-        if shutil.which("dot"):
-            data = sb.render(y, *derivs, format="svg", max_nodes=limits.max_graph_drawn)
-            text = data.decode("utf-8")
-            return text[text.find("<svg"):]
-    except Exception:  # noqa: BLE001, S110 - any Graphviz trouble: the pure-Python drawing
-        pass
+    """The graph of ``y`` and its derivatives as SVG, drawn in Python (:mod:`.svg`): no
+    Graphviz process is started, so a worker killed at its time limit leaves nothing behind."""
     return str(to_svg(y, *derivs, max_nodes=limits.max_graph_drawn))
 
 

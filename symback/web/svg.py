@@ -2,8 +2,9 @@
 
 The same picture as :func:`symback.printing.graphviz.to_dot` (forward nodes blue,
 derivative nodes orange, outputs with a thick border, argument indices on the
-edges of ops with several arguments), laid out here in pure Python so that the
-web page and notebooks draw graphs where Graphviz's ``dot`` is not installed.
+edges of ops with several arguments), laid out here in pure Python for the web page: the same
+look on every machine, and no ``dot`` process per request (one would outlive a worker
+killed at its time limit).
 
 Layout (a small Sugiyama-style layered drawing):
 
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
-from .graphviz import (
+from ..printing.graphviz import (
     DERIVATIVE_FILL,
     DERIVATIVE_LINE,
     FORWARD_FILL,
@@ -49,7 +50,7 @@ def to_svg(*exprs: Any, forward: Iterable[Any] | None = None, grads: Iterable[An
     drawn orange with class ``derivative``, the forward ones blue with class ``forward``.
 
     >>> import symback as sb
-    >>> from symback.printing.svg import to_svg
+    >>> from symback.web.svg import to_svg
     >>> a, b = sb.symbols("a b")
     >>> to_svg(a * b, sb.grad(a * b, a)).startswith("<svg")
     True
