@@ -210,6 +210,10 @@ def test_numerical_check_catches_nothing_wrong_and_skips_big_tensors(client) -> 
     assert r.status_code == 200, r.text
     check = r.json()["check"]
     assert not check["ran"] and "max_check_entries" in check["note"]
+    r = grad_call(client, "softmax(x)", ["x"], {"x": [10_000]}, mode="jacobian")
+    assert r.status_code == 200, r.text  # the 10,000 × 10,000 Jacobian is not evaluated
+    check = r.json()["check"]
+    assert not check["ran"] and "derivative with respect to x has 100,000,000" in check["note"]
     r = grad_call(client, "sum(sqrt(x) * log(x))", ["x"], {"x": ["n"]})
     assert r.status_code == 200 and r.json()["check"]["passed"]  # positive points retried
 

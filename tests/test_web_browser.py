@@ -133,6 +133,35 @@ def test_a_typo_shows_the_parser_message_and_a_caret(page, base) -> None:  # typ
     assert not box.is_visible() and len(grad_texts(page)) == 1
 
 
+def test_every_example_button_gives_a_checked_result(page, base) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    buttons = page.locator("button.example")
+    assert buttons.count() >= 7
+    for k in range(buttons.count()):
+        page.evaluate("document.body.dataset.state = 'working'")
+        buttons.nth(k).click()
+        page.wait_for_selector("body:not([data-state='working'])", state="attached",
+                               timeout=30_000)
+        label = buttons.nth(k).inner_text()
+        assert page.get_attribute("body", "data-state") == "done", label
+        assert page.locator(".grad-latex .katex").count() >= 1, label
+        assert "✓" in page.locator("#check-result").inner_text(), label
+        assert "expr=" in page.url  # the query is in the address bar
+
+
+def test_other_mistakes_show_under_their_field(page, base) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    submit(page, "a * b", wrt="q")
+    assert page.locator("#wrt-error").is_visible()
+    assert "'q' does not appear" in page.locator("#wrt-error").inner_text()
+    submit(page, "sum(X)", "X=3,", "X")
+    assert page.get_attribute("body", "data-state") == "done"  # a trailing comma is fine
+    submit(page, "sum(X)", "X=3,x1.5", "X")
+    assert page.locator("#shapes-error").is_visible()
+
+
 def test_a_link_reproduces_the_result_and_the_screenshot(page, base) -> None:  # type: ignore[no-untyped-def]
     query = urlencode({"expr": "sum(sigmoid(X @ W))", "shapes": "X=n,3 W=3,2", "wrt": "W"})
     page.goto(f"{base}/?{query}")

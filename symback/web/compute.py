@@ -385,11 +385,14 @@ def _check(sb: Any, args: list[Any], wrt: list[Any], bases: list[Any], derivs: l
         return tuple(out)
 
     shapes = {a.name: concrete(a.shape) for a in args}
-    big = [n for n, s in shapes.items() if math.prod(s) > limits.max_check_entries]
+    sized = dict(shapes)
+    for w, d in zip(wrt, derivs):  # a Jacobian or Hessian can be far bigger than its inputs
+        sized[f"the derivative with respect to {w.name}"] = concrete(d.shape)
+    big = [n for n, s in sized.items() if math.prod(s) > limits.max_check_entries]
     if big:
         n = big[0]
         return {"ran": False, "passed": None, "sizes": sizes,
-                "note": f"skipped: {n} has {math.prod(shapes[n]):,} entries, over the limit "
+                "note": f"skipped: {n} has {math.prod(sized[n]):,} entries, over the limit "
                         f"max_check_entries = {limits.max_check_entries:,}"}
     rng = np.random.default_rng(seed)
     results = []
