@@ -128,6 +128,7 @@ def test_a_typo_shows_the_parser_message_and_a_caret(page, base) -> None:  # typ
     assert caret.get_attribute("data-position") == str(info.value.position)
     assert caret.inner_text() == " " * info.value.position + "^"
     assert "invalid" in (page.locator("#expr").get_attribute("class") or "")
+    assert not page.locator("#results").is_visible()  # no stale result under the error
     # fixing it clears the error
     submit(page, "sum(sigmoid(X @ W))", "X=3,3 W=3,2", "W")
     assert not box.is_visible() and len(grad_texts(page)) == 1

@@ -61,6 +61,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, workers: int = 2,
     app = create_app(lim, workers=workers, allowed_hosts=allowed)
     shown = f"[{host}]" if ":" in host else host
     print(f"symback: serving http://{shown}:{port}/ (Ctrl-C stops)", flush=True)
+    if allowed is None:
+        print(f"symback: warning: listening on {host}, not 127.0.0.1: other machines can reach "
+              "this page", flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 

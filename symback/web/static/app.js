@@ -232,6 +232,7 @@ async function run(s, push) {
     document.body.dataset.state = "done";
   } else {
     $("status").textContent = "";
+    $("results").hidden = true;  // no stale result under an error
     showError(body, resp.status, s.expr);
     document.body.dataset.state = "error";
   }
