@@ -42,7 +42,7 @@ SEEDS = [
     {"expr": "sum(X @ W", "shapes": "X=n,3 W=3,2"},  # a typo: 400, answered as fast
 ]
 
-TIME_LIMIT = 3.0
+TIME_LIMIT = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def server():  # type: ignore[no-untyped-def]
 
 def test_many_concurrent_requests(server) -> None:  # type: ignore[no-untyped-def]
     base, _ = server
-    n_requests, n_clients = 96, 12
+    n_requests, n_clients = 200, 20
     bodies = [SEEDS[i % len(SEEDS)] for i in range(n_requests)]
     t0 = time.perf_counter()
     with ThreadPoolExecutor(n_clients) as ex:
@@ -82,9 +82,12 @@ def test_a_request_past_the_time_limit_is_stopped_while_others_are_answered(serv
         answers = [f.result() for f in quick]
         quick_wall = time.perf_counter() - t0
         status, body, seconds = slow.result()
+    print(f"\ntime limit: the 600 s request got {status} after {seconds:.2f} s "
+          f"(limit {TIME_LIMIT:g} s); meanwhile 12 others answered in {quick_wall:.2f} s, "
+          f"slowest {max(a[2] for a in answers) * 1000:.0f} ms")
     assert all(a[0] == 200 for a in answers), [a[0] for a in answers]
     # all twelve were answered by the other worker while the slow one was still running
-    assert quick_wall < TIME_LIMIT, quick_wall
+    assert 0.3 + quick_wall < seconds, (quick_wall, seconds)
     assert status == 504 and body["limit"] == "time_limit_s", body
     assert TIME_LIMIT <= seconds < TIME_LIMIT + 10
     assert app.state.pool.killed == killed_before + 1
