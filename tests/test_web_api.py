@@ -255,6 +255,9 @@ def test_shape_errors_name_shapes_and_position(client) -> None:  # type: ignore[
     ({"expr": "x", "shapes": {"__class__": [1]}}, "not a name"),
     ({"expr": "x", "mode": "laplacian"}, "not one of"),
     ({"expr": "x", "max_steps": "many"}, "whole number"),
+    ({"expr": "x", "seed": -1}, "seed"),
+    ({"expr": "x", "seed": 2**40}, "seed"),
+    ({"expr": "x", "max_steps": 2.5}, "whole number"),
     ({"expr": 42}, "as a string"),
     ({"expr": "x", "_debug_sleep": 100}, "unknown field '_debug_sleep'"),
     ({"expr": "x", "eval": "1"}, "unknown field"),
@@ -267,7 +270,9 @@ def test_bad_requests_are_400_with_a_message(client, body, words) -> None:  # ty
 
 
 def test_bodies_that_are_not_json_objects(client) -> None:  # type: ignore[no-untyped-def]
-    for raw in (b"not json", b"[1, 2]", b"\xff\xfe", b'"sum(x)"', b""):
+    for raw in (b"not json", b"[1, 2]", b"\xff\xfe", b'"sum(x)"', b"",
+                b"[" * 30_000 + b"]" * 30_000,  # deeper than Python's JSON reader goes
+                b'{"expr": "x", "seed": ' + b"9" * 5000 + b"}"):  # over int's digit limit
         r = client.post("/api/grad", content=raw, headers={"content-type": "application/json"})
         assert r.status_code == 400, (raw, r.text)
         assert "error" in r.json()

@@ -89,9 +89,12 @@ def create_app(limits: Limits | None = None, *, workers: int = 2,
             chunks.append(chunk)
         try:
             req = json.loads(b"".join(chunks).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            return _json(400, {"error": f"the body is not JSON: {e}", "position": None,
-                               "kind": "json"})
+        except RecursionError:
+            return _json(400, {"error": "the body is not a JSON object symback reads: "
+                                        "nested too deeply", "position": None, "kind": "json"})
+        except ValueError as e:  # JSONDecodeError, bad UTF-8, a number of 5,000 digits
+            return _json(400, {"error": f"the body is not JSON: {str(e)[:200]}",
+                               "position": None, "kind": "json"})
         if not isinstance(req, dict):
             return _json(400, {"error": "expected a JSON object with at least \"expr\"",
                                "position": None})

@@ -229,6 +229,8 @@ def _answer(req: Any, limits: Limits) -> dict[str, Any]:
         raise _over(limits, "max_steps", max_steps, "max_steps")
     max_steps = max_steps or limits.max_steps  # 0 ("all") means: as many as the limit allows
     seed = _int(req, "seed", 0)
+    if not 0 <= seed < 2**32:
+        raise Refusal(400, "seed: expected a whole number in 0 .. 2**32 - 1", field="seed")
 
     y = sb.parse(text, shapes, max_nodes=limits.max_operators, max_depth=limits.max_depth)
     symbols = {s.name: s for s in sb.free_symbols(y)}
