@@ -151,6 +151,21 @@ def test_every_example_button_gives_a_checked_result(page, base) -> None:  # typ
         assert "expr=" in page.url  # the query is in the address bar
 
 
+def test_named_intermediates_and_the_hessian_option(page, base) -> None:  # type: ignore[no-untyped-def]
+    page.goto(base + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    page.check("#named")
+    submit(page, "sum(sigmoid(X @ W))", "X=n,3 W=3,2", "W")
+    tex = page.locator(".grad-latex .katex-mathml annotation").first.text_content() or ""
+    assert tex.startswith("\\begin{aligned}\n\\frac{\\partial L}{\\partial W} &= X^{T}")
+    assert "T_{1} = \\sigma(X W)" in tex
+    page.uncheck("#named")
+    submit(page, "sum(softplus(X @ w) - y * (X @ w))", "X=m,n w=n y=m", "w", mode="hessian")
+    assert grad_texts(page)[0].startswith("d²L/dw² = ")
+    assert "✓" in page.locator("#check-result").inner_text()
+    assert "named" not in page.url and "mode=hessian" in page.url
+
+
 def test_other_mistakes_show_under_their_field(page, base) -> None:  # type: ignore[no-untyped-def]
     page.goto(base + "/")
     page.wait_for_selector("body[data-ready='1']")

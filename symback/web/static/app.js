@@ -118,13 +118,13 @@ function fmt(x) {
 function showResult(r) {
   const outName = r.output;
   const ex = $("expression");
-  ex.replaceChildren(tex(latexName(outName) + " = " + r.expr.latex, true));
+  ex.replaceChildren(tex(equation(latexName(outName), r.expr.latex), true));
   const box = $("gradients");
   box.replaceChildren();
   for (const g of r.gradients) {
     const shape = g.shape.length ? g.shape.join("×") : "scalar";
     box.append(el("div", {class: "gradient", "data-wrt": g.wrt},
-      el("div", {class: "grad-latex"}, tex(g.label_latex + " = " + g.latex, true)),
+      el("div", {class: "grad-latex"}, tex(equation(g.label_latex, g.latex), true)),
       el("code", {class: "text grad-text"}, g.label + " = " + g.text),
       el("div", {class: "meta"}, "shape " + shape)));
   }
@@ -193,6 +193,13 @@ function showResult(r) {
   $("graph").replaceChildren(document.importNode(svg, true));
   $("source").textContent = r.source;
   $("results").hidden = false;
+}
+
+// "label = latex"; a "where" block (named intermediates) gets the label on its first row
+function equation(label, latex) {
+  const head = "\\begin{aligned}\n& ";
+  if (latex.startsWith(head)) return "\\begin{aligned}\n" + label + " &= " + latex.slice(head.length);
+  return label + " = " + latex;
 }
 
 function latexName(name) {
