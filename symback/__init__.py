@@ -19,9 +19,10 @@ from .ops.elementwise import (cos, equal, exp, expm1, greater, greater_equal, le
                               log, log1p, maximum, minimum, relu, sigmoid, sign, sin, softplus,
                               sqrt, tan, tanh, where)
 from .ops.elementwise import pow_ as pow  # noqa: A001
-from .ops.linalg import matmul, outer
-from .ops.linalg import transpose_fn as transpose
-from .ops.matrix import concatenate, det, diag, dot, inv, logdet, reshape, solve, stack, trace
+from .ops.contract import dot, matmul, outer
+from .ops.linalg import det, diag, inv, logdet, solve, trace
+from .ops.shape import concatenate, reshape, stack
+from .ops.shape import transpose_fn as transpose
 from .ops.reduce import log_softmax_fn as log_softmax
 from .ops.reduce import logsumexp_fn as logsumexp
 from .ops.reduce import mean_fn as mean

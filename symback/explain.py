@@ -32,7 +32,7 @@ from .printing.latex import (
     render_latex,
     shape_latex,
 )
-from .printing.precedence import ATOM, MUL, NEG
+from .notation import ATOM, MUL, NEG
 from .printing.pretty import _weight
 from .printing.text import _leaf_text, _prec, default_notation, render_graph, stream_text
 

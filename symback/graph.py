@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .errors import ShapeError, SymbackError
-from .printing.precedence import Notation
+from .notation import Notation
 from .shapes import Shape, broadcast, check_shape, fmt
 
 # --------------------------------------------------------------------------- constants

@@ -33,8 +33,9 @@ from .autodiff import grad
 from .errors import ShapeError, SymbackError
 from .graph import Expr, as_expr, const, ones, toposort
 from .ops.elementwise import add, exp, mul, sub
-from .ops.linalg import matmul, outer, transpose
-from .ops.matrix import diag_op, eye, eye_op, inv_op
+from .ops.contract import matmul, outer
+from .ops.linalg import diag_op, eye, eye_op, inv_op
+from .ops.shape import transpose
 from .ops.reduce import logsumexp, softmax, sum_
 from .ops.structural import broadcast_to_op, expand_dims
 from .rewrite import P, Rule, RuleSet, Var, rewrite

@@ -37,6 +37,11 @@ FUNCTIONS: dict[str, str] = {
     **{name: "op" for name in ("broadcast_to", "expand_dims", "squeeze")},
 }
 
+# Each family of the NumPy surface adds its public names here (resolved through symback's
+# namespace as above; dotted names such as "linalg.norm" through the sub-namespace).
+for _family in ():
+    FUNCTIONS.update(dict.fromkeys(_family, "symback"))
+
 #: Names that stand for float constants (as the text printer writes them).
 CONSTANTS: dict[str, float] = {"inf": float("inf"), "nan": float("nan")}
 

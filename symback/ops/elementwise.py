@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import numpy as np
-
 from ..graph import CONST, Expr, Op, const, zeros
-from ..printing.precedence import (ADD, ATOM, CMP, JUXT, LOWEST, MUL, NEG, POSTFIX, POW, Notation,
-                                   infix, prefix)
+from ..notation import ADD, ATOM, CMP, JUXT, LOWEST, MUL, NEG, POSTFIX, POW, Notation, infix, prefix
 from ..shapes import Shape, broadcast
 from . import register
 from .structural import broadcast_to_op
@@ -107,7 +104,7 @@ def _negative_number(e: Expr) -> bool:
 
 
 def _abs_number(e: Expr) -> str:
-    from ..printing.latex import number_latex
+    from ..notation import number_latex
 
     return number_latex(-e.value)
 
