@@ -318,7 +318,7 @@ def public_function(op: Op, name: str | None = None) -> Callable[..., Any]:
     else:
         head, call = list(pos), list(pos)
     if kw:
-        head += ["*"] + [f"{k}=_UNSET" for k in kw]
+        head += ([] if op.arity is None else ["*"]) + [f"{k}=_UNSET" for k in kw]
         body = ("    _kw = {" + ", ".join(f"{k!r}: {k}" for k in kw) + "}\n"
                 "    return _op(" + ", ".join(call + ["**{k: v for k, v in _kw.items() "
                                                       "if v is not _UNSET}"]) + ")\n")
