@@ -355,3 +355,157 @@ def wrap_namespace(namespace: dict[str, Any], names: list[str]) -> None:
         obj = namespace.get(n)
         if isinstance(obj, Op):
             namespace[n] = public_function(obj, n)
+
+
+# --------------------------------------------------------------------------- plain functions
+
+class FunctionNotes(NamedTuple):
+    """Maths and an example for a public function whose own docstring has none."""
+
+    math: tuple[str, ...]
+    example: str
+
+
+#: The maths and examples of the public functions written in the op modules (the op
+#: modules stay as they are; a function whose docstring gains an example keeps its own).
+FUNCTION_NOTES: dict[str, FunctionNotes] = {
+    "sum": FunctionNotes(
+        ("y = Σ x over the axes in axis (every axis by default)",
+         "∂y/∂xᵢ = 1: the gradient ȳ is broadcast back over the summed axes"),
+        ">>> import numpy as np\n"
+        ">>> X = sb.matrix(\"X\", 2, 3)\n"
+        ">>> sb.sum(X, axis=0).shape, sb.sum(X, axis=1, keepdims=True).shape\n"
+        "((3,), (2, 1))\n"
+        ">>> f = sb.lambdify([X], sb.grad(sb.sum(X ** 2), X))  # ∂(Σ X²)/∂X = 2 X\n"
+        ">>> f(np.arange(6.0).reshape(2, 3))\n"
+        "array([[ 0.,  2.,  4.],\n"
+        "       [ 6.,  8., 10.]])"),
+    "mean": FunctionNotes(
+        ("y = (1/N) Σ x over the axes in axis, N the number of entries averaged",
+         "∂y/∂xᵢ = 1/N   (N may be a symbolic size such as n)"),
+        ">>> import numpy as np\n"
+        ">>> v = sb.vector(\"v\", 4)\n"
+        ">>> sb.lambdify([v], sb.grad(sb.mean(v), v))(np.zeros(4))\n"
+        "array([0.25, 0.25, 0.25, 0.25])"),
+    "transpose": FunctionNotes(
+        ("Yᵢⱼ = Xⱼᵢ (all axes reversed, as X.T), or the axes permuted by axes",
+         "X̄ = Ȳ permuted back"),
+        ">>> X = sb.matrix(\"X\", 2, 3)\n"
+        ">>> sb.transpose(X) is X.T\n"
+        "True\n"
+        ">>> sb.transpose(sb.tensor(\"A\", (2, 3, 4)), axes=(1, 0, 2)).shape\n"
+        "(3, 2, 4)"),
+    "softmax": FunctionNotes(
+        ("softmax(x)ᵢ = e^(xᵢ) / Σⱼ e^(xⱼ)   (over axis; shifted by the max, no overflow)",
+         "∂softmax(x)ᵢ/∂xⱼ = sᵢ (δᵢⱼ − sⱼ), s = softmax(x)"),
+        ">>> import numpy as np\n"
+        ">>> x = sb.vector(\"x\", 3)\n"
+        ">>> sb.lambdify([x], sb.softmax(x))(np.zeros(3))\n"
+        "array([0.33333333, 0.33333333, 0.33333333])\n"
+        ">>> J = sb.lambdify([x], sb.jacobian(sb.softmax(x), x))(np.zeros(3))\n"
+        ">>> np.round(J * 9, 6)  # 9 (diag(s) − s sᵀ) with s = 1/3\n"
+        "array([[ 2., -1., -1.],\n"
+        "       [-1.,  2., -1.],\n"
+        "       [-1., -1.,  2.]])"),
+    "log_softmax": FunctionNotes(
+        ("log_softmax(x)ᵢ = xᵢ − log Σⱼ e^(xⱼ)   (over axis; stable)",
+         "∂log_softmax(x)ᵢ/∂xⱼ = δᵢⱼ − softmax(x)ⱼ"),
+        ">>> import numpy as np\n"
+        ">>> x = sb.vector(\"x\", 2)\n"
+        ">>> sb.lambdify([x], sb.log_softmax(x))(np.array([1000.0, 0.0]))  # no overflow\n"
+        "array([    0., -1000.])"),
+    "logsumexp": FunctionNotes(
+        ("y = log Σᵢ e^(xᵢ)   (over axis; shifted by the max, no overflow)",
+         "∂y/∂xᵢ = e^(xᵢ − y) = softmax(x)ᵢ"),
+        ">>> import numpy as np\n"
+        ">>> x = sb.vector(\"x\", 2)\n"
+        ">>> f = sb.lambdify([x], [sb.logsumexp(x), sb.grad(sb.logsumexp(x), x)])\n"
+        ">>> value, gradient = f(np.array([1000.0, 1000.0]))  # 1000 + log 2, softmax\n"
+        ">>> round(float(value), 6), gradient\n"
+        "(1000.693147, array([0.5, 0.5]))"),
+    "trace": FunctionNotes(
+        ("tr X = Σᵢ Xᵢᵢ", "∂ tr X / ∂X = I"),
+        ">>> import numpy as np\n"
+        ">>> X = sb.matrix(\"X\", 2, 2)\n"
+        ">>> sb.lambdify([X], sb.grad(sb.trace(X), X))(np.ones((2, 2)))\n"
+        "array([[1., 0.],\n"
+        "       [0., 1.]])"),
+    "det": FunctionNotes(
+        ("y = det X", "∂ det X / ∂X = det X · X⁻ᵀ   (Jacobi's formula)"),
+        ">>> import numpy as np\n"
+        ">>> X = sb.matrix(\"X\", 2, 2)\n"
+        ">>> f = sb.lambdify([X], [sb.det(X), sb.grad(sb.det(X), X)])\n"
+        ">>> d, g = f(np.array([[2.0, 1.0], [1.0, 3.0]]))\n"
+        ">>> round(float(d), 6), np.round(g, 6)  # 2·3 − 1·1; the cofactors\n"
+        "(5.0, array([[ 3., -1.],\n"
+        "       [-1.,  2.]]))"),
+    "logdet": FunctionNotes(
+        ("y = log det X   (computed with slogdet: no overflow)", "∂ log det X / ∂X = X⁻ᵀ"),
+        ">>> import numpy as np\n"
+        ">>> X = sb.matrix(\"X\", 2, 2)\n"
+        ">>> f = sb.lambdify([X], sb.grad(sb.logdet(X), X))\n"
+        ">>> f(np.array([[2.0, 0.0], [0.0, 4.0]]))\n"
+        "array([[0.5 , 0.  ],\n"
+        "       [0.  , 0.25]])"),
+    "inv": FunctionNotes(
+        ("Y = X⁻¹", "dY = −Y dX Y;  reverse mode: X̄ = −Yᵀ Ȳ Yᵀ"),
+        ">>> import numpy as np\n"
+        ">>> X = sb.matrix(\"X\", 2, 2)\n"
+        ">>> sb.latex(sb.inv(X).T)\n"
+        "'X^{-T}'\n"
+        ">>> sb.lambdify([X], sb.grad(sb.sum(sb.inv(X)), X))(np.eye(2))  # −Iᵀ 1 Iᵀ\n"
+        "array([[-1., -1.],\n"
+        "       [-1., -1.]])"),
+    "solve": FunctionNotes(
+        ("x = A⁻¹ b   (A square; b a vector or a matrix of right-hand sides)",
+         "reverse mode: b̄ = A⁻ᵀ x̄,  Ā = −b̄ xᵀ"),
+        ">>> import numpy as np\n"
+        ">>> A, b = sb.matrix(\"A\", 2, 2), sb.vector(\"b\", 2)\n"
+        ">>> f = sb.lambdify([A, b], sb.solve(A, b))\n"
+        ">>> f(np.array([[2.0, 0.0], [0.0, 4.0]]), np.array([2.0, 4.0]))\n"
+        "array([1., 1.])"),
+    "diag": FunctionNotes(
+        ("a vector v gives the matrix with diag(v)ᵢⱼ = vᵢ δᵢⱼ; a matrix M gives (Mᵢᵢ)ᵢ",
+         "the gradient of each is the other: entries move between a vector and a diagonal"),
+        ">>> sb.diag(sb.vector(\"v\", 3)).shape, sb.diag(sb.matrix(\"M\", 3, 3)).shape\n"
+        "((3, 3), (3,))"),
+    "dot": FunctionNotes(
+        ("a · b = Σᵢ aᵢ bᵢ for vectors; the matrix product for matrices",
+         "∂(a · b)/∂a = b,  ∂(a · b)/∂b = a"),
+        ">>> a, b = sb.vector(\"a\", 3), sb.vector(\"b\", 3)\n"
+        ">>> sb.dot(a, b) is a @ b\n"
+        "True\n"
+        ">>> sb.grad(sb.dot(a, b), a) is b\n"
+        "True"),
+    "reshape": FunctionNotes(
+        ("y = the entries of x in C order, laid out in shape", "x̄ = ȳ reshaped back"),
+        ">>> sb.reshape(sb.vector(\"v\", 6), (2, -1)).shape\n"
+        "(2, 3)"),
+    "stack": FunctionNotes(
+        ("y[…, i, …] = xsᵢ along a new axis", "x̄ᵢ = ȳ[…, i, …]"),
+        ">>> a, b = sb.vector(\"a\", 3), sb.vector(\"b\", 3)\n"
+        ">>> sb.stack([a, b]).shape, sb.stack([a, b], axis=1).shape\n"
+        "((2, 3), (3, 2))"),
+    "concatenate": FunctionNotes(
+        ("y = the xs joined end to end along axis", "x̄ᵢ = the slice of ȳ where xᵢ sits"),
+        ">>> a, b = sb.vector(\"a\", 3), sb.vector(\"b\", 2)\n"
+        ">>> sb.concatenate([a, b]).shape\n"
+        "(5,)"),
+}
+
+
+def document_functions(namespace: dict[str, Any], names: list[str]) -> None:
+    """Give the public functions of ``FUNCTION_NOTES`` their maths and example.
+
+    A function whose docstring already shows an example keeps it unchanged.
+    """
+    for n in names:
+        fn = namespace.get(n)
+        notes = FUNCTION_NOTES.get(n)
+        if notes is None or not inspect.isfunction(fn) or ">>>" in (fn.__doc__ or ""):
+            continue
+        lines = [inspect.cleandoc(fn.__doc__ or ""), "", "Math::", ""]
+        lines += [f"    {m}" for m in notes.math]
+        lines += ["", "Example:", "    >>> import symback as sb"]
+        lines += ["    " + line if line else "" for line in notes.example.splitlines()]
+        fn.__doc__ = "\n".join(lines) + "\n"

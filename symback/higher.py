@@ -239,6 +239,15 @@ def hvp(y: Any, x: Any, v: Any, *, mode: str = "forward") -> Expr:
     ``mode="forward"`` (default): forward over reverse, ``jvp(grad(y, x), x, v)``.
     ``mode="reverse"``: reverse over reverse, ``grad(⟨grad(y, x), v⟩, x)``.
     Either costs a small multiple of the gradient (see benchmarks/bench_hessian.py).
+
+    Math: Hv = (∂²y/∂x∂x) v = ∂/∂x ⟨∇y(x), v⟩.
+
+    >>> import numpy as np
+    >>> import symback as sb
+    >>> x, v = sb.vector("x", 2), sb.vector("v", 2)
+    >>> y = sb.sum(x ** 3)  # H = diag(6 x)
+    >>> sb.lambdify([x, v], sb.hvp(y, x, v))(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
     """
     y = _one(y)
     if y.shape != ():
