@@ -92,7 +92,7 @@ class ConstValue:
 class Op:
     """Everything symback knows about one operation, in one place.
 
-    Fields:
+    Attributes:
         name: registry key; also the parser's function name and the label in errors.
         arity: number of arguments (``None``: any number, as for ``stack``).
         shape: ``shape(arg_shapes, **attrs) -> Shape``; raises ``ShapeError``.
