@@ -24,7 +24,8 @@ the keys of :class:`ApiNotes`), so an op module may carry its own; the table
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from .graph import Op
 

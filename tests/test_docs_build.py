@@ -38,13 +38,13 @@ def test_page_examples_run(page):
 def test_every_page_is_in_the_table_of_contents():
     index = (DOCS / "index.rst").read_text(encoding="utf-8")
     for page in PAGES[1:]:
-        assert re.search(rf"^\s+{re.escape(page)}$", index, re.M), page
+        assert re.search(rf"^\s+{re.escape(page)}$", index, re.MULTILINE), page
 
 
 def test_api_page_documents_every_public_name():
     text = (DOCS / "api.rst").read_text(encoding="utf-8")
     documented = re.findall(r"^\.\. auto(?:function|class|exception):: symback\.(\w+)$", text,
-                            re.M)
+                            re.MULTILINE)
     assert sorted(documented) == sorted(sb.__all__)
 
 
@@ -55,7 +55,7 @@ def test_sphinx_build_has_no_warnings(tmp_path):
     r = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-E", "-q", "-b", "html",
          "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     assert not r.stderr.strip(), r.stderr
     for page in PAGES:

@@ -96,7 +96,7 @@ def test_builtin_svg_draws_the_graph_with_derivative_nodes_apart():
     pic = sb.render(L, wrt=[X, W], output="L", engine="builtin")
     assert isinstance(pic, Picture) and isinstance(pic, bytes)
     assert pic.format == "svg" and pic.engine == "builtin"
-    root, boxes, edges = parse_svg(pic)
+    _, boxes, edges = parse_svg(pic)
     view = split([L, dX, dW])
     nodes = list(view.nodes)
     assert len(boxes) == len(nodes)
@@ -147,7 +147,7 @@ def test_picture_is_bytes_that_pickle_and_save(tmp_path):
 
 def test_auto_engine_draws_svg_without_graphviz(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)
-    X, W, L = e3()
+    _, W, L = e3()
     assert sb.render(L, wrt=[W]).engine == "builtin"
     with pytest.raises(sb.SymbackError, match="graphviz"):
         sb.render(L, wrt=[W], format="png")
@@ -182,6 +182,6 @@ def test_graphviz_svg_carries_the_gradient_labels_too():
 
     if shutil.which("dot") is None:
         pytest.skip("Graphviz's dot program is not installed (the builtin drawer is tested above)")
-    X, W, L = e3()
+    _, W, L = e3()
     pic = sb.render(L, wrt=[W], output="L", engine="graphviz")
     assert pic.engine == "graphviz" and "∂L/∂W" in pic.decode()
