@@ -6,9 +6,9 @@ package exposes some ops directly to users (``sb.exp``, ``sb.maximum``,
 Python function so that ``help(sb.sigmoid)`` shows ``sigmoid(x)``, the maths and
 an example, and so that documentation tools see a function with a signature:
 
-* the function is compiled from a one-line template, ``def sigmoid(x): return
-  _op(x)``, so calling it costs one extra Python frame and builds exactly the node
-  ``op(x)`` builds (nodes are interned: the same object);
+* calling the function costs one extra Python frame over calling the op and builds
+  exactly the node ``op(x)`` builds (nodes are interned: the same object); keyword
+  calls (``sb.where(condition=c, x=a, y=b)``) are bound to the signature first;
 * its docstring is assembled from what the op stores (``doc``, the VJP in words,
   and the LaTeX notation, rendered on sample symbols) and from the API notes
   below: a summary, the derivative, parameter names and a doctest example;
@@ -27,6 +27,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from .errors import SymbackError
 from .graph import Op
 
 
@@ -307,38 +308,41 @@ def public_function(op: Op, name: str | None = None) -> Callable[..., Any]:
 
     Positional parameters follow :class:`ApiNotes` (or ``x`` / ``x1, x2, ...``);
     an op with attributes (keyword-only parameters of its shape rule) takes them as
-    keyword-only parameters, passed on only when given.
+    keyword-only parameters, passed on only when given. The usual call (positional
+    arguments) goes straight to the op, whose own checks name the function in a
+    :class:`~symback.errors.SymbackError` (``sin: takes 1 argument(s), got 2``);
+    keyword calls are bound to the signature first.
     """
     name = name or op.name
     if not name.isidentifier():
         raise ValueError(f"{name!r} is not a function name")
     notes = notes_for(op)
     pos, kw = _params(op, notes)
-    if op.arity is None:
-        head, call = ["*args"], ["*args"]
-    else:
-        head, call = list(pos), list(pos)
-    if kw:
-        head += ([] if op.arity is None else ["*"]) + [f"{k}=_UNSET" for k in kw]
-        body = ("    _kw = {" + ", ".join(f"{k!r}: {k}" for k in kw) + "}\n"
-                "    return _op(" + ", ".join(call + ["**{k: v for k, v in _kw.items() "
-                                                      "if v is not _UNSET}"]) + ")\n")
-    else:
-        body = f"    return _op({', '.join(call)})\n"
-    # The template holds only identifiers checked above and fixed text: no user input.
-    source = f"def {name}({', '.join(head)}):\n{body}"
-    scope: dict[str, Any] = {"_op": op, "_UNSET": UNSET}
-    exec(compile(source, f"<symback.{name}>", "exec"), scope)  # noqa: S102
-    fn = scope[name]
-    fn.__module__ = "symback"
-    fn.__qualname__ = name
-    fn.__doc__ = _docstring(op, name, notes, pos, kw, _latex_sample(op, pos))
-    fn.op = op
     params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in pos]
     if op.arity is None:
         params = [inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL)]
     params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=UNSET) for k in kw]
-    fn.__signature__ = inspect.Signature(params)
+    signature = inspect.Signature(params)
+
+    def call_with_keywords(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise SymbackError(f"{name}: {e}") from None
+        attrs = {k: v for k, v in bound.kwargs.items() if v is not UNSET}
+        return op(*bound.args, **attrs)
+
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            return call_with_keywords(args, kwargs)
+        return op(*args)  # the hot path: one extra frame over calling the op
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__module__ = "symback"
+    fn.__doc__ = _docstring(op, name, notes, pos, kw, _latex_sample(op, pos))
+    fn.__signature__ = signature  # type: ignore[attr-defined]
+    fn.op = op  # type: ignore[attr-defined]
     return fn
 
 
