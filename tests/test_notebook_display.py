@@ -185,3 +185,16 @@ def test_graphviz_svg_carries_the_gradient_labels_too():
     _, W, L = e3()
     pic = sb.render(L, wrt=[W], output="L", engine="graphviz")
     assert pic.engine == "graphviz" and "∂L/∂W" in pic.decode()
+
+
+def test_gradient_labels_reach_the_dot_text():
+    """What Graphviz would draw carries the same labels (checked on the DOT text)."""
+    from symback.printing.graphviz import gradient_labels
+
+    X, W, L = e3()
+    grads, labels = gradient_labels(L, [X, W], "L")
+    assert grads == sb.grad(L, [X, W])
+    dot = sb.to_dot(L, *grads, labels=labels)
+    assert "∂L/∂W" in dot and "∂L/∂X" in dot and "∂L/∂(X @ W)" in dot
+    line = next(x for x in dot.splitlines() if "∂L/∂W" in x)
+    assert 'class="derivative"' in line and "matmul" in line
