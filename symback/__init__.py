@@ -49,3 +49,17 @@ __all__ = [
     "greater_equal", "less", "less_equal", "equal",
     "trace", "det", "logdet", "inv", "solve", "diag", "dot", "reshape", "stack", "concatenate",
 ]
+
+# The ops exposed above become plain functions with a signature, the maths and an
+# example (help(sb.sigmoid) shows sigmoid(x)); each builds the same node its op builds.
+from .api_functions import document_functions as _document_functions  # noqa: E402
+from .api_functions import wrap_namespace as _wrap_namespace  # noqa: E402
+
+_wrap_namespace(globals(), __all__)
+_document_functions(globals(), __all__)
+del _wrap_namespace, _document_functions
+
+
+def __dir__() -> list[str]:
+    """Only the public names (``dir(sb)``, tab completion): no internal modules or imports."""
+    return sorted(set(__all__) | {"__version__"})
