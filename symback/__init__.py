@@ -19,9 +19,10 @@ from .ops.elementwise import (cos, equal, exp, expm1, greater, greater_equal, le
                               log, log1p, maximum, minimum, relu, sigmoid, sign, sin, softplus,
                               sqrt, tan, tanh, where)
 from .ops.elementwise import pow_ as pow  # noqa: A001
-from .ops.linalg import matmul, outer
-from .ops.linalg import transpose_fn as transpose
-from .ops.matrix import concatenate, det, diag, dot, inv, logdet, reshape, solve, stack, trace
+from .ops.contract import dot, matmul, outer
+from .ops.linalg import det, diag, inv, logdet, solve, trace
+from .ops.shape import concatenate, reshape, stack
+from .ops.shape import transpose_fn as transpose
 from .ops.reduce import log_softmax_fn as log_softmax
 from .ops.reduce import logsumexp_fn as logsumexp
 from .ops.reduce import mean_fn as mean
@@ -60,3 +61,17 @@ __all__ = [
     "greater_equal", "less", "less_equal", "equal",
     "trace", "det", "logdet", "inv", "solve", "diag", "dot", "reshape", "stack", "concatenate",
 ]
+
+# The ops exposed above become plain functions with a signature, the maths and an
+# example (help(sb.sigmoid) shows sigmoid(x)); each builds the same node its op builds.
+from .api_functions import document_functions as _document_functions  # noqa: E402
+from .api_functions import wrap_namespace as _wrap_namespace  # noqa: E402
+
+_wrap_namespace(globals(), __all__)
+_document_functions(globals(), __all__)
+del _wrap_namespace, _document_functions
+
+
+def __dir__() -> list[str]:
+    """Only the public names (``dir(sb)``, tab completion): no internal modules or imports."""
+    return sorted(set(__all__) | {"__version__"})

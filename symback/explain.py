@@ -32,7 +32,7 @@ from .printing.latex import (
     render_latex,
     shape_latex,
 )
-from .printing.precedence import ATOM, MUL, NEG
+from .notation import ATOM, MUL, NEG
 from .printing.pretty import _weight
 from .printing.text import _leaf_text, _prec, default_notation, render_graph, stream_text
 
@@ -210,6 +210,14 @@ class Explanation:
 
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the two tables of :meth:`markdown` (with inline LaTeX).
+
+        Front ends prefer Markdown to LaTeX, so a notebook shows the tables; ``str()``
+        and ``.latex()`` stay available.
+        """
+        return self.markdown()
 
     # ------------------------------------------------------------------ markdown
 

@@ -37,6 +37,11 @@ FUNCTIONS: dict[str, str] = {
     **{name: "op" for name in ("broadcast_to", "expand_dims", "squeeze")},
 }
 
+# Each family of the NumPy surface adds its public names here (resolved through symback's
+# namespace as above; dotted names such as "linalg.norm" through the sub-namespace).
+for _family in ():
+    FUNCTIONS.update(dict.fromkeys(_family, "symback"))
+
 #: Names that stand for float constants (as the text printer writes them).
 CONSTANTS: dict[str, float] = {"inf": float("inf"), "nan": float("nan")}
 
@@ -727,7 +732,10 @@ def _resolve(name: str) -> Callable[..., Any]:
         return REGISTRY[name]
     import symback
 
-    return getattr(symback, name)  # type: ignore[no-any-return]
+    from .api_functions import op_of
+
+    fn = getattr(symback, name)
+    return op_of(fn) or fn  # a public op function: its op (arity and operand checks)
 
 
 def _op_keywords(op: Op) -> set[str] | None:

@@ -30,7 +30,8 @@ from typing import Any, Sequence
 
 from .graph import Expr, broadcast_to
 from .ops.elementwise import add, div, expm1, log1p, mul, neg, sigmoid, softplus, sub
-from .ops.linalg import matmul, transpose
+from .ops.contract import matmul
+from .ops.shape import transpose
 from .ops.reduce import log_softmax, logsumexp, mean, sum_
 from .ops.structural import count_of
 from .rewrite import Lit, P, Rule, RuleSet, Var, rewrite
@@ -191,7 +192,7 @@ def _sized(e: Expr) -> bool:
 
 def _dot_all(a: Expr, b: Expr) -> Expr:
     """Σ a⊙b as the dot product of the flattened arrays (np.vdot: no reshape, no temporary)."""
-    from .ops.linalg import vdot
+    from .ops.contract import vdot
 
     return vdot(a, b)
 

@@ -15,7 +15,7 @@ import numpy as np
 from refs import log_softmax_ref, logsumexp_ref, sigmoid_ref, softmax_ref, softplus_ref
 
 import symback as sb
-from symback.ops.linalg import vdot
+from symback.ops.contract import vdot
 
 Shape = tuple[int, ...]
 

@@ -21,7 +21,7 @@ NumPy generator (:func:`random_case`, for coverage checks and long runs).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import permutations
 from typing import Any, Callable, Sequence
 
@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from reference_interpreter import evaluate
 
 import symback as sb
-from symback.ops.linalg import vdot
+from symback.ops.contract import vdot
 from symback.errors import ShapeError
 from symback.graph import Expr, broadcast_to
 from symback.ops import REGISTRY
@@ -553,7 +553,7 @@ def _well_conditioned(b: GraphBuilder) -> Expr:
     a = _square(b)
     n = a.shape[0]
     if "eye" in REGISTRY and (isinstance(n, str) or b.ch.coin(0.5)):
-        from symback.ops.matrix import eye as eye_of
+        from symback.ops.linalg import eye as eye_of
         eye: Expr = eye_of(n)
     else:
         if isinstance(n, str):
@@ -635,7 +635,7 @@ def _getitem(b: GraphBuilder) -> Any:
 
 def _index_scatter(b: GraphBuilder) -> Any:
     """The adjoint of indexing, built directly: zeros of a shape with a node written at an index."""
-    from symback.ops.matrix import index_scatter
+    from symback.ops.index import index_scatter
 
     shape = b.shape(b.ch.integer(1, 3))
     index = _random_index(b, shape)

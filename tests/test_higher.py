@@ -20,7 +20,7 @@ from gradcheck import assert_close, numeric_grad
 import symback as sb
 from symback.graph import count_nodes
 from symback.higher import forward, pretty_matrix
-from symback.ops.matrix import diag_op
+from symback.ops.linalg import diag_op
 from symback.ops.structural import expand_dims
 
 N = 3

@@ -15,7 +15,9 @@ from _fd import numeric_jacobian
 from gradcheck import assert_close, numeric_grad
 
 import symback as sb
-from symback.ops.matrix import eye, index_scatter, inv_op, tensordot
+from symback.ops.contract import tensordot
+from symback.ops.index import index_scatter
+from symback.ops.linalg import eye, inv_op
 
 RNG = np.random.default_rng(7)
 

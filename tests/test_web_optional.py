@@ -18,6 +18,8 @@ def test_serve_without_the_web_extra_names_the_extra(monkeypatch) -> None:  # ty
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn -> ImportError
     with pytest.raises(sb.SymbackError, match=r"symback\[web\]"):
         sb.serve(port=0)
+    for mod in [m for m in sys.modules if m == "starlette" or m.startswith("starlette.")]:
+        monkeypatch.setitem(sys.modules, mod, None)
     monkeypatch.setitem(sys.modules, "starlette", None)
     monkeypatch.delitem(sys.modules, "symback.web.app", raising=False)
     from symback.web import create_app

@@ -24,11 +24,16 @@ register(SYMBOL)
 register(CONST)
 
 # Each family registers its ops on import; order matters only for readability.
-from . import structural  # noqa: E402,F401
-from . import elementwise  # noqa: E402,F401
-from . import reduce  # noqa: E402,F401
-from . import linalg  # noqa: E402,F401
-from . import matrix  # noqa: E402,F401
+from . import (
+    contract,  # noqa: E402,F401
+    creation,  # noqa: E402,F401
+    elementwise,  # noqa: E402,F401
+    index,  # noqa: E402,F401
+    linalg,  # noqa: E402,F401
+    reduce,  # noqa: E402,F401
+    shape,  # noqa: E402,F401
+    structural,  # noqa: E402,F401
+)
 
 
 def describe() -> str:

@@ -1,7 +1,16 @@
-"""Linear-algebra ops: matmul (NumPy's meaning for 1-D and 2-D), transpose, outer, vdot.
+"""Matrix functions (``numpy.linalg``'s names): eye, trace, det, logdet, inv, solve, diag.
+Reshaping, stacking, indexing and contractions live in their own modules.
 
-Matrix-level VJPs keep every gradient at the shape of its argument
-(Ḡ Bᵀ and Aᵀ Ḡ), so no 4th-order object ever appears.
+Each op is one :class:`~symback.graph.Op` record: its shape rule (``ShapeError``
+at build time, e.g. for the determinant of a non-square matrix), its NumPy form
+(stable ones: ``slogdet`` for ``logdet``, ``np.linalg.solve`` rather than an
+inverse), its VJP written in symback ops (so second derivatives come free), a
+batched forward rule ``jvp`` (see :mod:`symback.higher`), text and LaTeX
+notations, and a ``sympy`` constructor where SymPy has a counterpart.
+
+Conventions: every input is an unstructured matrix (∂ log det Σ = Σ⁻ᵀ, not the
+symmetric-matrix formula). The ``sympy`` field is a function of the SymPy forms of
+the arguments (vectors as n×1 matrices) and the op's attributes as keywords.
 """
 
 from __future__ import annotations
@@ -9,257 +18,302 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ShapeError
-from ..graph import Expr, Op
-from ..printing.precedence import ATOM, JUXT, LOWEST, MUL, POSTFIX, Notation, infix
-from ..shapes import Shape, fmt
+from ..graph import Expr, Op, zeros
+from ..notation import MUL, POSTFIX, Notation
+from ..shapes import Shape, check_flag, fmt
 from . import register
-from .elementwise import mul
+from ._common import _fn, _same_dtype, _sp, _square, _trailing
+from .contract import matmul, outer, tensordot_op
+from .creation import eye, eye_op  # noqa: F401 (sb.ops.linalg.eye stays importable)
+from .elementwise import mul, neg
+from .index import getitem, index_scatter
+from .reduce import sum_
+from .shape import transpose
+from .shape import transpose as _transpose_op  # inv's attribute `transpose` shadows the name
 from .structural import expand_dims
 
-# ---------------------------------------------------------------- transpose
+# ---------------------------------------------------------------- trace
 
 
-def _transpose_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
-    nd = args[0].ndim
-    axes = attrs.get("axes")
-    if axes is None:
-        return {"axes": tuple(range(nd))[::-1]}
-    try:
-        axes = tuple(int(a) + (nd if int(a) < 0 else 0) for a in axes)
-    except TypeError:
-        raise ShapeError(f"transpose: axes={attrs.get('axes')!r} is not a tuple of ints",
-                         op="transpose")
-    if sorted(axes) != list(range(nd)):
-        raise ShapeError(
-            f"transpose: axes {attrs.get('axes')!r} are not a permutation of the "
-            f"{nd} axes of shape {fmt(args[0].shape)}", op="transpose", shapes=(args[0].shape,))
-    return {"axes": axes}
+def _trace_shape(shapes: tuple[Shape, ...]) -> Shape:
+    xs = shapes[0]
+    if len(xs) < 2 or xs[0] != xs[1]:
+        raise ShapeError(f"trace: expects a square matrix, got shape {fmt(xs)}",
+                         op="trace", shapes=shapes)
+    return xs[2:]
 
 
-def _transpose_simplify(x: Expr, *, axes: tuple[int, ...]) -> Expr | None:
-    if axes == tuple(range(len(axes))):  # identity permutation (1-D .T)
-        return x
-    if x.op is transpose:  # (Aᵀ)ᵀ = A: compose the permutations
-        inner = x.kw["axes"]
-        return transpose(x.args[0], axes=tuple(inner[a] for a in axes))
+def _trace_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
+    """y = tr X = Σᵢ Xᵢᵢ;  X̄ = ȳ I  (trailing axes, as np.trace has them, ride along)."""
+    n = x.shape[0]
+    if g.ndim == 0:
+        return (mul(g, eye(n)),)
+    return (mul(expand_dims(g, axis=(0, 1)), _trailing(eye(n), g.ndim)),)
+
+
+trace_op = register(Op(
+    "trace", 1, _trace_shape, numpy="np.trace({0})", vjp=_trace_vjp,
+    jvp=lambda ts, out, x: trace_op(ts[0]),
+    simplify=lambda x: trace_op(x.args[0]) if x.op is transpose and x.ndim == 2 else None,
+    text=Notation("trace({0})"), latex=_fn(r"\operatorname{tr}"),
+    sympy=lambda x: _sp().Trace(x),
+    doc="y = tr X = Σᵢ Xᵢᵢ (X square; extra trailing axes are kept, as in np.trace);  "
+        "X̄ = ȳ I;  ∂tr(AX)/∂X = Aᵀ.",
+))
+
+
+def trace(x: Any) -> Expr:
+    """tr X, the sum of the diagonal of a square matrix (``ShapeError`` if not square)."""
+    return trace_op(x)
+
+
+# ---------------------------------------------------------------- inverse
+
+
+def _inv_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+    return {"transpose": check_flag("inv", "transpose", attrs.get("transpose", False))}
+
+
+def _inv_shape(shapes: tuple[Shape, ...], *, transpose: bool) -> Shape:
+    _square("inv", shapes)
+    return shapes[0]
+
+
+def _inv_simplify(x: Expr, *, transpose: bool) -> Expr | None:
+    if x.op is inv_op:  # (X⁻¹)⁻¹ = X, (X⁻ᵀ)⁻¹ = Xᵀ, ((X⁻¹)⁻¹)ᵀ = Xᵀ, ((X⁻ᵀ)⁻¹)ᵀ = X
+        flip = x.kw["transpose"] != transpose
+        return transpose_2d(x.args[0]) if flip else x.args[0]
+    if x.op is _transpose_op and x.ndim == 2:  # (Xᵀ)⁻¹ = X⁻ᵀ and (Xᵀ)⁻ᵀ = X⁻¹
+        return inv_op(x.args[0], transpose=not transpose)
     return None
 
 
-def _transpose_vjp(g: Expr, out: Expr, x: Expr, *, axes: tuple[int, ...]) -> tuple[Expr]:
-    """y = xᵀ (axes permuted by p);  x̄ = ȳ permuted by p⁻¹."""
-    inv = [0] * len(axes)
-    for i, a in enumerate(axes):
-        inv[a] = i
-    return (transpose(g, axes=tuple(inv)),)
+def transpose_2d(x: Expr) -> Expr:
+    """Xᵀ of a matrix."""
+    return transpose(x, axes=None)
 
 
-def _transpose_numpy(args: list[str], kw: dict[str, Any]) -> str:
-    axes = kw["axes"]
-    if axes == tuple(range(len(axes)))[::-1]:
-        return f"{args[0]}.T"
-    return f"np.transpose({args[0]}, {axes!r})"
+def _inv_vjp(g: Expr, out: Expr, x: Expr, *, transpose: bool) -> tuple[Expr]:
+    """Y = X⁻¹: X̄ = −X⁻ᵀ Ȳ X⁻ᵀ.   Y = X⁻ᵀ: X̄ = −Y Ȳᵀ Y."""
+    if transpose:
+        return (neg(matmul(matmul(out, transpose_2d(g)), out)),)
+    it = inv_op(x, transpose=True)
+    return (neg(matmul(matmul(it, g), it)),)
 
 
-def _transpose_text(args: list[str], kw: dict[str, Any]) -> str:
-    axes = kw["axes"]
-    if axes == tuple(range(len(axes)))[::-1]:
-        return f"{args[0]}.T"
-    return f"transpose({args[0]}, axes={axes!r})"
+def _inv_jvp(ts: tuple[Expr | None, ...], out: Expr, x: Expr, *, transpose: bool) -> Expr:
+    """Y = X⁻¹: Ẏ = −Y Ẋ Y.   Y = X⁻ᵀ: Ẏ = −Y Ẋᵀ Y (each batch slice of Ẋ)."""
+    (t,) = ts
+    nb = t.ndim - 2
+    if transpose:
+        t = transpose_fn_axes(t, (1, 0) + tuple(range(2, 2 + nb)))
+    if nb == 0:
+        return neg(matmul(matmul(out, t), out))
+    left = tensordot_op(out, t, axes=((1,), (0,)))  # (n, n, B...)
+    right = tensordot_op(left, out, axes=((1,), (0,)))  # (n, B..., n)
+    return neg(transpose_fn_axes(right, (0, 2 + nb - 1) + tuple(range(1, 1 + nb))))
 
 
-def _transpose_latex(args: list[str], kw: dict[str, Any]) -> str:
-    """``X^{T}`` (the mark is a printer option: ``\\top``); other permutations by name."""
-    axes = kw["axes"]
-    if axes == tuple(range(len(axes)))[::-1]:
-        return f"{args[0]}^{{{kw.get('_T', 'T')}}}"
-    return rf"\operatorname{{transpose}}_{{{axes!r}}}({args[0]})"
-
-
-transpose = register(Op(
-    "transpose", 1, lambda shapes, *, axes: tuple(shapes[0][a] for a in axes),
-    numpy=_transpose_numpy, normalize=_transpose_norm, simplify=_transpose_simplify,
-    vjp=_transpose_vjp, view=True, dtype=lambda args, **kw: args[0].dtype,
-    # a tangent's trailing batch axes (symback.higher) stay where they are
-    jvp=lambda ts, out, x, *, axes: transpose(
-        ts[0], axes=axes + tuple(range(len(axes), ts[0].ndim))),
-    text=Notation(_transpose_text, POSTFIX, POSTFIX),
-    latex=Notation(_transpose_latex, POSTFIX, POSTFIX),
-    doc="y = xᵀ (axes permuted by p; all reversed by default, as NumPy's .T);  x̄ = ȳ permuted by p⁻¹",
-))
-
-# ---------------------------------------------------------------- matmul
-
-
-def _matmul_shape(shapes: tuple[Shape, ...]) -> Shape:
-    a, b = shapes
-    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
-        raise ShapeError(
-            f"matmul: {fmt(a)} @ {fmt(b)}: only 1-D and 2-D operands are supported "
-            "(use sum over a product for higher ranks)", op="matmul", shapes=shapes)
-    k1 = a[-1]
-    k2 = b[0] if len(b) == 1 else b[-2]
-    if k1 != k2:
-        raise ShapeError(
-            f"matmul: {fmt(a)} @ {fmt(b)}: inner dimensions {k1} and {k2} differ",
-            op="matmul", shapes=shapes)
-    return a[:-1] + b[1:] if len(b) == 2 else a[:-1]
-
-
-def _matmul_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
-    """y = a b.  2-D: ā = ȳ bᵀ, b̄ = aᵀ ȳ.  1-D cases: the same with outer products.
-
-    a (n,) @ b (n, m): ā = b ȳ,  b̄ = a ȳᵀ (outer).
-    a (m, n) @ b (n,): ā = ȳ bᵀ (outer),  b̄ = aᵀ ȳ.
-    a (n,) @ b (n,):   ā = ȳ b,  b̄ = ȳ a.
-    """
-    if a.ndim == 2 and b.ndim == 2:
-        return matmul(g, transpose(b)), matmul(transpose(a), g)
-    if a.ndim == 1 and b.ndim == 2:
-        return matmul(b, g), outer(a, g)
-    if a.ndim == 2 and b.ndim == 1:
-        return outer(g, b), matmul(transpose(a), g)
-    return mul(g, b), mul(g, a)
-
-
-# Matrix products by juxtaposition, which binds tighter than ⊙: ``X W \odot Y`` is
-# (X W) ⊙ Y and ``(A \odot B) W^{T}`` keeps its parentheses. A vector on the left is a row.
-# The matrix product is associative, so A (B C) prints as A B C.
-_MATMUL_LATEX = Notation("{0} {1}", JUXT, (JUXT, JUXT))
-_ROW_MATMUL_LATEX = Notation(lambda a, kw: f"{a[0]}^{{{kw.get('_T', 'T')}}} {a[1]}", JUXT,
-                             (POSTFIX, JUXT))
-
-
-def _matmul_latex(node: Expr) -> Notation:
-    """``X W``; ``x^{T} W`` and ``x^{T} w`` when the left operand is a vector
-    (``x^{T} A y`` when it is already a row, ``x^{T} A``)."""
-    a = node.args[0]
-    if a.ndim != 1 or (a.op is matmul and a.args[0].ndim == 1):
-        return _MATMUL_LATEX
-    return _ROW_MATMUL_LATEX
-
-
-def _matmul_simplify(a: Expr, b: Expr) -> Expr | None:
-    """A I = A and I A = A (an identity matrix is marked by its op: extra["identity"])."""
-    if b.op.extra.get("identity"):
-        return a
-    if a.op.extra.get("identity"):
-        return b
-    return None
-
-
-def _matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr:
-    """ẏ = ȧ b + a ḃ.  Tangents may carry trailing batch axes B (symback.higher): a
-    vector's tangent (k, N) is then a matrix and plain products do (bᵀ ȧ, a ḃ); other cases
-    contract with tensordot and move B last."""
-    from .matrix import tensordot_op
-
-    ta, tb = ts
-    terms = []
-    if ta is not None:
-        nb = ta.ndim - a.ndim
-        if nb == 0:
-            terms.append(matmul(ta, b))
-        elif a.ndim == 1 and nb == 1:
-            terms.append(matmul(transpose(b) if b.ndim == 2 else b, ta))
-        else:
-            r = tensordot_op(ta, b, axes=((a.ndim - 1,), (0,)))  # free(a), B, free(b)
-            fa, fb = a.ndim - 1, b.ndim - 1
-            perm = tuple(range(fa)) + tuple(range(fa + nb, fa + nb + fb)) + tuple(
-                range(fa, fa + nb))
-            terms.append(transpose(r, axes=perm))
-    if tb is not None:
-        nb = tb.ndim - b.ndim
-        if nb == 0 or (b.ndim == 1 and nb == 1):
-            terms.append(matmul(a, tb))
-        else:
-            terms.append(tensordot_op(a, tb, axes=((a.ndim - 1,), (0,))))
-    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
-
-
-matmul = register(Op(
-    "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp, jvp=_matmul_jvp,
-    numpy_out="np.matmul({0}, {1}, {out})",
-    simplify=_matmul_simplify,
-    text=infix(" @ ", MUL), latex=Notation("{0} {1}", JUXT, (JUXT, JUXT + 1), _matmul_latex),
-    doc="y = a @ b (NumPy's matmul, 1-D and 2-D);  ā = ȳ bᵀ, b̄ = aᵀ ȳ (outer products for the 1-D cases)",
-))
-
-# ---------------------------------------------------------------- outer
-
-
-def _outer_shape(shapes: tuple[Shape, ...]) -> Shape:
-    a, b = shapes
-    if len(a) != 1 or len(b) != 1:
-        raise ShapeError(f"outer: expects two vectors, got shapes {fmt(a)} and {fmt(b)}",
-                         op="outer", shapes=shapes)
-    return (a[0], b[0])
-
-
-def _outer_jvp(ts: tuple[Expr | None, ...], a: Expr, b: Expr) -> Expr:
-    """ẏ = ȧ bᵀ + a ḃᵀ (with trailing batch axes: ȧ[:, None, …] ⊙ b[None, :, None…] + …)."""
-    ta, tb = ts
-    terms = []
-    if ta is not None:
-        nb = ta.ndim - 1
-        terms.append(outer(ta, b) if nb == 0 else mul(
-            expand_dims(ta, axis=(1,)), expand_dims(b, axis=(0,) + tuple(range(2, 2 + nb)))))
-    if tb is not None:
-        nb = tb.ndim - 1
-        terms.append(outer(a, tb) if nb == 0 else mul(
-            expand_dims(a, axis=tuple(range(1, 2 + nb))), expand_dims(tb, axis=(0,))))
-    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
-
-
-outer = register(Op(
-    "outer", 2, _outer_shape, numpy="np.multiply.outer({0}, {1})",
-    numpy_out="np.multiply.outer({0}, {1}, out={out})",
-    vjp=lambda g, out, a, b: (matmul(g, b), matmul(a, g)),
-    jvp=lambda ts, out, a, b: _outer_jvp(ts, a, b),
-    latex=Notation(lambda a, kw: f"{a[0]} {a[1]}^{{{kw.get('_T', 'T')}}}", JUXT,
-                   (JUXT, POSTFIX)),
-    text=Notation("outer({0}, {1})"),
-    doc="y = a bᵀ;  ā = ȳ b, b̄ = ȳᵀ a",
-))
-
-
-# ---------------------------------------------------------------- vdot
-
-
-def _vdot_shape(shapes: tuple[Shape, ...]) -> Shape:
-    a, b = shapes
-    if a != b:
-        raise ShapeError(f"vdot: expects two arrays of one shape, got {fmt(a)} and {fmt(b)}",
-                         op="vdot", shapes=shapes)
-    return ()
-
-
-vdot = register(Op(
-    "vdot", 2, _vdot_shape, numpy="np.vdot({0}, {1})",
-    vjp=lambda g, out, a, b: (mul(g, b), mul(g, a)),
-    jvp=lambda ts, out, a, b: _vdot_jvp(ts, a, b),
-    text=Notation("vdot({0}, {1})"),
-    latex=Notation("\\langle {0}, {1} \\rangle", ATOM, LOWEST),
-    doc="y = Σ a ⊙ b over every entry (the flattened dot product; real arrays);  "
-        "ā = ȳ b, b̄ = ȳ a.  What the LOWER rules compile Σ x² and Σ a⊙b into: "
-        "one BLAS pass, no temporary and no reshape",
-))
-
-
-def _vdot_jvp(ts: tuple[Expr | None, ...], a: Expr, b: Expr) -> Expr:
-    """ẏ = Σ ȧ⊙b + Σ a⊙ḃ, summed over a's axes (the leading ones; batch axes trail)."""
-    from .reduce import sum_
-
-    terms = []
-    for t, other in ((ts[0], b), (ts[1], a)):
-        if t is not None:
-            nb = t.ndim - other.ndim
-            o = other if nb == 0 else expand_dims(other, axis=tuple(range(other.ndim,
-                                                                         other.ndim + nb)))
-            terms.append(sum_(mul(t, o), axis=tuple(range(other.ndim))) if other.ndim
-                         else mul(t, o))
-    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
-
-
-def transpose_fn(x: Any, axes: Any = None) -> Expr:
-    """xᵀ, or the axes permuted by ``axes`` (NumPy's meaning)."""
+def transpose_fn_axes(x: Expr, axes: tuple[int, ...]) -> Expr:
+    """x with its axes permuted."""
     return transpose(x, axes=axes)
+
+
+def _inv_text(args: list[str], kw: dict[str, Any]) -> str:
+    return f"inv(transpose({args[0]}))" if kw["transpose"] else f"inv({args[0]})"
+
+
+def _inv_latex(args: list[str], kw: dict[str, Any]) -> str:
+    return args[0] + ("^{-T}" if kw["transpose"] else "^{-1}")
+
+
+def _inv_sympy(x: Any, *, transpose: bool) -> Any:
+    inv = _sp().Inverse(x)
+    return inv.T if transpose else inv
+
+
+inv_op = register(Op(
+    "inv", 1, _inv_shape,
+    numpy=lambda args, kw: f"np.linalg.inv({args[0]}.T)" if kw["transpose"]
+    else f"np.linalg.inv({args[0]})",
+    normalize=_inv_norm, simplify=_inv_simplify, vjp=_inv_vjp, jvp=_inv_jvp,
+    text=Notation(_inv_text),
+    # below POSTFIX so that (X^{-1})^{T} gets its parentheses; X^{T} inside gets them too
+    latex=Notation(_inv_latex, POSTFIX - 1, POSTFIX + 1),
+    sympy=_inv_sympy,
+    doc="Y = X⁻¹ (or X⁻ᵀ = (X⁻¹)ᵀ with transpose=True), X square;  dY = −Y dX Y;  "
+        "X̄ = −X⁻ᵀ Ȳ X⁻ᵀ.",
+))
+
+
+def inv(x: Any) -> Expr:
+    """X⁻¹ of a square matrix (``ShapeError`` if not square). ``inv(X).T`` prints as X^{-T}."""
+    return inv_op(x)
+
+
+# ---------------------------------------------------------------- det / logdet
+
+
+def _frobenius(a: Expr, t: Expr) -> Expr:
+    """Σᵢⱼ aᵢⱼ tᵢⱼ… = tr(aᵀ t) for each batch slice of a tangent t (shape a.shape + B)."""
+    return tensordot_op(a, t, axes=((0, 1), (0, 1)))
+
+
+def _det_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
+    """y = det X;  X̄ = ȳ · det X · X⁻ᵀ (Jacobi's formula)."""
+    return (mul(mul(g, out), inv_op(x, transpose=True)),)
+
+
+def _scalar_of_square(name: str) -> Any:
+    def rule(shapes: tuple[Shape, ...]) -> Shape:
+        _square(name, shapes)
+        return ()
+    return rule
+
+
+det_op = register(Op(
+    "det", 1, _scalar_of_square("det"),
+    numpy="np.linalg.det({0})", vjp=_det_vjp,
+    jvp=lambda ts, out, x: mul(out, _frobenius(inv_op(x, transpose=True), ts[0])),
+    simplify=lambda x: det_op(x.args[0]) if x.op is transpose else None,
+    text=Notation("det({0})"), latex=_fn(r"\det"),
+    sympy=lambda x: _sp().Determinant(x),
+    doc="y = det X (X square);  dy = det X · tr(X⁻¹ dX);  X̄ = ȳ det X · X⁻ᵀ.",
+))
+
+
+def det(x: Any) -> Expr:
+    """det X of a square matrix (``ShapeError`` if not square)."""
+    return det_op(x)
+
+
+logdet_op = register(Op(
+    "logdet", 1, _scalar_of_square("logdet"),
+    numpy="logdet({0})", helpers=("logdet",),
+    vjp=lambda g, out, x: (mul(g, inv_op(x, transpose=True)),),
+    jvp=lambda ts, out, x: _frobenius(inv_op(x, transpose=True), ts[0]),
+    simplify=lambda x: logdet_op(x.args[0]) if x.op is transpose else None,
+    text=Notation("logdet({0})"), latex=_fn(r"\log\det"),
+    sympy=lambda x: _sp().log(_sp().Determinant(x)),
+    doc="y = log det X, computed with slogdet (no overflow); NaN where det X < 0 and "
+        "-inf where det X = 0;  dy = tr(X⁻¹ dX);  X̄ = ȳ X⁻ᵀ.",
+))
+
+
+def logdet(x: Any) -> Expr:
+    """log det X, stable (``np.linalg.slogdet``); NaN where det X < 0."""
+    return logdet_op(x)
+
+
+# ---------------------------------------------------------------- solve
+
+
+def _solve_shape(shapes: tuple[Shape, ...]) -> Shape:
+    a, b = shapes
+    n = _square("solve", (a, b), "a square matrix A in solve(A, b)")
+    if not 1 <= len(b) <= 2 or b[0] != n:
+        raise ShapeError(
+            f"solve: A {fmt(a)} and b {fmt(b)} do not fit (b must be (n,) or (n, k) with "
+            f"n = {n})", op="solve", shapes=shapes)
+    return b
+
+
+def _solve_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    """x = A⁻¹ b;  b̄ = A⁻ᵀ x̄ (one more solve), Ā = −b̄ xᵀ."""
+    gb = solve_op(transpose_2d(a), g)
+    ga = neg(outer(gb, out)) if b.ndim == 1 else neg(matmul(gb, transpose_2d(out)))
+    return ga, gb
+
+
+def _solve_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr:
+    """ẋ = A⁻¹ (ḃ − Ȧ x), batch slice by batch slice."""
+    ta, tb = ts
+    nb = (ta.ndim - 2) if ta is not None else (tb.ndim - b.ndim)  # type: ignore[union-attr]
+    rhs = tb
+    if ta is not None:
+        ax = tensordot_op(ta, out, axes=((1,), (0,)))  # (n, B..., k...)
+        if b.ndim == 2:
+            ax = transpose_fn_axes(ax, (0, ax.ndim - 1) + tuple(range(1, 1 + nb)))
+        rhs = neg(ax) if rhs is None else rhs - ax
+    if rhs is None:  # no tangent at all (the forward pass never asks for this)
+        return zeros(out.shape)
+    if rhs.ndim <= 2:
+        return solve_op(a, rhs)
+    return tensordot_op(inv_op(a), rhs, axes=((1,), (0,)))
+
+
+solve_op = register(Op(
+    "solve", 2, _solve_shape, numpy="np.linalg.solve({0}, {1})",
+    vjp=_solve_vjp, jvp=_solve_jvp,
+    text=Notation("solve({0}, {1})"),
+    latex=Notation("{0}^{{-1}} {1}", MUL, (POSTFIX + 1, MUL + 1)),
+    sympy=lambda a, b: _sp().MatMul(_sp().Inverse(a), b),
+    doc="x = A⁻¹ b by np.linalg.solve (no explicit inverse), b (n,) or (n, k);  "
+        "b̄ = A⁻ᵀ x̄, Ā = −b̄ xᵀ.",
+))
+
+
+def solve(a: Any, b: Any) -> Expr:
+    """x = A⁻¹ b, solved (``np.linalg.solve``), never through an explicit inverse."""
+    return solve_op(a, b)
+
+
+# ---------------------------------------------------------------- diag
+
+
+def _diag_shape(shapes: tuple[Shape, ...]) -> Shape:
+    xs = shapes[0]
+    if len(xs) == 1:
+        return (xs[0], xs[0])
+    if len(xs) == 2:
+        n, m = xs
+        if n == m:
+            return (n,)
+        if isinstance(n, int) and isinstance(m, int):
+            return (min(n, m),)
+        raise ShapeError(f"diag: the diagonal of a {fmt(xs)} matrix has an unknown length "
+                         "(give int sizes or a square matrix)", op="diag", shapes=shapes)
+    raise ShapeError(f"diag: expects a vector or a matrix, got shape {fmt(xs)}",
+                     op="diag", shapes=shapes)
+
+
+def _diag_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
+    """v → diag(v): v̄ = diag(Ȳ).   X → diag(X): X̄ = diag(ȳ), padded with zeros if not square."""
+    if x.ndim == 1:
+        return (diag_op(g),)
+    d = diag_op(g)
+    if d.shape != x.shape:
+        k = g.shape[0]
+        return (index_scatter(d, shape=x.shape, index=((slice(0, k)), slice(0, k))),)
+    return (d,)
+
+
+def _diag_jvp(ts: tuple[Expr | None, ...], out: Expr, x: Expr) -> Expr:
+    """Linear: the same op on each batch slice of the tangent (via I and broadcasting)."""
+    (t,) = ts
+    nb = t.ndim - x.ndim
+    if nb == 0:
+        return diag_op(t)
+    if x.ndim == 1:  # Ẏ[i, j, …] = δᵢⱼ ṫ[i, …]
+        return mul(_trailing(eye(x.shape[0]), nb), expand_dims(t, axis=(1,)))
+    k = out.shape[0]
+    if x.shape != (k, k):
+        t = getitem(t, index=(slice(0, k), slice(0, k)))
+    return sum_(mul(_trailing(eye(k), nb), t), axis=(1,))
+
+
+diag_op = register(Op(
+    "diag", 1, _diag_shape, numpy="np.diag({0})", vjp=_diag_vjp, jvp=_diag_jvp, view=True,
+    dtype=_same_dtype,
+    text=Notation("diag({0})"), latex=_fn(r"\operatorname{diag}"),
+    sympy=lambda x: _sp().DiagMatrix(x) if x.shape[1] == 1 else _sp().DiagonalOf(x),
+    doc="NumPy's diag: a vector v gives the matrix diag(v) (vᵢ on the diagonal); a matrix "
+        "gives its diagonal.  Adjoint pair: v̄ = diag(Ȳ), X̄ = diag(ȳ).",
+))
+
+
+def diag(x: Any) -> Expr:
+    """NumPy's ``diag``: vector → diagonal matrix, matrix → its diagonal."""
+    return diag_op(x)
+
+

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..graph import Expr, Op
-from ..printing.precedence import ATOM, JUXT, MUL, POW, Notation
+from ..notation import ATOM, JUXT, MUL, POW, Notation
 from ..shapes import Shape, check_flag, normalize_axis, reduced
 from . import register
 from .elementwise import exp, mul, sub
@@ -117,7 +117,7 @@ def _reduce_jvp(op: Any) -> Any:
 
 def _contract(p: Expr, t: Expr, x: Expr, axis: tuple[int, ...] | None, keepdims: bool) -> Expr:
     """Σ_axis p ⊙ ṫ for a tangent ṫ with trailing batch axes (p has x's shape)."""
-    from .linalg import matmul
+    from .contract import matmul
 
     nb = t.ndim - x.ndim
     if x.ndim == 1 and not keepdims and nb <= 1:

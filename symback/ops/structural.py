@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ShapeError
 from ..graph import Expr, Op, const
-from ..printing.precedence import ATOM, LOWEST, MUL, Notation
+from ..notation import ATOM, LOWEST, MUL, Notation
 from ..shapes import Shape, broadcast, check_shape, fmt, normalize_axis
 from . import register
 
@@ -156,7 +156,7 @@ def _count_text(args: list[str], attrs: dict[str, Any]) -> str:
 
 def _count_latex(node: Expr) -> Notation:
     """The number itself and the dimension names: ``m``, ``3 m n`` (a product)."""
-    from ..printing.latex import dim_latex
+    from ..notation import dim_latex
 
     dims = node.kw["dims"]
     num = 1

@@ -22,8 +22,9 @@ from fractions import Fraction
 from ..graph import Expr, as_expr, broadcast_to, const, zeros
 from ..ops.elementwise import add, div, mul, neg, pow_, sub, where
 from ..ops.elementwise import is_zero as _is_zero
-from ..ops.linalg import matmul, outer, transpose
-from ..ops.matrix import diag_op, eye_op, inv_op
+from ..ops.contract import matmul, outer
+from ..ops.linalg import diag_op, eye_op, inv_op
+from ..ops.shape import transpose
 from ..ops.reduce import log_softmax, logsumexp, mean, softmax, sum_
 from ..ops.structural import broadcast_to_op, expand_dims
 from ..rewrite import P, Rule, RuleSet, Var

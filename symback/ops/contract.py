@@ -1,0 +1,330 @@
+"""Contractions: matmul (``@``), outer, vdot, tensordot, dot.
+
+Each op is one :class:`~symback.graph.Op` record (shape rule, NumPy form, VJP in symback ops,
+batched JVP, notations, SymPy form).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..errors import ShapeError
+from ..graph import Expr, Op, as_expr
+from ..notation import ATOM, JUXT, LOWEST, MUL, POSTFIX, Notation, infix
+from ..shapes import Shape, fmt
+from . import register
+from ._common import _is_int
+from .creation import eye_op
+from .elementwise import mul
+from .reduce import sum_
+from .shape import transpose
+from .structural import expand_dims
+
+# ---------------------------------------------------------------- matmul
+
+
+def _matmul_shape(shapes: tuple[Shape, ...]) -> Shape:
+    a, b = shapes
+    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+        raise ShapeError(
+            f"matmul: {fmt(a)} @ {fmt(b)}: only 1-D and 2-D operands are supported "
+            "(use sum over a product for higher ranks)", op="matmul", shapes=shapes)
+    k1 = a[-1]
+    k2 = b[0] if len(b) == 1 else b[-2]
+    if k1 != k2:
+        raise ShapeError(
+            f"matmul: {fmt(a)} @ {fmt(b)}: inner dimensions {k1} and {k2} differ",
+            op="matmul", shapes=shapes)
+    return a[:-1] + b[1:] if len(b) == 2 else a[:-1]
+
+
+def _matmul_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    """y = a b.  2-D: ā = ȳ bᵀ, b̄ = aᵀ ȳ.  1-D cases: the same with outer products.
+
+    a (n,) @ b (n, m): ā = b ȳ,  b̄ = a ȳᵀ (outer).
+    a (m, n) @ b (n,): ā = ȳ bᵀ (outer),  b̄ = aᵀ ȳ.
+    a (n,) @ b (n,):   ā = ȳ b,  b̄ = ȳ a.
+    """
+    if a.ndim == 2 and b.ndim == 2:
+        return matmul(g, transpose(b)), matmul(transpose(a), g)
+    if a.ndim == 1 and b.ndim == 2:
+        return matmul(b, g), outer(a, g)
+    if a.ndim == 2 and b.ndim == 1:
+        return outer(g, b), matmul(transpose(a), g)
+    return mul(g, b), mul(g, a)
+
+
+# Matrix products by juxtaposition, which binds tighter than ⊙: ``X W \odot Y`` is
+# (X W) ⊙ Y and ``(A \odot B) W^{T}`` keeps its parentheses. A vector on the left is a row.
+# The matrix product is associative, so A (B C) prints as A B C.
+_MATMUL_LATEX = Notation("{0} {1}", JUXT, (JUXT, JUXT))
+_ROW_MATMUL_LATEX = Notation(lambda a, kw: f"{a[0]}^{{{kw.get('_T', 'T')}}} {a[1]}", JUXT,
+                             (POSTFIX, JUXT))
+
+
+def _matmul_latex(node: Expr) -> Notation:
+    """``X W``; ``x^{T} W`` and ``x^{T} w`` when the left operand is a vector
+    (``x^{T} A y`` when it is already a row, ``x^{T} A``)."""
+    a = node.args[0]
+    if a.ndim != 1 or (a.op is matmul and a.args[0].ndim == 1):
+        return _MATMUL_LATEX
+    return _ROW_MATMUL_LATEX
+
+
+def _matmul_simplify(a: Expr, b: Expr) -> Expr | None:
+    """A I = A and I A = A (an identity matrix is marked by its op: extra["identity"])."""
+    if b.op.extra.get("identity"):
+        return a
+    if a.op.extra.get("identity"):
+        return b
+    return None
+
+
+def _matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr:
+    """ẏ = ȧ b + a ḃ.  Tangents may carry trailing batch axes B (symback.higher): a
+    vector's tangent (k, N) is then a matrix and plain products do (bᵀ ȧ, a ḃ); other cases
+    contract with tensordot and move B last."""
+
+    ta, tb = ts
+    terms = []
+    if ta is not None:
+        nb = ta.ndim - a.ndim
+        if nb == 0:
+            terms.append(matmul(ta, b))
+        elif a.ndim == 1 and nb == 1:
+            terms.append(matmul(transpose(b) if b.ndim == 2 else b, ta))
+        else:
+            r = tensordot_op(ta, b, axes=((a.ndim - 1,), (0,)))  # free(a), B, free(b)
+            fa, fb = a.ndim - 1, b.ndim - 1
+            perm = tuple(range(fa)) + tuple(range(fa + nb, fa + nb + fb)) + tuple(
+                range(fa, fa + nb))
+            terms.append(transpose(r, axes=perm))
+    if tb is not None:
+        nb = tb.ndim - b.ndim
+        if nb == 0 or (b.ndim == 1 and nb == 1):
+            terms.append(matmul(a, tb))
+        else:
+            terms.append(tensordot_op(a, tb, axes=((a.ndim - 1,), (0,))))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+matmul = register(Op(
+    "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp, jvp=_matmul_jvp,
+    numpy_out="np.matmul({0}, {1}, {out})",
+    simplify=_matmul_simplify,
+    text=infix(" @ ", MUL), latex=Notation("{0} {1}", JUXT, (JUXT, JUXT + 1), _matmul_latex),
+    doc="y = a @ b (NumPy's matmul, 1-D and 2-D);  ā = ȳ bᵀ, b̄ = aᵀ ȳ (outer products for the 1-D cases)",
+))
+
+# ---------------------------------------------------------------- outer
+
+
+def _outer_shape(shapes: tuple[Shape, ...]) -> Shape:
+    a, b = shapes
+    if len(a) != 1 or len(b) != 1:
+        raise ShapeError(f"outer: expects two vectors, got shapes {fmt(a)} and {fmt(b)}",
+                         op="outer", shapes=shapes)
+    return (a[0], b[0])
+
+
+def _outer_jvp(ts: tuple[Expr | None, ...], a: Expr, b: Expr) -> Expr:
+    """ẏ = ȧ bᵀ + a ḃᵀ (with trailing batch axes: ȧ[:, None, …] ⊙ b[None, :, None…] + …)."""
+    ta, tb = ts
+    terms = []
+    if ta is not None:
+        nb = ta.ndim - 1
+        terms.append(outer(ta, b) if nb == 0 else mul(
+            expand_dims(ta, axis=(1,)), expand_dims(b, axis=(0,) + tuple(range(2, 2 + nb)))))
+    if tb is not None:
+        nb = tb.ndim - 1
+        terms.append(outer(a, tb) if nb == 0 else mul(
+            expand_dims(a, axis=tuple(range(1, 2 + nb))), expand_dims(tb, axis=(0,))))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+outer = register(Op(
+    "outer", 2, _outer_shape, numpy="np.multiply.outer({0}, {1})",
+    numpy_out="np.multiply.outer({0}, {1}, out={out})",
+    vjp=lambda g, out, a, b: (matmul(g, b), matmul(a, g)),
+    jvp=lambda ts, out, a, b: _outer_jvp(ts, a, b),
+    latex=Notation(lambda a, kw: f"{a[0]} {a[1]}^{{{kw.get('_T', 'T')}}}", JUXT,
+                   (JUXT, POSTFIX)),
+    text=Notation("outer({0}, {1})"),
+    doc="y = a bᵀ;  ā = ȳ b, b̄ = ȳᵀ a",
+))
+
+
+# ---------------------------------------------------------------- vdot
+
+
+def _vdot_shape(shapes: tuple[Shape, ...]) -> Shape:
+    a, b = shapes
+    if a != b:
+        raise ShapeError(f"vdot: expects two arrays of one shape, got {fmt(a)} and {fmt(b)}",
+                         op="vdot", shapes=shapes)
+    return ()
+
+
+vdot = register(Op(
+    "vdot", 2, _vdot_shape, numpy="np.vdot({0}, {1})",
+    vjp=lambda g, out, a, b: (mul(g, b), mul(g, a)),
+    jvp=lambda ts, out, a, b: _vdot_jvp(ts, a, b),
+    text=Notation("vdot({0}, {1})"),
+    latex=Notation("\\langle {0}, {1} \\rangle", ATOM, LOWEST),
+    doc="y = Σ a ⊙ b over every entry (the flattened dot product; real arrays);  "
+        "ā = ȳ b, b̄ = ȳ a.  What the LOWER rules compile Σ x² and Σ a⊙b into: "
+        "one BLAS pass, no temporary and no reshape",
+))
+
+
+def _vdot_jvp(ts: tuple[Expr | None, ...], a: Expr, b: Expr) -> Expr:
+    """ẏ = Σ ȧ⊙b + Σ a⊙ḃ, summed over a's axes (the leading ones; batch axes trail)."""
+    from .reduce import sum_
+
+    terms = []
+    for t, other in ((ts[0], b), (ts[1], a)):
+        if t is not None:
+            nb = t.ndim - other.ndim
+            o = other if nb == 0 else expand_dims(other, axis=tuple(range(other.ndim,
+                                                                         other.ndim + nb)))
+            terms.append(sum_(mul(t, o), axis=tuple(range(other.ndim))) if other.ndim
+                         else mul(t, o))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+# ---------------------------------------------------------------- tensordot
+
+
+def _td_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+    a, b = args
+    axes = attrs.get("axes", 2)
+    if _is_int(axes):
+        k = int(axes)
+        if not 0 <= k <= min(a.ndim, b.ndim):
+            raise ShapeError(f"tensordot: axes={k} does not fit shapes {fmt(a.shape)} and "
+                             f"{fmt(b.shape)}", op="tensordot", shapes=(a.shape, b.shape))
+        ia: tuple[int, ...] = tuple(range(a.ndim - k, a.ndim))
+        ib: tuple[int, ...] = tuple(range(k))
+    else:
+        try:
+            ra, rb = axes
+            ra = (ra,) if _is_int(ra) else tuple(ra)
+            rb = (rb,) if _is_int(rb) else tuple(rb)
+            ia = tuple(int(i) % a.ndim if a.ndim else int(i) for i in ra)
+            ib = tuple(int(i) % b.ndim if b.ndim else int(i) for i in rb)
+        except (TypeError, ValueError, ZeroDivisionError):
+            raise ShapeError(f"tensordot: axes={axes!r} is not an int or a pair of axis lists",
+                             op="tensordot")
+    return {"axes": (ia, ib)}
+
+
+def _td_shape(shapes: tuple[Shape, ...], *, axes: tuple[tuple[int, ...], tuple[int, ...]]
+              ) -> Shape:
+    a, b = shapes
+    ia, ib = axes
+    bad = (len(ia) != len(ib) or len(set(ia)) != len(ia) or len(set(ib)) != len(ib)
+           or any(not 0 <= i < len(a) for i in ia) or any(not 0 <= i < len(b) for i in ib)
+           or any(a[i] != b[j] for i, j in zip(ia, ib)))
+    if bad:
+        raise ShapeError(f"tensordot: cannot contract axes {ia} of {fmt(a)} with axes {ib} of "
+                         f"{fmt(b)}", op="tensordot", shapes=shapes)
+    return (tuple(d for i, d in enumerate(a) if i not in ia)
+            + tuple(d for i, d in enumerate(b) if i not in ib))
+
+
+def _argsort(seq: Sequence[int]) -> tuple[int, ...]:
+    return tuple(sorted(range(len(seq)), key=lambda i: seq[i]))
+
+
+def _td_simplify(a: Expr, b: Expr, *, axes: tuple[tuple[int, ...], tuple[int, ...]]
+                 ) -> Expr | None:
+    ia, ib = axes
+    if len(ia) == 1 and a.op is eye_op:  # Σₖ δᵢₖ Tₖ… = Tᵢ…
+        return b if ib == (0,) else transpose(b, axes=(ib[0],) + tuple(
+            i for i in range(b.ndim) if i != ib[0]))
+    if len(ia) == 1 and b.op is eye_op:  # Σₖ T…ₖ… δₖⱼ: axis ia moves to the end
+        return transpose(a, axes=tuple(i for i in range(a.ndim) if i != ia[0]) + ia)
+    if 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2 and len(ia) == 1:
+        if ia == (a.ndim - 1,) and ib == (0,):
+            return matmul(a, b)
+        if a.ndim == 2 and ia == (0,) and ib == (0,):
+            return matmul(transpose(a), b)
+        if b.ndim == 2 and ia == (a.ndim - 1,) and ib == (1,):
+            return matmul(a, transpose(b))
+    if ia == tuple(range(a.ndim)) and ib == tuple(range(b.ndim)) and a.ndim:
+        return sum_(mul(a, b), axis=None)  # ⟨A, B⟩ = Σ A ⊙ B
+    return None
+
+
+def _td_vjp(g: Expr, out: Expr, a: Expr, b: Expr, *,
+            axes: tuple[tuple[int, ...], tuple[int, ...]]) -> tuple[Expr, Expr]:
+    """C = Σ over paired axes of A ⊗ B (free axes of A, then of B);
+    Ā = Ḡ contracted with B over B's free axes (then axes put back in A's order); B̄ likewise."""
+    ia, ib = axes
+    fa = [i for i in range(a.ndim) if i not in ia]
+    fb = [i for i in range(b.ndim) if i not in ib]
+    # B's contracted axes come out of tensordot in B's order (sorted ib), each standing for
+    # its partner axis of A; likewise A's for B (the pairing need not be sorted: ((0, 1), (1, 0)))
+    ga = tensordot_op(g, b, axes=(tuple(range(len(fa), len(fa) + len(fb))), tuple(fb)))
+    a_of = [ia[ib.index(j)] for j in sorted(ib)]
+    ga = transpose(ga, axes=_argsort(fa + a_of)) if ga.ndim else ga
+    gb = tensordot_op(a, g, axes=(tuple(fa), tuple(range(len(fa)))))
+    b_of = [ib[ia.index(i)] for i in sorted(ia)]
+    gb = transpose(gb, axes=_argsort(b_of + fb)) if gb.ndim else gb
+    return ga, gb
+
+
+def _td_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr, *,
+            axes: tuple[tuple[int, ...], tuple[int, ...]]) -> Expr:
+    """Bilinear: Ċ = tensordot(Ȧ, B) + tensordot(A, Ḃ), batch axes moved last."""
+    ta, tb = ts
+    ia, ib = axes
+    terms = []
+    if ta is not None:
+        nb = ta.ndim - a.ndim
+        r = tensordot_op(ta, b, axes=axes)  # free(A), B…, free(B)
+        na = a.ndim - len(ia)
+        nfb = b.ndim - len(ib)
+        perm = tuple(range(na)) + tuple(range(na + nb, na + nb + nfb)) + tuple(
+            range(na, na + nb))
+        terms.append(transpose(r, axes=perm) if nb and nfb else r)
+    if tb is not None:
+        terms.append(tensordot_op(a, tb, axes=axes))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+tensordot_op = register(Op(
+    "tensordot", 2, _td_shape, numpy="np.tensordot({0}, {1}, axes={axes})",
+    normalize=_td_norm, simplify=_td_simplify, vjp=_td_vjp, jvp=_td_jvp,
+    text=Notation("tensordot({0}, {1}, axes={axes})"),
+    latex=Notation(lambda a, kw: r"\operatorname{tensordot}_{" + str(kw["axes"][0]) + ","
+                   + str(kw["axes"][1]) + r"}\left(" + a[0] + ", " + a[1] + r"\right)", ATOM),
+    sympy=None,
+    doc="C = Σ over the paired axes of A and B (NumPy's tensordot); free axes of A then B.  "
+        "Used for Jacobians of matrix products; a plain matrix product simplifies to matmul.",
+))
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Expr:
+    """NumPy's tensordot: contract ``axes`` (an int, or a pair of axis lists) of a and b."""
+    return tensordot_op(a, b, axes=axes)
+
+
+# ---------------------------------------------------------------- dot (a plain function)
+
+
+def dot(a: Any, b: Any) -> Expr:
+    """NumPy's dot for scalars, vectors and matrices: a product for 0-D, else ``a @ b``.
+
+    For 1-D and 2-D operands np.dot and np.matmul agree, so ``dot`` builds a matmul
+    node (one op, one derivative).
+    """
+    ea, eb = as_expr(a), as_expr(b)
+    if ea.ndim == 0 or eb.ndim == 0:
+        return mul(ea, eb)
+    if ea.ndim > 2 or eb.ndim > 2:
+        raise ShapeError(f"dot: only 0-D, 1-D and 2-D operands are supported, got "
+                         f"{fmt(ea.shape)} and {fmt(eb.shape)}", op="dot",
+                         shapes=(ea.shape, eb.shape))
+    return matmul(ea, eb)
+
