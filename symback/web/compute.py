@@ -199,7 +199,6 @@ def _answer(req: Any, limits: Limits) -> dict[str, Any]:
     import symback as sb
 
     from ..graph import toposort
-    from .svg import to_svg
 
     if not isinstance(req, dict):
         raise Refusal(400, "expected a JSON object such as {\"expr\": \"sum(sigmoid(X @ W))\", "
@@ -317,7 +316,7 @@ def _answer(req: Any, limits: Limits) -> dict[str, Any]:
     # graph picture
     body["graph_svg"] = ""
     if _flag(req, "graph", True):
-        body["graph_svg"] = _graph(sb, to_svg, y, derivs, limits)
+        body["graph_svg"] = _graph(sb, y, wrt, derivs, mode, output, limits)
 
     # numerical check at random points
     body["check"] = None
@@ -346,10 +345,17 @@ def _latex(sb: Any, e: Any, named: bool, onehot: list[Any]) -> str:
         return r"\text{(no LaTeX form)}"
 
 
-def _graph(sb: Any, to_svg: Any, y: Any, derivs: list[Any], limits: Limits) -> str:
-    """The graph of ``y`` and its derivatives as SVG, drawn in Python (:mod:`.svg`): no
-    Graphviz process is started, so a worker killed at its time limit leaves nothing behind."""
-    return str(to_svg(y, *derivs, max_nodes=limits.max_graph_drawn))
+def _graph(sb: Any, y: Any, wrt: list[Any], derivs: list[Any], mode: str, output: str,
+           limits: Limits) -> str:
+    """The graph of ``y`` and its derivatives as SVG, by symback's own layered drawer
+    (``engine="builtin"``): the same picture everywhere, and no Graphviz process that
+    would outlive a worker killed at its time limit. Gradient nodes are labelled ∂L/∂W."""
+    if mode == "grad":
+        pic = sb.render(y, wrt=wrt, output=output, engine="builtin",
+                        max_nodes=limits.max_graph_drawn)
+    else:
+        pic = sb.render(y, *derivs, engine="builtin", max_nodes=limits.max_graph_drawn)
+    return bytes(pic).decode("utf-8")
 
 
 def _rows(ex: Any) -> dict[str, Any]:
