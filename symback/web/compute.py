@@ -266,11 +266,14 @@ def _answer(req: Any, limits: Limits) -> dict[str, Any]:
     bases: list[Any] = []
     for k, w in enumerate(wrt):
         if mode == "grad":
-            derivs.append(grads[k]); bases.append(y)
+            derivs.append(grads[k])
+            bases.append(y)
         elif mode == "hessian":
-            derivs.append(sb.hessian(y, w)); bases.append(grads[k])
+            derivs.append(sb.hessian(y, w))
+            bases.append(grads[k])
         else:
-            derivs.append(sb.jacobian(y, w)); bases.append(y)
+            derivs.append(sb.jacobian(y, w))
+            bases.append(y)
     n_nodes = len(toposort([y, *derivs]))
     if n_nodes > limits.max_graph_nodes:
         raise _over(limits, "max_graph_nodes", n_nodes, "the graph with its derivatives")
