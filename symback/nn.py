@@ -92,9 +92,9 @@ def max_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> 
     ``stride`` defaults to ``kernel_size``; padding counts as −∞. Derivative: ȳ is routed to
     the first maximum of each window (PyTorch's rule at ties); through the positions it is 0.
     """
-    from .ops.conv import max_pool_op
+    from .ops.conv import max_pool as _max_pool
 
-    return max_pool_op(as_expr(x), k=kernel_size, stride=stride, padding=padding)
+    return _max_pool(as_expr(x), kernel_size, stride, padding)
 
 
 def avg_pool(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Expr:

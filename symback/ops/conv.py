@@ -16,11 +16,11 @@ their VJPs. The generated code views the padded input through ``as_strided`` win
 (im2col) and makes one batched ``matmul`` per call; the input gradient scatters the columns
 back with one strided add per kernel offset (a loop over the K offsets, never over data).
 
-Max pooling: ``max_pool(x)`` takes the maximum of each window; its VJP ``max_pool_dx(g, x)``
-routes each window's cotangent to the window's first maximum (PyTorch's convention at ties);
-that is linear in g, with adjoint ``max_pool_gather(c, x)`` (c read at the same positions),
-whose adjoint is ``max_pool_dx`` again. The positions are locally constant in x, so the
-derivative with respect to x through them is zero.
+Max pooling: ``i = max_pool_index(x)`` holds each window's first maximum (integers, PyTorch's
+convention at ties) and ``max_pool(x) = max_pool_gather(x, i)`` reads x there. The gather is
+linear in its first argument, with adjoint ``max_pool_dx(g, i)`` (g added at the positions),
+whose adjoint is the gather again; the positions are locally constant in x, so nothing flows
+through i. One index node serves the forward value and every derivative.
 """
 
 from __future__ import annotations
@@ -117,55 +117,72 @@ def conv_dx(g, w, s, stride, padding, dilation, groups):
     return dx[(slice(None), slice(None)) + crop]
 
 
-def pool_argmax(x, k, stride, padding):
-    """Flat index (into the window) of each window's first maximum; padding is -inf."""
+def pool_windows(x, k, stride, padding, fill):
+    """(N, C, *out, Π k) windows of x padded with ``fill`` (a copy; a free reshape when the
+    windows tile the input exactly)."""
     nd = len(k)
     if any(lo or hi for lo, hi in padding):
-        x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=-np.inf)
-    win = conv_windows(x, k, stride, ((0, 0),) * nd, (1,) * nd)
-    flat = win.reshape(win.shape[:2 + nd] + (-1,))
-    return flat, np.argmax(flat, axis=-1)
+        x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=fill)
+    s = x.shape[2:]
+    if tuple(stride) == tuple(k) and all(s[i] % k[i] == 0 for i in range(nd)):
+        split = x.shape[:2]
+        for i in range(nd):
+            split += (s[i] // k[i], k[i])
+        perm = (0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2))
+        v = x.reshape(split).transpose(perm)
+    else:
+        v = conv_windows(x, k, stride, ((0, 0),) * nd, (1,) * nd)
+    return v.reshape(v.shape[:2 + nd] + (-1,))
 
 
-def max_pool_nd(x, k, stride, padding):
-    """y = max over each window (padding never wins: it is -inf)."""
-    flat, idx = pool_argmax(x, k, stride, padding)
-    return np.take_along_axis(flat, idx[..., None], axis=-1)[..., 0]
+def max_pool_index(x, k, stride, padding):
+    """Flat index (within the window) of each window's first maximum; padding is -inf."""
+    return np.argmax(pool_windows(x, k, stride, padding, -np.inf), axis=-1)
 
 
-def max_pool_gather(c, x, k, stride, padding):
-    """c read at the position of each window's first maximum of x."""
-    _, idx = pool_argmax(x, k, stride, padding)
+def max_pool_gather(c, idx, k, stride, padding):
+    """c read at the window positions ``idx`` (max_pool(x) is x read at its own indices)."""
+    win = pool_windows(c, k, stride, padding, 0)
+    return np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
+
+
+def max_pool_dx(g, idx, k, stride, padding, s):
+    """Each window's cotangent g added at window position ``idx`` of an input of spatial
+    shape s (one-hot and a reshape when the windows tile the input, else one strided add
+    per kernel offset)."""
     nd = len(k)
-    if any(lo or hi for lo, hi in padding):
-        c = np.pad(c, ((0, 0), (0, 0)) + tuple(padding))
-    win = conv_windows(c, k, stride, ((0, 0),) * nd, (1,) * nd)
-    cflat = win.reshape(win.shape[:2 + nd] + (-1,))
-    return np.take_along_axis(cflat, idx[..., None], axis=-1)[..., 0]
-
-
-def max_pool_dx(g, x, k, stride, padding):
-    """Each window's cotangent g added at its first maximum of x (zero elsewhere)."""
-    _, idx = pool_argmax(x, k, stride, padding)
-    nd = len(k)
+    n, c = g.shape[:2]
     out = g.shape[2:]
-    padded = tuple(x.shape[2 + i] + padding[i][0] + padding[i][1] for i in range(nd))
-    dx = np.zeros(x.shape[:2] + padded, dtype=np.result_type(g, x))
-    for j, kk in enumerate(np.ndindex(*k)):
-        sl = tuple(slice(kk[i], kk[i] + stride[i] * (out[i] - 1) + 1, stride[i])
-                   for i in range(nd))
-        dx[(slice(None), slice(None)) + sl] += np.where(idx == j, g, 0)
-    crop = tuple(slice(padding[i][0], padding[i][0] + x.shape[2 + i]) for i in range(nd))
-    return dx[(slice(None), slice(None)) + crop]
+    kk = 1
+    for d in k:
+        kk *= d
+    padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
+    if tuple(stride) == tuple(k) and all(padded[i] == out[i] * k[i] for i in range(nd)):
+        hot = np.equal(idx[..., None], np.arange(kk)) * g[..., None]
+        hot = hot.reshape((n, c) + tuple(out) + tuple(k))
+        perm = (0, 1)
+        for i in range(nd):
+            perm += (2 + i, 2 + nd + i)
+        dx = hot.transpose(perm).reshape((n, c) + padded)
+    else:
+        dx = np.zeros((n, c) + padded, dtype=g.dtype)
+        for j, kj in enumerate(np.ndindex(*k)):
+            sl = tuple(slice(kj[i], kj[i] + stride[i] * (out[i] - 1) + 1, stride[i])
+                       for i in range(nd))
+            dx[(slice(None), slice(None)) + sl] += np.where(idx == j, g, 0)
+    if any(lo or hi for lo, hi in padding):
+        crop = tuple(slice(padding[i][0], padding[i][0] + s[i]) for i in range(nd))
+        dx = dx[(slice(None), slice(None)) + crop]
+    return dx
 
 
-for _fn in (conv_windows, conv_cols, conv_nd, conv_dw, conv_dx, pool_argmax, max_pool_nd,
+for _fn in (conv_windows, conv_cols, conv_nd, conv_dw, conv_dx, pool_windows, max_pool_index,
             max_pool_gather, max_pool_dx):
     numeric.HELPERS[_fn.__name__] = _fn
 numeric.DEPENDS.update({
     "conv_cols": ("conv_windows",), "conv_nd": ("conv_cols",), "conv_dw": ("conv_cols",),
-    "pool_argmax": ("conv_windows",), "max_pool_nd": ("pool_argmax",),
-    "max_pool_gather": ("pool_argmax", "conv_windows"), "max_pool_dx": ("pool_argmax",),
+    "pool_windows": ("conv_windows",), "max_pool_index": ("pool_windows",),
+    "max_pool_gather": ("pool_windows",),
 })
 
 # ---------------------------------------------------------------- attributes
@@ -398,18 +415,22 @@ def _pool_attrs(name: str, xs: Shape, attrs: dict[str, Any]) -> dict[str, Any]:
         if 2 * max(padding[i]) > k[i]:
             raise SymbackError(f"{name}: padding {padding[i]} must be at most half the kernel "
                                f"size {k[i]} (as in PyTorch)")
-    return {"k": k, "stride": stride, "padding": padding}
+    out = {"k": k, "stride": stride, "padding": padding}
+    if "s" in attrs:
+        out["s"] = tuple(int(a) for a in attrs["s"])
+    return out
 
 
 def _pool_shape(shapes: tuple[Shape, ...], *, k: Any, stride: Any, padding: Any) -> Shape:
-    xs = shapes[-1]
+    xs = shapes[0]
     s = _int_dims("max_pool", xs[2:], "spatial")
     return tuple(xs[:2]) + _out_dims("max_pool", s, k, stride, padding, (1,) * len(k))
 
 
-def _pool_src(fn: str, n: int) -> Any:
+def _pool_src(fn: str, n: int, extra: str = "") -> Any:
     def src(a: list[str], kw: dict[str, Any]) -> str:
-        return f"{fn}({', '.join(a[:n])}, {kw['k']}, {kw['stride']}, {kw['padding']})"
+        tail = f", {kw[extra]}" if extra else ""
+        return f"{fn}({', '.join(a[:n])}, {kw['k']}, {kw['stride']}, {kw['padding']}{tail})"
     return src
 
 
@@ -417,40 +438,65 @@ def _pkw(kw: dict[str, Any]) -> dict[str, Any]:
     return {k: kw[k] for k in ("k", "stride", "padding")}
 
 
-max_pool_op = register(Op(
-    "max_pool", 1, _pool_shape, numpy=_pool_src("max_pool_nd", 1), helpers=("max_pool_nd",),
-    normalize=lambda args, attrs: _pool_attrs("max_pool", args[0].shape, attrs),
-    vjp=lambda g, out, x, **kw: (max_pool_dx_op(g, x, **_pkw(kw)),),
-    jvp=lambda ts, out, x, **kw: max_pool_gather_op(ts[0], x, **_pkw(kw)),
+def _pool_norm(name: str, at: int) -> Any:
+    return lambda args, attrs: _pool_attrs(name, args[at].shape if at >= 0 else
+                                           (None, None) + tuple(attrs["s"]), attrs)
+
+
+max_pool_index_op = register(Op(
+    "max_pool_index", 1, _pool_shape, numpy=_pool_src("max_pool_index", 1),
+    helpers=("max_pool_index",), normalize=_pool_norm("max_pool_index", 0),
+    dtype=lambda args, **kw: "int64",
+    # integer positions, locally constant in x: derivative zero (as comparisons)
+    vjp=lambda g, out, x, **kw: (None,), jvp=lambda ts, out, x, **kw: None,
+    latex=Notation(lambda a, kw: rf"\operatorname{{argmax}}_{{\text{{window}}}}({a[0]})", ATOM),
+    doc="i = the position of each window's first maximum of x (integers; derivative zero)",
+))
+
+
+def _gather_shape(shapes: tuple[Shape, ...], *, k: Any, stride: Any, padding: Any) -> Shape:
+    cs, js = shapes
+    if tuple(cs[:2]) != tuple(js[:2]) or _pool_shape((cs,), k=k, stride=stride,
+                                                     padding=padding) != tuple(js):
+        raise ShapeError(f"max_pool_gather: c {fmt(cs)} and the window indices {fmt(js)} do not "
+                         f"fit", op="max_pool_gather", shapes=shapes)
+    return tuple(js)
+
+
+max_pool_gather_op = register(Op(
+    "max_pool_gather", 2, _gather_shape, numpy=_pool_src("max_pool_gather", 2),
+    helpers=("max_pool_gather",), normalize=_pool_norm("max_pool_gather", 0),
+    dtype=lambda args, **kw: args[0].dtype,
+    vjp=lambda g, out, c, i, **kw: (max_pool_dx_op(g, i, s=tuple(c.shape[2:]), **_pkw(kw)),
+                                    None),
+    jvp=lambda ts, out, c, i, **kw: (max_pool_gather_op(ts[0], i, **_pkw(kw))
+                                     if ts[0] is not None and ts[0].ndim == c.ndim else None),
     text=Notation(lambda a, kw: f"nn.max_pool({a[0]}, {kw['k']}, stride={kw['stride']}, "
                   f"padding={kw['padding']})"),
     latex=Notation(lambda a, kw: rf"\operatorname{{maxpool}}({a[0]})", ATOM),
-    doc="y = the maximum of each window (padding is -∞);  x̄ = ȳ routed to each window's first "
-        "maximum (PyTorch's tie rule)",
+    doc="y = c read at each window's first maximum (max_pool(x) is x read at argmax x);  "
+        "c̄ = max_pool_dx(ȳ, i), and nothing through the integer positions i",
 ))
+
 
 max_pool_dx_op = register(Op(
-    "max_pool_dx", 2, lambda shapes, **kw: shapes[1], numpy=_pool_src("max_pool_dx", 2),
-    helpers=("max_pool_dx",),
-    normalize=lambda args, attrs: _pool_attrs("max_pool_dx", args[1].shape, attrs),
-    vjp=lambda c, out, g, x, **kw: (max_pool_gather_op(c, x, **_pkw(kw)), None),
-    jvp=lambda ts, out, g, x, **kw: (max_pool_dx_op(ts[0], x, **_pkw(kw))
-                                     if ts[0] is not None else None),
-    latex=Notation(lambda a, kw: rf"\operatorname{{maxpool}}^{{T}}_{{{a[1]}}}({a[0]})", ATOM),
-    doc="x̄ = max_pool_dx(g, x): g added at each window's first maximum of x;  "
-        "ḡ = max_pool_gather(c, x) (x̄ through the positions is zero)",
+    "max_pool_dx", 2, lambda shapes, *, k, stride, padding, s: tuple(shapes[0][:2]) + tuple(s),
+    numpy=_pool_src("max_pool_dx", 2, "s"), helpers=("max_pool_dx",),
+    normalize=_pool_norm("max_pool_dx", -1), dtype=lambda args, **kw: args[0].dtype,
+    vjp=lambda c, out, g, i, **kw: (max_pool_gather_op(c, i, **_pkw(kw)), None),
+    jvp=lambda ts, out, g, i, **kw: (max_pool_dx_op(ts[0], i, s=kw["s"], **_pkw(kw))
+                                     if ts[0] is not None and ts[0].ndim == g.ndim else None),
+    latex=Notation(lambda a, kw: rf"\operatorname{{maxpool}}^{{T}}({a[0]})", ATOM),
+    doc="x̄ = max_pool_dx(g, i): each window's g added at its position i (zero elsewhere);  "
+        "ḡ = max_pool_gather(c, i)",
 ))
 
-max_pool_gather_op = register(Op(
-    "max_pool_gather", 2, _pool_shape, numpy=_pool_src("max_pool_gather", 2),
-    helpers=("max_pool_gather",),
-    normalize=lambda args, attrs: _pool_attrs("max_pool_gather", args[1].shape, attrs),
-    vjp=lambda g, out, c, x, **kw: (max_pool_dx_op(g, x, **_pkw(kw)), None),
-    jvp=lambda ts, out, c, x, **kw: (max_pool_gather_op(ts[0], x, **_pkw(kw))
-                                     if ts[0] is not None else None),
-    latex=Notation(lambda a, kw: rf"\operatorname{{maxpool}}_{{{a[1]}}}({a[0]})", ATOM),
-    doc="y = c read at each window's first maximum of x;  c̄ = max_pool_dx(ȳ, x)",
-))
+
+def max_pool(x: Expr, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Expr:
+    """max_pool(x) = x read at the first maximum of each window: one index node shared by the
+    forward value and every derivative."""
+    i = max_pool_index_op(x, k=kernel_size, stride=stride, padding=padding)
+    return max_pool_gather_op(x, i, **{k: v for k, v in i.kw.items()})
 
 
 def conv_output_size(s: int, k: int, stride: int = 1, padding: int = 0,
