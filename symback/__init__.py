@@ -28,6 +28,7 @@ from .ops.reduce import logsumexp_fn as logsumexp
 from .ops.reduce import mean_fn as mean
 from .ops.reduce import softmax_fn as softmax
 from .ops.reduce import sum  # noqa: A001
+from . import nn
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid
 from .printing.latex import latex
@@ -54,7 +55,7 @@ __all__ = [
     "toposort", "parse", "from_sympy", "to_sympy",
     "grad", "vjp", "backprop", "jacobian", "hessian", "hvp", "jvp",
     "latex", "explain", "to_dot", "to_mermaid", "render", "lambdify", "value_and_grad",
-    "flat_value_and_grad", "FlatValueAndGrad", "serve",
+    "flat_value_and_grad", "FlatValueAndGrad", "nn", "serve",
     "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
     "softplus", "abs", "sign", "maximum", "minimum", "pow", "sum", "mean", "transpose",
     "softmax", "log_softmax", "logsumexp", "matmul", "outer", "where", "greater",

@@ -539,7 +539,7 @@ def _fold(op: Op, args: tuple[Expr, ...], attrs: dict[str, Any], shape: Shape) -
     names = [f"_c{i}" for i in range(len(args))]
     ns: dict[str, Any] = {"np": np, **{n: a.value for n, a in zip(names, args)}}
     for h in op.helpers:
-        ns[h] = getattr(numeric, h)
+        ns[h] = numeric.HELPERS[h]
     try:
         ckey = (op, len(args), tuple(sorted(attrs.items())))
         code = _FOLD_CODE.get(ckey)

@@ -43,9 +43,15 @@ def test_every_page_is_in_the_table_of_contents():
 
 def test_api_page_documents_every_public_name():
     text = (DOCS / "api.rst").read_text(encoding="utf-8")
-    documented = re.findall(r"^\.\. auto(?:function|class|exception):: symback\.(\w+)$", text,
-                            re.MULTILINE)
+    documented = re.findall(r"^\.\. auto(?:function|class|exception|module):: symback\.(\w+)$",
+                            text, re.MULTILINE)
     assert sorted(documented) == sorted(sb.__all__)
+    # a public sub-namespace (sb.nn, sb.linalg, sb.special) is documented as a module
+    import types
+
+    for name in sb.__all__:
+        if isinstance(getattr(sb, name), types.ModuleType):
+            assert re.search(rf"^\.\. automodule:: symback\.{name}$", text, re.MULTILINE), name
 
 
 @pytest.mark.skipif(importlib.util.find_spec("sphinx") is None,
