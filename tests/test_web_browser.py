@@ -192,6 +192,7 @@ def test_a_link_reproduces_the_result_and_the_screenshot(page, base) -> None:  #
     assert len(grad_texts(page)) == 2 and page.input_value("#wrt") == "X W"
     out = ROOT / "docs" / "serve.png"
     out.parent.mkdir(exist_ok=True)
+    page.evaluate("document.getElementById('status').textContent = ''")  # no timing in it
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.screenshot(path=str(out), full_page=True)
     assert out.stat().st_size > 20_000
