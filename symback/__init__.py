@@ -37,13 +37,25 @@ from .training import FlatValueAndGrad, flat_value_and_grad
 
 __version__ = "0.1.0"
 
+
+def serve(host: str = "127.0.0.1", port: int = 8000, **options: object) -> None:
+    """Start the local web page and JSON API (``symback serve``); see :mod:`symback.web`.
+
+    Needs the optional ``web`` extra (``pip install "symback[web]"``). Bound to
+    127.0.0.1 by default; serves until interrupted.
+    """
+    from .web import serve as _serve
+
+    _serve(host, port, **options)  # type: ignore[arg-type]
+
+
 __all__ = [
     "Expr", "Op", "CompiledFunction", "SymbackError", "ParseError", "ShapeError",
     "symbols", "tensor", "matrix", "vector", "const", "as_expr", "free_symbols", "substitute",
     "toposort", "parse", "from_sympy", "to_sympy",
     "grad", "vjp", "backprop", "jacobian", "hessian", "hvp", "jvp",
     "latex", "explain", "to_dot", "to_mermaid", "render", "lambdify", "value_and_grad",
-    "flat_value_and_grad", "FlatValueAndGrad", "nn",
+    "flat_value_and_grad", "FlatValueAndGrad", "nn", "serve",
     "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
     "softplus", "abs", "sign", "maximum", "minimum", "pow", "sum", "mean", "transpose",
     "softmax", "log_softmax", "logsumexp", "matmul", "outer", "where", "greater",
