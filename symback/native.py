@@ -75,17 +75,23 @@ def _hex(value: float) -> str:
 
 
 class Emitter:
-    """Writes the LLVM IR of one scalar function, an instruction at a time.
+    """Writes the LLVM IR of one function, an instruction at a time, over float64 values
+    one point at a time (``width`` 1) or ``width`` points at once (SIMD vectors).
 
-    Values are strings (``"%v12"`` or a literal); each has a type, ``double`` or ``i1``
-    (booleans, from comparisons). Ops' ``llvm`` forms call these methods.
+    Values are strings (``"%v12"`` or a literal); each has a type, float (``double`` or
+    ``<W x double>``) or boolean (``i1`` or ``<W x i1>``, from comparisons). Ops'
+    ``llvm`` forms call these methods and never see the width.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 1, vector_calls: dict[str, str] | None = None) -> None:
+        self.width = width
+        self.f = "double" if width == 1 else f"<{width} x double>"
+        self.b = "i1" if width == 1 else f"<{width} x i1>"
         self.lines: list[str] = []
         self.types: dict[str, str] = {}
         self.numbers: dict[str, float] = {}  # literal values (pow's exponent, ...)
         self.declared: dict[str, str] = {}
+        self.vector_calls = vector_calls or {}
         self._k = 0
 
     # ---- values
@@ -96,16 +102,21 @@ class Emitter:
         self.types[name] = typ
         return name
 
+    def _splat(self, scalar_type: str, lit: str) -> str:
+        if self.width == 1:
+            return lit
+        return "<" + ", ".join([f"{scalar_type} {lit}"] * self.width) + ">"
+
     def const(self, value: float) -> str:
-        """A float64 literal."""
-        lit = _hex(value)
-        self.types[lit] = "double"
+        """A float64 literal (exact: its IEEE bits)."""
+        lit = self._splat("double", _hex(value))
+        self.types[lit] = self.f
         self.numbers[lit] = float(value)
         return lit
 
     def boolean(self, value: bool) -> str:
-        lit = "true" if value else "false"
-        self.types[lit] = "i1"
+        lit = self._splat("i1", "true" if value else "false")
+        self.types[lit] = self.b
         return lit
 
     def number(self, v: str) -> float | None:
@@ -114,8 +125,8 @@ class Emitter:
 
     # ---- instructions
     def binary(self, inst: str, a: str, b: str) -> str:
-        """``fadd``, ``fsub``, ``fmul``, ``fdiv``, ``frem`` on two doubles."""
-        return self._new("double", f"{inst} double {a}, {b}")
+        """``fadd``, ``fsub``, ``fmul``, ``fdiv``, ``frem`` on two floats."""
+        return self._new(self.f, f"{inst} {self.f} {a}, {b}")
 
     def fadd(self, a: str, b: str) -> str:
         return self.binary("fadd", a, b)
@@ -130,25 +141,47 @@ class Emitter:
         return self.binary("fdiv", a, b)
 
     def fneg(self, a: str) -> str:
-        return self._new("double", f"fneg double {a}")
+        return self._new(self.f, f"fneg {self.f} {a}")
 
     def fcmp(self, pred: str, a: str, b: str) -> str:
-        """An ``i1`` comparison (``oeq``, ``ogt``, ``oge``, ``olt``, ``ole``, ``une``, ``ugt``, ...)."""
-        return self._new("i1", f"fcmp {pred} double {a}, {b}")
+        """A boolean comparison (``oeq``, ``ogt``, ``oge``, ``olt``, ``ole``, ``une``, ...)."""
+        return self._new(self.b, f"fcmp {pred} {self.f} {a}, {b}")
 
     def select(self, c: str, a: str, b: str) -> str:
-        t = self.types.get(a, "double")
-        return self._new(t, f"select i1 {c}, {t} {a}, {t} {b}")
+        t = self.types.get(a, self.f)
+        return self._new(t, f"select {self.b} {c}, {t} {a}, {t} {b}")
+
+    def _declare(self, name: str, typ: str, arity: int) -> None:
+        if name not in self.declared:
+            self.declared[name] = f"declare {typ} @{name}({', '.join([typ] * arity)})"
 
     def call(self, fn: str, *args: str) -> str:
         """``fn(args)``: an LLVM intrinsic (``llvm.sin.f64``) or a C library function
-        (``tanh``), each argument and the result a double."""
+        (``tanh``) of doubles. With vectors: the vector math library's version when there
+        is one (glibc's libmvec), else the intrinsic's vector form, else one call per lane."""
         name = fn.lstrip("@")
-        if name not in self.declared:
-            params = ", ".join(["double"] * len(args))
-            self.declared[name] = f"declare double @{name}({params})"
-        return self._new("double", f"call double @{name}(" +
-                         ", ".join(f"double {a}" for a in args) + ")")
+        if self.width == 1:
+            self._declare(name, "double", len(args))
+            return self._new("double", f"call double @{name}(" +
+                             ", ".join(f"double {a}" for a in args) + ")")
+        f = self.f
+        base = name[5:-4] if name.startswith("llvm.") and name.endswith(".f64") else name
+        vec = self.vector_calls.get(f"{base}/{len(args)}")
+        if vec is None and name.startswith("llvm."):
+            # fabs, sqrt, maximum: SIMD instructions; sin without libmvec: LLVM calls the
+            # C library once per lane
+            vec = f"llvm.{base}.v{self.width}f64"
+        if vec is not None:
+            self._declare(vec, f, len(args))
+            return self._new(f, f"call {f} @{vec}(" + ", ".join(f"{f} {a}" for a in args) + ")")
+        self._declare(name, "double", len(args))  # one call per lane
+        acc = "poison"
+        for i in range(self.width):
+            lanes = [self._new("double", f"extractelement {f} {a}, i32 {i}") for a in args]
+            r = self._new("double", f"call double @{name}(" +
+                          ", ".join(f"double {x}" for x in lanes) + ")")
+            acc = self._new(f, f"insertelement {f} {acc}, double {r}, i32 {i}")
+        return acc
 
     def apply(self, form: Any, args: list[str]) -> str:
         """An op's ``llvm`` form on argument values: an instruction name (``"fadd"``),
@@ -158,7 +191,7 @@ class Emitter:
         if form.startswith("@"):
             return self.call(form, *args)
         if len(args) == 1:
-            return self._new("double", f"{form} double {args[0]}")
+            return self._new(self.f, f"{form} {self.f} {args[0]}")
         return self.binary(form, *args)
 
     def block_break(self, label: str) -> None:
@@ -172,24 +205,26 @@ def _unsupported(node: Expr, why: str) -> SymbackError:
 
 
 def generate_ir(args: Sequence[Expr], outs: Sequence[Expr],
-                order: list[Expr] | None = None) -> str:
-    """The LLVM IR text of ``symback_fn(in, out, n)`` evaluating ``outs`` at ``n`` points."""
+                order: list[Expr] | None = None, width: int = 1,
+                name: str = "symback_fn", vector_calls: dict[str, str] | None = None) -> str:
+    """The LLVM IR of ``name(in, out, stride, count)``: ``outs`` at points ``0 .. count-1``,
+    argument k of point p at ``in[k stride + p]``, output j at ``out[j stride + p]``;
+    ``width`` points per step (``count`` then a multiple of it)."""
     if order is None:
         order = toposort(outs)
-    em = Emitter()
+    em = Emitter(width, vector_calls)
+    f = em.f
     val: dict[Expr, str] = {}
-    index = {a: k for k, a in enumerate(args)}
     for a in args:
         if a.shape != () or a.dtype != "float64":
             raise SymbackError(
                 f"lambdify(backend='llvm'): argument {a.name} has shape {a.shape} and dtype "
                 f"{a.dtype}; the llvm backend takes scalar float64 symbols")
     # loads of the arguments at point %p
-    for a in args:
-        k = index[a]
+    for k, a in enumerate(args):
         off = em._new("i64", f"add i64 %base{k}, %p") if k else "%p"
         ptr = em._new("ptr", f"getelementptr inbounds double, ptr %in, i64 {off}")
-        val[a] = em._new("double", f"load double, ptr {ptr}")
+        val[a] = em._new(f, f"load {f}, ptr {ptr}, align 8")
     count = 0
     for n in order:
         if n in val:
@@ -224,34 +259,37 @@ def generate_ir(args: Sequence[Expr], outs: Sequence[Expr],
         if o.dtype != "float64":
             raise _unsupported(o, f"is an output of dtype {o.dtype} (the llvm backend "
                                "returns float64)")
-        v = val[o]
         off = em._new("i64", f"add i64 %obase{j}, %p") if j else "%p"
         ptr = em._new("ptr", f"getelementptr inbounds double, ptr %out, i64 {off}")
-        em.lines.append(f"  store double {v}, ptr {ptr}")
-    head = ["define void @symback_fn(ptr noalias nocapture readonly %in, "
-            "ptr noalias nocapture %out, i64 %n) nounwind {",
+        em.lines.append(f"  store {f} {val[o]}, ptr {ptr}, align 8")
+    head = [f"define void @{name}(ptr noalias nocapture readonly %in, "
+            "ptr noalias nocapture %out, i64 %stride, i64 %count) nounwind {",
             "entry:"]
     for k in range(1, len(args)):
-        head.append(f"  %base{k} = mul i64 %n, {k}")
+        head.append(f"  %base{k} = mul i64 %stride, {k}")
     for j in range(1, len(outs)):
-        head.append(f"  %obase{j} = mul i64 %n, {j}")
-    head += ["  %empty = icmp sle i64 %n, 0",
+        head.append(f"  %obase{j} = mul i64 %stride, {j}")
+    head += ["  %empty = icmp sle i64 %count, 0",
              "  br i1 %empty, label %exit, label %loop",
              "loop:",
              "  %p = phi i64 [ 0, %entry ], [ %p.next, %last ]"]
     tail = ["  br label %last", "last:",
-            "  %p.next = add nuw nsw i64 %p, 1",
-            "  %done = icmp eq i64 %p.next, %n",
+            f"  %p.next = add nuw nsw i64 %p, {width}",
+            "  %done = icmp sge i64 %p.next, %count",
             "  br i1 %done, label %exit, label %loop",
             "exit:", "  ret void", "}"]
     decls = sorted(em.declared.values())
     return "\n".join(decls + head + em.lines + tail) + "\n"
 
 
+_PROTO = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                          ctypes.c_int64)
+
+
 class _Native:
     """A compiled module: the engine (kept alive) and the function's address."""
 
-    def __init__(self, ir: str) -> None:
+    def __init__(self, ir: str, name: str = "symback_fn") -> None:
         llvm = _llvm()
         mod = llvm.parse_assembly(ir)
         mod.verify()
@@ -263,39 +301,101 @@ class _Native:
         engine = llvm.create_mcjit_compiler(mod, tm)
         engine.finalize_object()
         self.engine = engine
-        self.address = engine.get_function_address("symback_fn")
-        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
-        self.cfunc = proto(self.address)
+        self.address = engine.get_function_address(name)
+        self.cfunc = _PROTO(self.address)
+
+
+class _VectorMath:
+    """Which functions glibc's vector math library (libmvec) has at the SIMD width in use:
+    ``get("sin/1")`` is ``"_ZGVdN4v_sin"`` (AVX2, 4 lanes) when the symbol exists."""
+
+    def __init__(self, isa: str | None, width: int) -> None:
+        self.isa, self.width = isa, width
+        self.found: dict[str, str | None] = {}
+
+    def get(self, key: str) -> str | None:
+        if self.isa is None:
+            return None
+        if key not in self.found:
+            base, arity = key.split("/")
+            sym = f"_ZGV{self.isa}N{self.width}{'v' * int(arity)}_{base}"
+            self.found[key] = sym if _STATE["llvm"].address_of_symbol(sym) else None
+        return self.found[key]
+
+
+def _simd() -> tuple[int, _VectorMath]:
+    """The SIMD width (points per step) for the host and its vector math functions:
+    8 with AVX-512, 4 with AVX2, else 1 (no vector kernel)."""
+    if "simd" not in _STATE:
+        llvm = _llvm()
+        feats = _STATE["features"]
+        if "+avx512f" in feats:
+            width, isa = 8, "e"
+        elif "+avx2" in feats:
+            width, isa = 4, "d"
+        else:
+            width, isa = 1, None
+        if isa is not None:
+            import ctypes.util
+
+            lib = ctypes.util.find_library("mvec")
+            try:
+                llvm.load_library_permanently(lib or "libmvec.so.1")
+            except Exception:  # noqa: BLE001 - no libmvec: one libm call per lane
+                isa = None
+        _STATE["simd"] = (width, _VectorMath(isa, width))
+    return _STATE["simd"]
 
 
 class NativeFunction:
     """A graph compiled to machine code (``lambdify(..., backend="llvm")``).
 
     Call it like the NumPy backend's functions: ``f(x, y)`` with numbers (one point)
-    or arrays (every point of their broadcast shape, looped over in native code).
-    ``f.call_packed(X)`` takes all arguments as one float64 array of shape
-    ``(len(args), ...)`` and returns one array of shape ``(len(outputs), ...)``: the
-    fastest way in and out (no per-argument or per-output Python objects).
-    ``.source`` holds the LLVM IR.
+    or arrays (every point of their broadcast shape, looped over in native code,
+    several points per SIMD instruction). ``f.call_packed(X)`` takes all arguments as
+    one float64 array of shape ``(len(args), ...)`` and returns one array of shape
+    ``(len(outputs), ...)``: the fastest way in and out (no per-argument or per-output
+    Python objects). ``.source`` holds the LLVM IR (one point per step),
+    ``.vector_source`` the SIMD version (compiled on the first call with enough points).
     """
 
     backend = "llvm"
 
     def __init__(self, args: Sequence[Expr], outputs: Sequence[Expr], single: Any,
-                 source: str, check: bool) -> None:
+                 source: str, vector_source: str | None, width: int, check: bool) -> None:
         self.args = tuple(args)
         self.outputs = tuple(outputs)
         self.single = single
         self.source = source
+        self.vector_source = vector_source
+        self.width = width
         self.check = check
         self._setup()
 
     def _setup(self) -> None:
         self._native = _Native(self.source)
         self._cfunc = self._native.cfunc
+        self._vnative: _Native | None = None
+        self._lock = threading.Lock()
+        self._tls = threading.local()
         self._nargs = len(self.args)
         self._nouts = len(self.outputs)
         self._idx = tuple((j, ...) for j in range(self._nouts))  # 0-d views of one array
+
+    def _run(self, src: int, dst: int, npts: int) -> None:
+        """Every point: the SIMD kernel on whole vectors of points, the scalar one on the rest."""
+        w = self.width
+        m = npts - npts % w if w > 1 else 0
+        if m:
+            vec = self._vnative
+            if vec is None:
+                with self._lock:
+                    if self._vnative is None:
+                        self._vnative = _Native(self.vector_source, "symback_vec")
+                    vec = self._vnative
+            vec.cfunc(src, dst, npts, m)
+        if m < npts:
+            self._cfunc(src + 8 * m, dst + 8 * m, npts, npts - m)
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
@@ -317,10 +417,23 @@ class NativeFunction:
             raise SymbackError(f"call_packed: expected an array of shape ({self._nargs}, ...) "
                                f"(one row per argument), got shape {a.shape}")
         pts = a.shape[1:]
+        if not pts:  # one point: through this thread's buffers (their addresses known)
+            b = self._buffers()
+            b[0][...] = a
+            self._cfunc(b[2], b[3], 1, 1)
+            return b[1].copy()
         npts = a.size // self._nargs if self._nargs else int(np.prod(pts, dtype=np.int64))
         out = np.empty((self._nouts,) + pts)
-        self._cfunc(a.ctypes.data, out.ctypes.data, npts)
+        self._run(a.ctypes.data, out.ctypes.data, npts)
         return out
+
+    def _buffers(self) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """This thread's one-point input and output buffers and their addresses."""
+        b = getattr(self._tls, "b", None)
+        if b is None:
+            i, o = np.empty(max(self._nargs, 1)), np.empty(max(self._nouts, 1))
+            b = self._tls.b = (i[:self._nargs], o[:self._nouts], i.ctypes.data, o.ctypes.data)
+        return b
 
     def __call__(self, *values: Any) -> Any:
         if len(values) != self._nargs:
@@ -333,10 +446,10 @@ class NativeFunction:
                 floats = False
                 break
         if floats:
-            buf = np.array(values, dtype=np.float64)
-            out = np.empty(self._nouts)
-            self._cfunc(buf.ctypes.data, out.ctypes.data, 1)
-            return self._results(out, ())
+            b = self._buffers()
+            b[0][...] = values
+            self._cfunc(b[2], b[3], 1, 1)
+            return self._results(b[1].copy(), ())
         arrs = []
         for a, v in zip(self.args, values):
             x = np.asarray(v)
@@ -354,7 +467,7 @@ class NativeFunction:
         for k, x in enumerate(arrs):
             buf[k] = x
         out = np.empty((self._nouts,) + shape)
-        self._cfunc(buf.ctypes.data, out.ctypes.data, int(np.prod(shape, dtype=np.int64)))
+        self._run(buf.ctypes.data, out.ctypes.data, int(np.prod(shape, dtype=np.int64)))
         return self._results(out, shape)
 
     def _results(self, out: np.ndarray, shape: tuple[int, ...]) -> Any:
@@ -380,5 +493,10 @@ def compile_llvm(args: list[Expr], outs: list[Expr], compiled: list[Expr], singl
         raise SymbackError("lambdify(backend='llvm'): check_finite=True is a debug mode of "
                            "the NumPy backend; use backend='numpy' for it")
     _llvm()
+    if order is None:
+        order = toposort(compiled)
     ir = generate_ir(args, compiled, order)
-    return NativeFunction(args, outs, single, ir, check)
+    width, vmath = _simd()
+    vir = (generate_ir(args, compiled, order, width, "symback_vec", vmath)
+           if width > 1 else None)
+    return NativeFunction(args, outs, single, ir, vir, width, check)
