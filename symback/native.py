@@ -347,6 +347,19 @@ def _simd() -> tuple[int, _VectorMath]:
     return _STATE["simd"]
 
 
+_from_buffer = ctypes.c_char.from_buffer
+_addressof = ctypes.addressof
+
+
+def _addr(a: np.ndarray) -> int:
+    """The address of a C-contiguous array's data: through ctypes' buffer view (0.5 µs)
+    rather than ``a.ctypes.data`` (2 µs); read-only arrays take the slow way."""
+    try:
+        return _addressof(_from_buffer(a))
+    except (TypeError, ValueError):
+        return a.ctypes.data
+
+
 class NativeFunction:
     """A graph compiled to machine code (``lambdify(..., backend="llvm")``).
 
@@ -424,7 +437,7 @@ class NativeFunction:
             return b[1].copy()
         npts = a.size // self._nargs if self._nargs else int(np.prod(pts, dtype=np.int64))
         out = np.empty((self._nouts,) + pts)
-        self._run(a.ctypes.data, out.ctypes.data, npts)
+        self._run(_addr(a), _addr(out), npts)
         return out
 
     def _buffers(self) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -467,7 +480,7 @@ class NativeFunction:
         for k, x in enumerate(arrs):
             buf[k] = x
         out = np.empty((self._nouts,) + shape)
-        self._run(buf.ctypes.data, out.ctypes.data, int(np.prod(shape, dtype=np.int64)))
+        self._run(_addr(buf), _addr(out), int(np.prod(shape, dtype=np.int64)))
         return self._results(out, shape)
 
     def _results(self, out: np.ndarray, shape: tuple[int, ...]) -> Any:
