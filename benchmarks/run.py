@@ -73,13 +73,13 @@ FULL = {
     "w2_build": [1000, 10000], "w2_eval": 1000, "w2_sympy_diff": [10, 20, 40, 80],
     "w3_build": [1000, 10000], "w3_eval": 1000, "w3_sympy_diff": [2, 3, 4, 5, 6],
     "points": 10_000, "build_repeats": 5, "w4_batches": [64, 1797], "hidden": 256,
-    "rounds": 41, "target": 0.003, "sympy_cap_s": 60.0,
+    "rounds": 41, "target": 0.003, "sympy_cap_s": 60.0, "memory_n": 10_000,
 }
 QUICK = {
     "w2_build": [10, 30], "w2_eval": 10, "w2_sympy_diff": [5],
     "w3_build": [5, 15], "w3_eval": 5, "w3_sympy_diff": [2],
     "points": 100, "build_repeats": 1, "w4_batches": [8, 16], "hidden": 16,
-    "rounds": 3, "target": 0.0005, "sympy_cap_s": 5.0,
+    "rounds": 3, "target": 0.0005, "sympy_cap_s": 5.0, "memory_n": 30,
 }
 
 
@@ -323,6 +323,7 @@ def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) 
     if "llvm" in cfg.get("backends", ()):
         # the native backend, called as the README recommends: all arguments in one array
         # (call_packed) for W2's 1,000 symbols, Python floats / arrays for W3's two
+        build_symback_scalar(kind, 3, "llvm")  # LLVM's one-time start, as peers' imports
         lb, lw, lc, _ = build_symback_scalar(kind, n, "llvm")
         out["build"].setdefault(n, {})["symback (llvm)"] = {"wall_s": lw, "cpu_s": lc}
         gl = lb[3]
@@ -423,6 +424,39 @@ def scalar_workload(run: Run, kind: str, cfg: dict[str, Any], peers: list[str]) 
             run.log(f"  beside SymPy at d={d}: " + ", ".join(
                 f"{k} grad_1 {v['grad_1']['cpu_s'] * 1e6:.1f} us, grad_10k "
                 f"{v['grad_10k']['cpu_s'] * 1e3:.2f} ms" for k, v in sm.items()))
+
+
+def build_memory(run: Run, cfg: dict[str, Any], peers: list[str]) -> None:
+    """Peak memory of one build at n = d = cfg["memory_n"], each in a fresh process
+    (build_memory.py), symback's forms and CasADi's."""
+    import subprocess as sp
+
+    n = cfg["memory_n"]
+    run.log(f"\n== peak build memory at {n} (fresh processes)")
+    impls = ["symback", "symback-vector"]
+    if "llvm" in cfg["backends"]:
+        impls.append("symback-llvm")
+    if "casadi" in peers:
+        impls.append("casadi")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")]))
+    res: dict[str, dict[str, Any]] = {}
+    for kind in ("w2", "w3"):
+        for impl in impls:
+            if impl == "symback-vector" and kind != "w2":
+                continue
+            p = sp.run([sys.executable, os.path.join(HERE, "build_memory.py"), impl, kind,
+                        str(n)], capture_output=True, text=True, env=env, timeout=900)
+            try:
+                v = json.loads(p.stdout.strip().splitlines()[-1])["peak_growth_bytes"]
+            except Exception:  # noqa: BLE001
+                run.note(f"build memory {impl} {kind} failed: {p.stderr[-200:]!r}")
+                continue
+            name = {"symback": "symback", "symback-llvm": "symback (llvm)",
+                    "symback-vector": "symback (vector x)", "casadi": "casadi"}[impl]
+            res.setdefault(kind, {})[name] = v
+            run.log(f"  {kind} {name}: {v / 1e6:.1f} MB")
+    run.data["build_memory"] = res
 
 
 # --------------------------------------------------------------------------- W4 / W5
@@ -575,6 +609,31 @@ def floors(run: Run, cfg: dict[str, Any]) -> list[dict[str, Any]]:
                 add(f"{kind.upper()} {mode} symback / SymPy lambdify(cse=True)",
                     mine["cpu_s"] / sym[mode]["cpu_s"], 1.0, "x",
                     f"{where}check=False; with checks {checked:.2f}x")
+    # issue 15: symback beside SymEngine (LLVM), JAX and CasADi
+    for kind in ("w2", "w3"):
+        r = d[kind]["eval"]["results"]
+        n = d[kind]["eval"]["n"]
+        forms = ["symback (llvm)"] + (["symback (vector x)"] if kind == "w2" else [])
+        for form in forms:
+            for mode, peers_ in (("grad_1", ("symengine",)), ("grad_10k", ("symengine", "jax"))):
+                if form not in r or mode not in r[form]:
+                    continue
+                for peer in peers_:
+                    if peer in r and mode in r[peer]:
+                        add(f"{kind.upper()} n={n} {mode} {form} / {peer}",
+                            r[form][mode]["cpu_s"] / r[peer][mode]["cpu_s"], 1.0, "x")
+        b = d[kind]["build"].get(n, {})
+        if "casadi" in b:
+            for form in ("symback", "symback (llvm)", "symback (vector x)"):
+                if form in b:
+                    add(f"{kind.upper()} build n={n} {form} / CasADi (wall)",
+                        b[form]["wall_s"] / b["casadi"]["wall_s"], 1.0, "x")
+    for kind, m in d.get("build_memory", {}).items():
+        cas = m.get("casadi")
+        for form, v in m.items():
+            if form != "casadi" and cas and v is not None:
+                add(f"{kind.upper()} peak build memory at {cfg['memory_n']}: {form} / CasADi",
+                    v / max(cas, 1), 4.0, "x", f"{v / 1e6:.0f} MB vs {cas / 1e6:.0f} MB")
     for key, v in d.get("w4", {}).items():
         t = v["times"]
         add(f"W4 {key} symback / hand NumPy", t["symback"]["cpu_s"] / t["numpy (hand)"]["cpu_s"],
@@ -729,6 +788,15 @@ def markdown(run: Run, cfg: dict[str, Any], command: str) -> str:
                   "| | time | ratio to hand NumPy |", "|---|---|---|"]
         for k, x in t.items():
             lines.append(f"| {k} | {_fmt_t(x['cpu_s'])} | {x['cpu_s'] / h:.2f}x |")
+    if d.get("build_memory"):
+        lines += ["", f"## Peak memory of one build at n = d = {cfg['memory_n']} (fresh process, "
+                  "resident set growth)", "", "| workload | " + " | ".join(
+                      sorted({k for v in d["build_memory"].values() for k in v})) + " |"]
+        cols = sorted({k for v in d["build_memory"].values() for k in v})
+        lines.append("|---|" + "---|" * len(cols))
+        for kind, v in d["build_memory"].items():
+            lines.append(f"| {kind.upper()} | " + " | ".join(
+                f"{v[c] / 1e6:.1f} MB" if c in v else "–" for c in cols) + " |")
     fr = fastest_rows(d)
     if fr:
         lines += ["", "## symback beside the fastest peer, row by row", "",
@@ -760,7 +828,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="output directory")
     ap.add_argument("--threads", default=_THREADS, help="compute threads per framework")
     ap.add_argument("--only", default="w2,w3,w4,w5", help="workloads to run")
-    ap.add_argument("--parts", default="builds,sympy,eval",
+    ap.add_argument("--parts", default="builds,sympy,eval,memory",
                     help="W2/W3 parts: builds (symback's at two sizes), sympy (SymPy's diff at "
                          "small sizes), eval (evaluation beside the peers, with their builds)")
     ap.add_argument("--backends", default="numpy,llvm",
@@ -802,6 +870,8 @@ def main(argv: list[str] | None = None) -> int:
         if kind in only and ("eval" in cfg["parts"] or "sympy" in cfg["parts"]):
             cal[f"{kind} evaluation"] = calibrate()
             scalar_workload(run, kind, cfg, peers)
+    if "memory" in cfg["parts"] and ({"w2", "w3"} & only):
+        build_memory(run, cfg, peers)
     if "w4" in only:
         cal["w4"] = calibrate()
         mlp_workload(run, cfg, peers)

@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .errors import SymbackError
-from .graph import CONST, SYMBOL, Expr, toposort
+from .graph import CONST, SYMBOL, Expr, gc_paused, toposort
 
 _INIT_LOCK = threading.Lock()
 _STATE: dict[str, Any] = {}
@@ -375,15 +375,22 @@ class NativeFunction:
     backend = "llvm"
 
     def __init__(self, args: Sequence[Expr], outputs: Sequence[Expr], single: Any,
-                 source: str, vector_source: str | None, width: int, check: bool) -> None:
+                 source: str, compiled: Sequence[Expr], check: bool) -> None:
         self.args = tuple(args)
         self.outputs = tuple(outputs)
         self.single = single
         self.source = source
-        self.vector_source = vector_source
-        self.width = width
+        self.compiled = tuple(compiled)  # the outputs after the rule tables
         self.check = check
         self._setup()
+
+    @property
+    def vector_source(self) -> str | None:
+        """The SIMD kernel's IR (None where the host has no vector unit in use)."""
+        width, vmath = _simd()
+        if width == 1:
+            return None
+        return generate_ir(self.args, self.compiled, None, width, "symback_vec", vmath)
 
     def _setup(self) -> None:
         self._native = _Native(self.source)
@@ -393,6 +400,7 @@ class NativeFunction:
         self._tls = threading.local()
         self._nargs = len(self.args)
         self._nouts = len(self.outputs)
+        self.width = _simd()[0]
         self._idx = tuple((j, ...) for j in range(self._nouts))  # 0-d views of one array
 
     def _run(self, src: int, dst: int, npts: int) -> None:
@@ -404,7 +412,8 @@ class NativeFunction:
             if vec is None:
                 with self._lock:
                     if self._vnative is None:
-                        self._vnative = _Native(self.vector_source, "symback_vec")
+                        with gc_paused():
+                            self._vnative = _Native(self.vector_source, "symback_vec")
                     vec = self._vnative
             vec.cfunc(src, dst, npts, m)
         if m < npts:
@@ -509,7 +518,4 @@ def compile_llvm(args: list[Expr], outs: list[Expr], compiled: list[Expr], singl
     if order is None:
         order = toposort(compiled)
     ir = generate_ir(args, compiled, order)
-    width, vmath = _simd()
-    vir = (generate_ir(args, compiled, order, width, "symback_vec", vmath)
-           if width > 1 else None)
-    return NativeFunction(args, outs, single, ir, vir, width, check)
+    return NativeFunction(args, outs, single, ir, compiled, check)
