@@ -313,7 +313,8 @@ def _source_of(fn: Any) -> str:
 # with the symbols, the expressions as given, the same after the rule tables (what to
 # compile), ``single`` (True: one output; False: a tuple; "value_and_grad": (value,
 # [gradients])) and ``order`` the toposort of ``compiled`` (or None); it returns the
-# callable. "numpy" is this module's generator.
+# callable; ``backend_options`` given to lambdify arrive as keyword arguments too.
+# "numpy" is this module's generator.
 
 BACKENDS: dict[str, Callable[..., Any] | str] = {
     "llvm": "symback.native:compile_llvm",
@@ -344,7 +345,7 @@ def _backend(name: str) -> Callable[..., Any]:
 def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
              check: bool = True, rewrite: bool = True,
              check_finite: bool = False, backend: str = "numpy",
-             _shape: Any = None) -> Any:
+             backend_options: dict[str, Any] | None = None, _shape: Any = None) -> Any:
     """Compile ``exprs`` into one NumPy function of ``args`` (symbols), like ``sympy.lambdify``.
 
     Returns one ``np.ndarray`` for a single expression, a tuple for a list (an output
@@ -363,7 +364,8 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     ``SymbackError`` naming that node and its formula (slower; no inlining).
     ``backend`` picks the code generator: ``"numpy"`` (this module), ``"llvm"``
     (scalar float64 graphs as machine code, :mod:`symback.native`; the ``native``
-    extra), or any name added with :func:`register_backend`.
+    extra), or any name added with :func:`register_backend`; ``backend_options`` are
+    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level).
 
     >>> import symback as sb
     >>> x = sb.vector("x", 3)
@@ -372,6 +374,9 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     14.0
     """
     compile_other = None if backend == "numpy" else _backend(backend)
+    if backend_options and compile_other is None:
+        raise SymbackError(f"lambdify: the numpy backend takes no backend_options "
+                           f"(got {', '.join(map(str, backend_options))})")
     arg_list = [args] if isinstance(args, Expr) else list(args)
     single = not isinstance(exprs, (list, tuple)) if _shape is None else _shape
     outs = [as_expr(e) for e in ([exprs] if single is True else exprs)]
@@ -401,7 +406,8 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     if compile_other is not None:
         with gc_paused():
             return compile_other(arg_list, outs, compiled_outs, single, order=order,
-                                 check=check, check_finite=check_finite)
+                                 check=check, check_finite=check_finite,
+                                 **(backend_options or {}))
     with _COUNTER_LOCK:
         k = next(_COUNTER)
     filename = f"<symback-{k}>"
@@ -874,7 +880,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
 
 def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
                    check: bool = True, rewrite: bool = True,
-                   check_finite: bool = False, backend: str = "numpy") -> Any:
+                   check_finite: bool = False, backend: str = "numpy",
+                   backend_options: dict[str, Any] | None = None) -> Any:
     """Compile ``y`` and its gradients: the callable returns ``(value, [gradients])``.
 
     ``wrt`` is one symbol or a list; ``args`` defaults to every free symbol of
@@ -892,7 +899,8 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
         y = stabilize(y)
     grads = grad(y, wrt_list)
     inner = lambdify(args, [y] + list(grads), check=check, rewrite=rewrite,
-                     check_finite=check_finite, backend=backend, _shape=_VALUE_AND_GRAD)
+                     check_finite=check_finite, backend=backend,
+                     backend_options=backend_options, _shape=_VALUE_AND_GRAD)
     return _ValueAndGrad(inner) if backend == "numpy" else inner
 
 

@@ -43,7 +43,6 @@ _STATE: dict[str, Any] = {}
 # instruction selection works one block at a time and grows faster than linearly with
 # a block's size (one 100,000-instruction block compiles several times slower).
 _BLOCK = 2_000
-_OPT = 0
 
 
 def _llvm() -> Any:
@@ -220,48 +219,50 @@ def generate_ir(args: Sequence[Expr], outs: Sequence[Expr],
             raise SymbackError(
                 f"lambdify(backend='llvm'): argument {a.name} has shape {a.shape} and dtype "
                 f"{a.dtype}; the llvm backend takes scalar float64 symbols")
-    # loads of the arguments at point %p
-    for k, a in enumerate(args):
-        off = em._new("i64", f"add i64 %base{k}, %p") if k else "%p"
-        ptr = em._new("ptr", f"getelementptr inbounds double, ptr %in, i64 {off}")
-        val[a] = em._new(f, f"load {f}, ptr {ptr}, align 8")
-    count = 0
-    for n in order:
-        if n in val:
-            continue
-        op = n.op
-        if op is SYMBOL:
-            raise SymbackError(f"lambdify: the expressions depend on {n.name}, "
-                               "which is not among args")
-        if op is CONST:
-            v = n.value
-            if n.shape != ():
-                raise _unsupported(n, f"has shape {n.shape}")
-            if n.dtype == "bool":
-                val[n] = em.boolean(bool(v))
-            else:
-                val[n] = em.const(float(v))
-            continue
-        if n.shape != ():
-            raise _unsupported(n, f"has shape {n.shape} (tensors are not supported)")
-        form = op.llvm
-        if form is None:
-            raise SymbackError(
-                f"lambdify(backend='llvm'): op {op.name} has no native (llvm) form; "
-                "use backend='numpy' for this graph")
-        if n.dtype not in ("float64", "bool"):
-            raise _unsupported(n, f"has dtype {n.dtype}")
-        val[n] = em.apply(form, [val[a] for a in n.args])
-        count += 1
-        if count % _BLOCK == 0:
-            em.block_break(f"b{count}")
+    index = {a: k for k, a in enumerate(args)}
+    out_at: dict[Expr, list[int]] = {}
     for j, o in enumerate(outs):
         if o.dtype != "float64":
             raise _unsupported(o, f"is an output of dtype {o.dtype} (the llvm backend "
                                "returns float64)")
-        off = em._new("i64", f"add i64 %obase{j}, %p") if j else "%p"
-        ptr = em._new("ptr", f"getelementptr inbounds double, ptr %out, i64 {off}")
-        em.lines.append(f"  store {f} {val[o]}, ptr {ptr}, align 8")
+        out_at.setdefault(o, []).append(j)
+    # Arguments are loaded where the order first meets them (just before their first
+    # user) and outputs stored as soon as they are computed: short live ranges, so the
+    # register allocator spills little
+    count = 0
+    for n in order:
+        op = n.op
+        if op is SYMBOL:
+            k = index.get(n)
+            if k is None:
+                raise SymbackError(f"lambdify: the expressions depend on {n.name}, "
+                                   "which is not among args")
+            off = em._new("i64", f"add i64 %base{k}, %p") if k else "%p"
+            ptr = em._new("ptr", f"getelementptr inbounds double, ptr %in, i64 {off}")
+            val[n] = em._new(f, f"load {f}, ptr {ptr}, align 8")
+        elif op is CONST:
+            v = n.value
+            if n.shape != ():
+                raise _unsupported(n, f"has shape {n.shape}")
+            val[n] = em.boolean(bool(v)) if n.dtype == "bool" else em.const(float(v))
+        else:
+            if n.shape != ():
+                raise _unsupported(n, f"has shape {n.shape} (tensors are not supported)")
+            form = op.llvm
+            if form is None:
+                raise SymbackError(
+                    f"lambdify(backend='llvm'): op {op.name} has no native (llvm) form; "
+                    "use backend='numpy' for this graph")
+            if n.dtype not in ("float64", "bool"):
+                raise _unsupported(n, f"has dtype {n.dtype}")
+            val[n] = em.apply(form, [val[a] for a in n.args])
+            count += 1
+            if count % _BLOCK == 0:
+                em.block_break(f"b{count}")
+        for j in out_at.get(n, ()):
+            off = em._new("i64", f"add i64 %obase{j}, %p") if j else "%p"
+            ptr = em._new("ptr", f"getelementptr inbounds double, ptr %out, i64 {off}")
+            em.lines.append(f"  store {f} {val[n]}, ptr {ptr}, align 8")
     head = [f"define void @{name}(ptr noalias nocapture readonly %in, "
             "ptr noalias nocapture %out, i64 %stride, i64 %count) nounwind {",
             "entry:"]
@@ -289,15 +290,15 @@ _PROTO = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64
 class _Native:
     """A compiled module: the engine (kept alive) and the function's address."""
 
-    def __init__(self, ir: str, name: str = "symback_fn") -> None:
+    def __init__(self, ir: str, name: str = "symback_fn", opt: int = 0) -> None:
         llvm = _llvm()
         mod = llvm.parse_assembly(ir)
         mod.verify()
-        # a target machine per engine (the engine owns it). Code generation at -O0: ~10x
-        # faster to compile than -O2 on 10^4-node gradients, and as fast to run (the IR is
-        # already CSE'd straight-line code; the time goes to libm calls and memory)
+        # a target machine per engine (the engine owns it). Code generation at -O0 by
+        # default: ~7x faster to compile than -O2 on 10^4-node gradients; -O2 runs
+        # arithmetic-bound code (W2's gradient) ~2x faster, libm-bound code (W3) as fast
         tm = _STATE["target"].create_target_machine(
-            cpu=_STATE["cpu"], features=_STATE["features"], opt=_OPT, jit=True)
+            cpu=_STATE["cpu"], features=_STATE["features"], opt=opt, jit=True)
         engine = llvm.create_mcjit_compiler(mod, tm)
         engine.finalize_object()
         self.engine = engine
@@ -375,13 +376,14 @@ class NativeFunction:
     backend = "llvm"
 
     def __init__(self, args: Sequence[Expr], outputs: Sequence[Expr], single: Any,
-                 source: str, compiled: Sequence[Expr], check: bool) -> None:
+                 source: str, compiled: Sequence[Expr], check: bool, opt: int = 0) -> None:
         self.args = tuple(args)
         self.outputs = tuple(outputs)
         self.single = single
         self.source = source
         self.compiled = tuple(compiled)  # the outputs after the rule tables
         self.check = check
+        self.opt = opt
         self._setup()
 
     @property
@@ -393,7 +395,7 @@ class NativeFunction:
         return generate_ir(self.args, self.compiled, None, width, "symback_vec", vmath)
 
     def _setup(self) -> None:
-        self._native = _Native(self.source)
+        self._native = _Native(self.source, "symback_fn", self.opt)
         self._cfunc = self._native.cfunc
         self._vnative: _Native | None = None
         self._lock = threading.Lock()
@@ -413,7 +415,8 @@ class NativeFunction:
                 with self._lock:
                     if self._vnative is None:
                         with gc_paused():
-                            self._vnative = _Native(self.vector_source, "symback_vec")
+                            self._vnative = _Native(self.vector_source, "symback_vec",
+                                                    self.opt)
                     vec = self._vnative
             vec.cfunc(src, dst, npts, m)
         if m < npts:
@@ -508,9 +511,15 @@ class NativeFunction:
 
 def compile_llvm(args: list[Expr], outs: list[Expr], compiled: list[Expr], single: Any, *,
                  order: list[Expr] | None = None, check: bool = True,
-                 check_finite: bool = False) -> NativeFunction:
+                 check_finite: bool = False, opt: int = 0) -> NativeFunction:
     """The ``"llvm"`` entry of :data:`symback.codegen.BACKENDS` (``outs`` as given,
-    ``compiled`` the same after the rule tables, ``order`` its toposort if known)."""
+    ``compiled`` the same after the rule tables, ``order`` its toposort if known).
+
+    ``opt`` (``backend_options={"opt": 2}``): LLVM's code generation level, 0 to 3. The
+    default 0 compiles a 10^4-node gradient in ~0.2 s; 2 takes ~1.2 s there and runs
+    arithmetic-heavy code about twice as fast (libm-bound code gains nothing)."""
+    if opt not in (0, 1, 2, 3):
+        raise SymbackError(f"lambdify(backend='llvm'): opt must be 0, 1, 2 or 3, got {opt!r}")
     if check_finite:
         raise SymbackError("lambdify(backend='llvm'): check_finite=True is a debug mode of "
                            "the NumPy backend; use backend='numpy' for it")
@@ -518,4 +527,4 @@ def compile_llvm(args: list[Expr], outs: list[Expr], compiled: list[Expr], singl
     if order is None:
         order = toposort(compiled)
     ir = generate_ir(args, compiled, order)
-    return NativeFunction(args, outs, single, ir, compiled, check)
+    return NativeFunction(args, outs, single, ir, compiled, check, opt)

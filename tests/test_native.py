@@ -238,3 +238,19 @@ def test_every_native_form_is_declared_on_its_op():
     src = inspect.getsource(native)
     for name in have:
         assert f'"{name}"' not in src and f"'{name}'" not in src
+
+
+def test_backend_options_opt_level_and_bad_options():
+    xs, f = w2(12)
+    pt = np.random.default_rng(5).uniform(-1, 1, 12)
+    g2 = sb.lambdify(xs, sb.grad(f, xs), backend="llvm", backend_options={"opt": 2})
+    np.testing.assert_allclose(g2.call_packed(pt), w2_grad_hand(pt), rtol=1e-13, atol=1e-12)
+    vg = sb.value_and_grad(f, xs, backend="llvm", backend_options={"opt": 1})
+    np.testing.assert_allclose(np.array(vg(*map(float, pt))[1]), w2_grad_hand(pt), rtol=1e-13,
+                               atol=1e-12)
+    with pytest.raises(sb.SymbackError, match="opt must be"):
+        sb.lambdify(xs, f, backend="llvm", backend_options={"opt": 7})
+    with pytest.raises(sb.SymbackError, match="numpy backend takes no backend_options"):
+        sb.lambdify(xs, f, backend_options={"opt": 2})
+    with pytest.raises(TypeError):
+        sb.lambdify(xs, f, backend="llvm", backend_options={"nope": 1})
