@@ -245,7 +245,7 @@ def test_backend_options_opt_level_and_bad_options():
     pt = np.random.default_rng(5).uniform(-1, 1, 12)
     g2 = sb.lambdify(xs, sb.grad(f, xs), backend="llvm", backend_options={"opt": 2})
     np.testing.assert_allclose(g2.call_packed(pt), w2_grad_hand(pt), rtol=1e-13, atol=1e-12)
-    vg = sb.value_and_grad(f, xs, backend="llvm", backend_options={"opt": 1})
+    vg = sb.value_and_grad(f, xs, args=xs, backend="llvm", backend_options={"opt": 1})
     np.testing.assert_allclose(np.array(vg(*map(float, pt))[1]), w2_grad_hand(pt), rtol=1e-13,
                                atol=1e-12)
     with pytest.raises(sb.SymbackError, match="opt must be"):
