@@ -254,3 +254,18 @@ def test_backend_options_opt_level_and_bad_options():
         sb.lambdify(xs, f, backend_options={"opt": 2})
     with pytest.raises(TypeError):
         sb.lambdify(xs, f, backend="llvm", backend_options={"nope": 1})
+
+
+def test_readme_native_block_runs_as_written():
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    sec = text[text.index('## Native code for scalar graphs'):]
+    code = re.search(r"```python\n(.*?)```", sec, flags=re.S).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md:native", "exec"), {})  # noqa: S102 - our README
+    assert out.getvalue().splitlines() == ["(10000,)", "(50, 1000)"]
