@@ -269,3 +269,32 @@ def test_readme_native_block_runs_as_written():
     with contextlib.redirect_stdout(out):
         exec(compile(code, "README.md:native", "exec"), {})  # noqa: S102 - our README
     assert out.getvalue().splitlines() == ["(10000,)", "(50, 1000)"]
+
+
+def test_register_backend_reaches_lambdify_and_value_and_grad():
+    """A toy backend (here: the NumPy generator behind a wrapper) plugs in by name and gets
+    the compiled graph, the options and value_and_grad's output form."""
+    from symback import codegen
+
+    seen = {}
+
+    def compile_toy(args, outs, compiled, single, *, order, check, check_finite, scale=1.0):
+        seen.update(single=single, scale=scale, n=len(compiled))
+        inner = codegen.lambdify(args, compiled if single is not True else compiled[0],
+                                 check=check)
+        if single == "value_and_grad":
+            return lambda *v: (lambda r: (r[0] * scale, [g * scale for g in r[1:]]))(inner(*v))
+        return lambda *v: inner(*v) * scale
+
+    codegen.register_backend("toy", compile_toy)
+    try:
+        x = sb.symbols("x")
+        f = sb.lambdify([x], x ** 3, backend="toy", backend_options={"scale": 2.0})
+        assert float(f(2.0)) == 16.0 and seen["single"] is True
+        vg = sb.value_and_grad(x ** 3, x, backend="toy")
+        v, (g,) = vg(2.0)
+        assert (float(v), float(g)) == (8.0, 12.0) and seen["single"] == "value_and_grad"
+        with pytest.raises(sb.SymbackError, match="built-in"):
+            codegen.register_backend("numpy", compile_toy)
+    finally:
+        del codegen.BACKENDS["toy"]
