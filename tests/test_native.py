@@ -298,3 +298,58 @@ def test_register_backend_reaches_lambdify_and_value_and_grad():
             codegen.register_backend("numpy", compile_toy)
     finally:
         del codegen.BACKENDS["toy"]
+
+
+def test_simd_kernel_with_and_without_the_vector_math_library():
+    """The SIMD kernel gives the same values whether libm functions come from libmvec or
+    one call per lane (machines without libmvec), at the host's width."""
+    import symback.native as nv
+    from symback.rules import optimize
+
+    width, vmath = nv._simd()
+    if width == 1:
+        pytest.skip("no SIMD width in use on this machine")
+    x, y = sb.symbols("x y")
+    exprs = [sb.sin(x) * sb.cos(y), sb.tanh(x - y), sb.log1p(x * x) + sb.exp(y / 3),
+             sb.sigmoid(x) ** 1.5, sb.softplus(x * y), sb.expm1(sb.tan(0.3 * y))]
+    outs = optimize(exprs)
+    pts = np.ascontiguousarray(np.random.default_rng(2).uniform(-2, 2, (2, 64)))
+    want = np.array([np.sin(pts[0]) * np.cos(pts[1]), np.tanh(pts[0] - pts[1]),
+                     np.log1p(pts[0] ** 2) + np.exp(pts[1] / 3),
+                     (1 / (1 + np.exp(-pts[0]))) ** 1.5, np.logaddexp(0, pts[0] * pts[1]),
+                     np.expm1(np.tan(0.3 * pts[1]))])
+    for vm in (vmath, nv._VectorMath(None, width)):
+        ir = nv.generate_ir([x, y], outs, None, width, "symback_vec", vm)
+        kernel = nv._Native(ir, "symback_vec")
+        out = np.empty((len(outs), 64))
+        kernel.cfunc(pts.ctypes.data, out.ctypes.data, 64, 64)
+        np.testing.assert_allclose(out, want, rtol=1e-13, atol=1e-15)
+
+
+def test_threads_share_one_function():
+    import threading
+
+    (x, y), z = w3(20)
+    g = sb.lambdify([x, y], sb.grad(z, [x, y]), backend="llvm")
+    rng = np.random.default_rng(9)
+    pts = rng.uniform(-1, 1, (8, 2))
+    want = [np.array(w3_hand(a, b, 20)[1:]) for a, b in pts]
+    errors = []
+
+    def work(k):
+        for _ in range(200):
+            got = np.array(g(*map(float, pts[k])))
+            if not np.allclose(got, want[k], rtol=1e-12):
+                errors.append(k)
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+
+
+def test_no_arguments():
+    f = sb.lambdify([], [sb.const(2.0) * 3.0 + sb.sin(sb.const(0.5))], backend="llvm")
+    assert float(f()[0]) == 6.0 + math.sin(0.5)
