@@ -29,7 +29,7 @@ from __future__ import annotations
 import ctypes
 import struct
 import threading
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def _llvm() -> Any:
 
 def _hex(value: float) -> str:
     """An exact LLVM double literal (the IEEE bits in hex)."""
-    return "0x%016X" % struct.unpack("<Q", struct.pack("<d", float(value)))[0]
+    return f"0x{struct.unpack('<Q', struct.pack('<d', float(value)))[0]:016X}"
 
 
 class Emitter:
@@ -263,8 +263,8 @@ def generate_ir(args: Sequence[Expr], outs: Sequence[Expr],
             off = em._new("i64", f"add i64 %obase{j}, %p") if j else "%p"
             ptr = em._new("ptr", f"getelementptr inbounds double, ptr %out, i64 {off}")
             em.lines.append(f"  store {f} {val[n]}, ptr {ptr}, align 8")
-    head = [f"define void @{name}(ptr noalias nocapture readonly %in, "
-            "ptr noalias nocapture %out, i64 %stride, i64 %count) nounwind {",
+    head = [(f"define void @{name}(ptr noalias nocapture readonly %in, "
+             "ptr noalias nocapture %out, i64 %stride, i64 %count) nounwind {"),
             "entry:"]
     for k in range(1, len(args)):
         head.append(f"  %base{k} = mul i64 %stride, {k}")
