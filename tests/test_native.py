@@ -25,7 +25,8 @@ def w2(n):
 
 
 def w2_grad_hand(x):
-    """∂f/∂x_i = −400 x_i (x_{i+1} − x_i²) − 2 (1 − x_i) [i < n−1] + 200 (x_i − x_{i−1}²) [i > 0]."""
+    """∂f/∂x_i = −400 x_i (x_{i+1} − x_i²) − 2 (1 − x_i) [i < n−1]
+    + 200 (x_i − x_{i−1}²) [i > 0]."""
     d = x[1:] - x[:-1] ** 2
     g = np.zeros_like(x)
     g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
@@ -68,7 +69,8 @@ def test_w2_gradient_one_point_and_packed():
     assert all(isinstance(v, np.ndarray) and v.shape == () for v in got)
     np.testing.assert_allclose(np.array(got), want, rtol=1e-13, atol=1e-12)
     np.testing.assert_allclose(g.call_packed(pt), want, rtol=1e-13, atol=1e-12)
-    pts = np.random.default_rng(1).uniform(-1.5, 1.5, (30, 37))  # 37: not a multiple of a SIMD width
+    # 37 points: not a multiple of a SIMD width (the scalar kernel does the rest)
+    pts = np.random.default_rng(1).uniform(-1.5, 1.5, (30, 37))
     np.testing.assert_allclose(g.call_packed(pts), w2_grad_hand(pts), rtol=1e-13, atol=1e-12)
     res = g(*pts)
     np.testing.assert_allclose(np.array(res), w2_grad_hand(pts), rtol=1e-13, atol=1e-12)
@@ -116,10 +118,12 @@ def test_gradient_against_central_differences():
 
 # --------------------------------------------------------------- random scalar graphs
 
-_UNARY = {"exp": (sb.exp, np.exp), "log": (lambda a: sb.log(a * a + 0.5), lambda a: np.log(a * a + 0.5)),
+_UNARY = {"exp": (sb.exp, np.exp),
+          "log": (lambda a: sb.log(a * a + 0.5), lambda a: np.log(a * a + 0.5)),
           "sin": (sb.sin, np.sin), "cos": (sb.cos, np.cos), "tanh": (sb.tanh, np.tanh),
           "sqrt": (lambda a: sb.sqrt(sb.abs(a)), lambda a: np.sqrt(np.abs(a))),
-          "neg": (lambda a: -a, np.negative), "sigmoid": (sb.sigmoid, lambda a: 1 / (1 + np.exp(-a))),
+          "neg": (lambda a: -a, np.negative),
+          "sigmoid": (sb.sigmoid, lambda a: 1 / (1 + np.exp(-a))),
           "softplus": (sb.softplus, lambda a: np.logaddexp(0.0, a)),
           "relu": (sb.relu, lambda a: np.maximum(a, 0.0)), "sign": (sb.sign, np.sign),
           "log1p": (lambda a: sb.log1p(a * a), lambda a: np.log1p(a * a)),
@@ -128,7 +132,8 @@ _BINARY = {"add": (lambda a, b: a + b, np.add), "sub": (lambda a, b: a - b, np.s
            "mul": (lambda a, b: a * b, np.multiply),
            "div": (lambda a, b: a / (b * b + 1.0), lambda a, b: a / (b * b + 1.0)),
            "pow2": (lambda a, b: a ** 2, lambda a, b: a * a),
-           "pow": (lambda a, b: (a * a + 1.0) ** sb.tanh(b), lambda a, b: (a * a + 1.0) ** np.tanh(b)),
+           "pow": (lambda a, b: (a * a + 1.0) ** sb.tanh(b),
+                   lambda a, b: (a * a + 1.0) ** np.tanh(b)),
            "max": (sb.maximum, np.maximum), "min": (sb.minimum, np.minimum),
            "where": (lambda a, b: sb.where(a >= b, a, b * 0.5),
                      lambda a, b: np.where(a >= b, a, b * 0.5))}
