@@ -31,6 +31,7 @@ from .ops.reduce import sum  # noqa: A001
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid
 from .printing.latex import latex
+from .printing.text import to_text
 from .sympy_bridge import from_sympy, to_sympy
 from .training import FlatValueAndGrad, flat_value_and_grad
 
@@ -41,7 +42,7 @@ __all__ = [
     "symbols", "tensor", "matrix", "vector", "const", "as_expr", "free_symbols", "substitute",
     "toposort", "parse", "from_sympy", "to_sympy",
     "grad", "vjp", "backprop", "jacobian", "hessian", "hvp", "jvp",
-    "latex", "explain", "to_dot", "to_mermaid", "render", "lambdify", "value_and_grad",
+    "latex", "to_text", "explain", "to_dot", "to_mermaid", "render", "lambdify", "value_and_grad",
     "flat_value_and_grad", "FlatValueAndGrad",
     "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
     "softplus", "abs", "sign", "maximum", "minimum", "pow", "sum", "mean", "transpose",

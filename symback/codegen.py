@@ -132,7 +132,7 @@ def _finite_label(what: Any) -> str:
     if isinstance(what, str):
         return f"argument {what} contains"
     target, node = what
-    return f"the {node.op.name} node {target} = {to_text(node, limit=160)} produced"
+    return f"the {node.op.name} node {target} = {to_text(node, limit=160, exact=True)} produced"
 
 
 def _check_finite(value: Any, what: Any) -> None:

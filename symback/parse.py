@@ -34,7 +34,9 @@ FUNCTIONS: dict[str, str] = {
         "trace", "det", "logdet", "inv", "solve", "diag", "dot", "reshape", "stack",
         "concatenate",
     )},
-    **{name: "op" for name in ("broadcast_to", "expand_dims", "squeeze")},
+    **{name: "op" for name in ("broadcast_to", "expand_dims", "squeeze", "vdot", "tensordot")},
+    # arrays of a shape, as the text printer writes stretched constants and identities
+    **{name: "shape" for name in ("ones", "zeros", "eye", "array")},
 }
 
 # Each family of the NumPy surface adds its public names here (resolved through symback's
@@ -505,6 +507,8 @@ class _Parser:
         fn = _resolve(name)
         args = [_arg(a) for a in frame.args]
         kwargs = {k: _arg(v) for k, v in frame.kwargs.items()}
+        if "shape" in kwargs and isinstance(fn, Op):  # broadcast_to(x, shape=(n, 3))
+            kwargs["shape"] = _dims(kwargs["shape"])
         for v in frame.args:
             if isinstance(fn, Op) and not _is_operand(v.value):
                 raise self.error(f"{name}: arguments must be expressions or numbers", v.pos)
@@ -724,8 +728,65 @@ def _shape_of(shape: Any) -> tuple[Any, ...]:
     return tuple(shape)
 
 
+def _dim(d: Any) -> Any:
+    """A dimension as written in text: an int, or a bare name (``n``) for a symbolic size."""
+    if isinstance(d, Expr) and d.is_symbol and d.shape == ():
+        return d.name
+    if isinstance(d, Expr) and d.op is CONST and d.weak and isinstance(d.value, int):
+        return d.value
+    return d
+
+
+def _dims(shape: Any) -> Any:
+    """A shape as written in text (``3``, ``n``, ``(3, n)``) as a tuple of dimensions."""
+    if isinstance(shape, (tuple, list)):
+        return tuple(_dim(d) for d in shape)
+    return (_dim(shape),)
+
+
+def _filled(value: float) -> Callable[..., Expr]:
+    def build(shape: Any) -> Expr:
+        from .graph import broadcast_to
+
+        return broadcast_to(const(value), _dims(shape))
+    return build
+
+
+def _eye(n: Any) -> Expr:
+    from .ops.creation import eye
+
+    return eye(_dim(n))
+
+
+def _array(rows: Any) -> Expr:
+    """A constant array from nested lists of numbers (how the printer writes one)."""
+    import numpy as np
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return [plain(u) for u in v]
+        if isinstance(v, Expr) and v.op is CONST and v.weak:
+            return v.value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return v
+        raise SymbackError("array: the entries must be numbers")
+
+    arr = np.array(plain(rows), dtype=np.float64)
+    return const(arr)
+
+
+#: The functions of kind "shape": ones(shape), zeros(shape), eye(n), with symbolic sizes
+#: written as bare names (what the printer writes for a broadcast 1.0 and an identity),
+#: and array([[...]]) for a constant array.
+_SHAPE_FUNCTIONS: dict[str, Callable[..., Expr]] = {
+    "ones": _filled(1.0), "zeros": _filled(0.0), "eye": _eye, "array": _array,
+}
+
+
 def _resolve(name: str) -> Callable[..., Any]:
     """The callable behind a function name of the table (looked up when called)."""
+    if FUNCTIONS[name] == "shape":
+        return _SHAPE_FUNCTIONS[name]
     if FUNCTIONS[name] == "op":
         from .ops import REGISTRY
 

@@ -31,6 +31,7 @@ from typing import Any, Sequence
 from .graph import Expr, broadcast_to
 from .ops.elementwise import add, div, expm1, log1p, mul, neg, sigmoid, softplus, sub
 from .ops.contract import matmul
+from .ops.linalg import logdet
 from .ops.shape import transpose
 from .ops.reduce import log_softmax, logsumexp, mean, sum_
 from .ops.structural import count_of
@@ -156,6 +157,10 @@ STABILIZE = RuleSet("stabilize", (
     # rules: log(1 − σ(x)) still ends as −softplus(x), through log σ(−x).)
     Rule(P("sub", Lit(1.0), P("sigmoid", Var("x")), bind="n"),
          lambda x, n: _fit(sigmoid(neg(x)), n), "one-minus-sigmoid"),
+    # log det X → logdet X: slogdet, no overflow of det X (200 × 200, 100 I + noise), and
+    # the gradient is X⁻ᵀ itself, not (1/det X) · det X · X⁻ᵀ (∞/∞ when det overflows);
+    # logdet has log's meaning at det X ≤ 0 too (NaN, −inf)
+    Rule(P("log", P("det", Var("x"))), lambda x: logdet(x), "log-det"),
     # log softmax(x) → log_softmax(x): x − logsumexp(x), no log(0) for small probabilities
     Rule(P("log", P("softmax", Var("x"), bind="s")),
          lambda x, s: log_softmax(x, axis=s.kw["axis"]), "log-softmax"),
@@ -228,4 +233,13 @@ def stabilize(y: Any) -> Any:
     return rewrite(y, STABILIZE)
 
 
-_OPTIMIZE = CANONICAL + STABILIZE + LOWER  # one table (its index is built per rewrite)
+_OPTIMIZE = CANONICAL + STABILIZE + LOWER
+_DIFFERENTIATE = CANONICAL + STABILIZE
+
+
+def differentiable_form(ys: Sequence[Expr]) -> list[Expr]:
+    """What ``grad``/``vjp``/``jacobian``/``hessian``/``hvp`` differentiate (see
+    :func:`symback.autodiff.stable_form`): ``STABILIZE`` alone first (its patterns, such
+    as the binary cross-entropy's, are written over the user's form, before ``CANONICAL``
+    moves negations out of products), then ``CANONICAL + STABILIZE`` to a fixed point."""
+    return list(rewrite(list(rewrite(list(ys), STABILIZE)), _DIFFERENTIATE))  # one table (its index is built per rewrite)

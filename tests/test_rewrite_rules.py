@@ -30,6 +30,7 @@ A = sb.matrix("A", 3, 4)
 B = sb.matrix("B", 4, 2)
 C = sb.matrix("C", 3, 2)
 G = sb.matrix("G", 64, 64)
+M = sb.matrix("M", 3, 3)
 
 
 @dataclass
@@ -77,6 +78,7 @@ CASES = [
          lambda: (2 - sb.sigmoid(x)) * y, domain=(-5, 5), invalid=(np.nan, np.inf, -np.inf)),
     Case("log-softmax", "STABILIZE", lambda: sb.sum(sb.log(sb.softmax(A, axis=1))),
          lambda: sb.sum(sb.log(sb.sigmoid(A)))),
+    Case("log-det", "STABILIZE", lambda: sb.log(sb.det(M)), lambda: sb.log(sb.trace(M))),
     Case("log-sum-exp", "STABILIZE", lambda: sb.log(sb.sum(sb.exp(V))),
          lambda: sb.log(sb.sum(sb.exp(V) + 1.0))),
     Case("log1p-left", "STABILIZE", lambda: sb.log(1 + x), lambda: sb.log(2 + x),

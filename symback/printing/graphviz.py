@@ -99,7 +99,7 @@ def node_label(n: Expr) -> tuple[str, ...]:
         if not n.args:  # count and other leaves: their text form
             from .text import to_text
 
-            first = to_text(n)
+            first = to_text(n, exact=True)
         elif kw:
             first = n.op.name + " " + " ".join(f"{k}={_attr(v)}" for k, v in kw.items())
         else:
