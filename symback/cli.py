@@ -131,7 +131,9 @@ def _build_parser() -> _Parser:
     d = sub.add_parser("graph", help="the graph of the formula (and its gradients) as DOT or "
                                      "Mermaid text")
     common(d, False)
-    d.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    d.add_argument("--format", choices=("dot", "mermaid", "svg", "png"), default="dot",
+                   help="dot or mermaid text, or an svg/png picture (needs the optional "
+                        "graphviz package and Graphviz's dot; png needs -o FILE)")
     d.add_argument("--max-nodes", type=_count, default=0, metavar="N",
                    help="draw at most N nodes, then a '... more nodes' mark (default 0: all)")
     d.add_argument("-o", "--output", metavar="FILE",
@@ -210,7 +212,13 @@ class Problem:
 
     def grads(self) -> list[Any]:
         from .autodiff import grad
+        from .shapes import fmt
 
+        if self.wrt and self.y.shape != ():
+            raise UsageError(
+                f"the formula has shape {fmt(self.y.shape)}, not a scalar: a gradient needs "
+                f"one number; differentiate its sum, e.g. \"sum({self.text})\", or one "
+                "entry at a time")
         return list(grad(self.y, self.wrt)) if self.wrt else []
 
     def values(self, exprs: list[Any]) -> list[np.ndarray]:
@@ -219,7 +227,13 @@ class Problem:
         names = sorted(self.symbols)
         fn = lambdify([self.symbols[n] for n in names], exprs)
         with np.errstate(all="ignore"):  # non-finite results are reported in one line instead
-            out = fn(*(self.at[n] for n in names))
+            try:
+                out = fn(*(self.at[n] for n in names))
+            except np.linalg.LinAlgError as e:
+                mats = ", ".join(n for n in names if self.at[n].ndim >= 2) or "the matrices"
+                raise UsageError(f"--at: these values make a matrix of the formula singular "
+                                 f"(NumPy: {e}); give {mats} values with a nonzero "
+                                 "determinant") from None
         return [np.asarray(v) for v in (out if isinstance(out, tuple) else (out,))]
 
     def nonfinite_note(self, labels: list[str], values: list[np.ndarray]) -> str | None:
@@ -360,6 +374,21 @@ def _cmd_explain(args: argparse.Namespace, out: Any) -> None:
 def _cmd_graph(args: argparse.Namespace, out: Any) -> None:
     p = Problem(args)
     exprs = [p.y] + p.grads()
+    if args.format in ("svg", "png"):
+        from .printing.graphviz import render
+
+        if args.format == "png" and not args.output:
+            raise UsageError("graph --format png: a picture is binary; give a file with "
+                             "-o FILE.png")
+        try:
+            data = render(*exprs, format=args.format, path=args.output,
+                          max_nodes=args.max_nodes or None)
+        except SymbackError as e:
+            raise UsageError(f"graph --format {args.format}: {e}") from None
+        except OSError as e:
+            raise UsageError(f"--output {args.output}: {e.strerror or e}") from None
+        out.write(f"wrote {args.output}\n" if args.output else data.decode("utf-8"))
+        return
     if not args.output:
         out.write(_graph_text(exprs, args.format, args.max_nodes).rstrip("\n") + "\n")
         return

@@ -443,6 +443,12 @@ class _Parser:
         if not isinstance(out, Expr):
             out = as_expr(out)
         v = out.value if out.op is CONST and out.weak else None
+        if isinstance(v, float) and v != v and not any(
+                isinstance(a, (float, Expr)) and _is_nan(a) for a in args):
+            # numbers folded to NaN ((-2) ** 0.5, sqrt(-1.0), log(-1)): not a real number;
+            # a silent NaN would flow into every value and gradient
+            raise self.error(f"{what}: the numbers give NaN (not a real number; symback "
+                             "computes with real numbers)", pos)
         if isinstance(v, int) and not isinstance(v, bool) and not _INT64_MIN <= v <= _INT64_MAX:
             raise self.error("integer constant does not fit in 64 bits (use floats)", pos)
         return out
@@ -641,8 +647,8 @@ class _Parser:
                     if keyword.iskeyword(tok.text) or tok.text.startswith("_"):
                         self.name(tok)  # raises the keyword / reserved-name error
                     raise self.error(
-                        f"unknown function {tok.text!r}; known functions: "
-                        + ", ".join(sorted(FUNCTIONS)), tok.pos)
+                        f"unknown function {tok.text!r}{_did_you_mean(tok.text)}; known "
+                        "functions: " + ", ".join(sorted(FUNCTIONS)), tok.pos)
                 self.open_frame(_Frame("call", tok.pos, len(self.values), name=tok.text))
                 self.expect_after = True
                 return i + 2
@@ -703,6 +709,12 @@ class _Parser:
 # --------------------------------------------------------------------------- helpers
 
 
+def _is_nan(a: Any) -> bool:
+    if isinstance(a, Expr):
+        return a.op is CONST and a.weak and isinstance(a.value, float) and a.value != a.value
+    return a != a
+
+
 def _arg(v: _Val) -> Any:
     return v.value
 
@@ -726,6 +738,15 @@ def _shape_of(shape: Any) -> tuple[Any, ...]:
     if isinstance(shape, (int, str)):
         return (shape,)
     return tuple(shape)
+
+
+def _did_you_mean(name: str) -> str:
+    """`` (did you mean 'sigmoid'?)`` for a close function name, else ``''``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(name.lower(), FUNCTIONS, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _dim(d: Any) -> Any:

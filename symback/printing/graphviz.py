@@ -262,11 +262,13 @@ def render(*exprs: Any, format: str = "svg", path: str | None = None, **options:
     try:
         import graphviz  # type: ignore[import-not-found]
     except ImportError:
-        raise SymbackError(INSTALL_HINT) from None
+        raise SymbackError("the Python package 'graphviz' is not installed (Graphviz's "
+                           "'dot' program is needed too): " + INSTALL_HINT) from None
     try:
         data: bytes = graphviz.Source(dot).pipe(format=format)
     except graphviz.ExecutableNotFound:
-        raise SymbackError(INSTALL_HINT) from None
+        raise SymbackError("the Python package 'graphviz' is installed but Graphviz's 'dot' "
+                           "program is not on the PATH: " + INSTALL_HINT) from None
     except graphviz.CalledProcessError as e:  # pragma: no cover - dot rejected our text
         raise SymbackError(f"render: Graphviz failed: {e}") from None
     if path is not None:
