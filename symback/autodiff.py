@@ -194,7 +194,7 @@ def grad(y: Any, wrt: Any) -> Any:
     >>> import symback as sb
     >>> x, y = sb.symbols("x y")
     >>> sb.grad(x * y + sb.sin(x), x)
-    y + cos(x)
+    cos(x) + y
     """
     y = as_expr(y)
     items, single = _as_wrt(wrt)

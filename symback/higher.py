@@ -159,7 +159,7 @@ def jvp(y: Any, x: Any, v: Any) -> Expr:
     >>> import symback as sb
     >>> x = sb.vector("x", 3); v = sb.vector("v", 3)
     >>> sb.jvp(sb.sum(x * x), x, v)
-    2 * x @ v
+    2 * sum(x * v)
     """
     y = _one(y)
     xs, single = _wrt_list(x, "jvp")
@@ -194,7 +194,7 @@ def jacobian(y: Any, x: Any, *, simplify: bool = True) -> Any:
     >>> import symback as sb
     >>> A = sb.matrix("A", 3, 3); x = sb.vector("x", 3)
     >>> sb.jacobian(A @ sb.tanh(x), x)
-    A @ (expand_dims(1.0 - tanh(x) * tanh(x), axis=(1,)) * eye(3))
+    A @ diag(1 - tanh(x) ** 2)
     """
     y = _one(y)
     xs, single = _wrt_list(x, "jacobian")
