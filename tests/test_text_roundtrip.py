@@ -147,3 +147,28 @@ def test_exact_text_is_the_graph_node_for_node() -> None:
 def test_shape_functions_parse(text: str, shapes: dict) -> None:
     e = sb.parse(text, shapes)
     assert sb.parse(sb.to_text(e, exact=True), shapes) is e
+
+
+# ----------------------------------------------------------------- the README's side by side
+
+
+def test_readme_plain_text_and_latex_block_prints_what_it_says() -> None:
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("### Plain text and LaTeX, side by side", 1)[1]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md:side-by-side", "exec"), {})  # noqa: S102 - our README
+    printed = out.getvalue().splitlines()
+    checked = 0
+    for line in code.splitlines():
+        m = re.match(r"print\((.*)\)\s+# (.*)$", line)
+        if m:
+            assert m.group(2).strip() in printed, (m.group(2), printed)
+            checked += 1
+    assert checked >= 12
