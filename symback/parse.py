@@ -443,10 +443,11 @@ class _Parser:
         if not isinstance(out, Expr):
             out = as_expr(out)
         v = out.value if out.op is CONST and out.weak else None
-        if isinstance(v, float) and v != v and not any(
+        if isinstance(v, float) and v != v and what in _REAL_DOMAIN and not any(
                 isinstance(a, (float, Expr)) and _is_nan(a) for a in args):
-            # numbers folded to NaN ((-2) ** 0.5, sqrt(-1.0), log(-1)): not a real number;
-            # a silent NaN would flow into every value and gradient
+            # numbers outside a real function's domain ((-2) ** 0.5, sqrt(-1.0), log(-1)):
+            # not a real number, and a silent NaN would flow into every value and gradient.
+            # (Indeterminate forms such as 0/0 and inf - inf keep IEEE's NaN.)
             raise self.error(f"{what}: the numbers give NaN (not a real number; symback "
                              "computes with real numbers)", pos)
         if isinstance(v, int) and not isinstance(v, bool) and not _INT64_MIN <= v <= _INT64_MAX:
@@ -707,6 +708,10 @@ class _Parser:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+#: Operations whose NaN on numbers means "not a real number" (a complex result).
+_REAL_DOMAIN = {"'**'", "pow()", "sqrt()", "log()", "log1p()"}
 
 
 def _is_nan(a: Any) -> bool:
