@@ -242,4 +242,16 @@ def differentiable_form(ys: Sequence[Expr]) -> list[Expr]:
     :func:`symback.autodiff.stable_form`): ``STABILIZE`` alone first (its patterns, such
     as the binary cross-entropy's, are written over the user's form, before ``CANONICAL``
     moves negations out of products), then ``CANONICAL + STABILIZE`` to a fixed point."""
-    return list(rewrite(list(rewrite(list(ys), STABILIZE)), _DIFFERENTIATE))  # one table (its index is built per rewrite)
+    from .graph import toposort
+
+    roots = list(ys)
+    order = toposort(roots)
+    if any(n.op.name in _STABILIZE_FIRST for n in order):
+        roots = list(rewrite(roots, STABILIZE, order=order))
+        order = None
+    return list(rewrite(roots, _DIFFERENTIATE, order=order))
+
+
+#: Ops without which the first, STABILIZE-only pass finds nothing that the combined pass
+#: would not (its patterns that CANONICAL could break all contain a log or a softplus).
+_STABILIZE_FIRST = frozenset({"log", "log1p", "softplus"})  # one table (its index is built per rewrite)
