@@ -186,3 +186,15 @@ def test_stabilize_rule_at_extreme_inputs(rule: str) -> None:
     v, g = _value_and_grad(f, args, wrt, *points)
     np.testing.assert_allclose(v, value(*points), rtol=1e-10)
     np.testing.assert_allclose(g, deriv(*points), rtol=1e-10, atol=1e-14)
+
+
+def test_forward_mode_jacobian_uses_the_stable_form() -> None:
+    """jacobian of a vector y (forward mode): ∂ log σ(x)/∂x = diag(σ(−x)), finite at −1000."""
+    J = sb.jacobian(sb.log(sb.sigmoid(x)), x)
+    with np.errstate(**RAISE):
+        got = sb.lambdify([x], J)(XS)
+    np.testing.assert_allclose(got, np.diag(_sigmoid(-XS)), rtol=1e-12)
+    v = sb.vector("v", 5)
+    with np.errstate(**RAISE):
+        got = sb.lambdify([x, v], sb.jvp(sb.log(1 - sb.sigmoid(x)), x, v))(XS, np.ones(5))
+    np.testing.assert_allclose(got, -_sigmoid(XS), rtol=1e-12)
