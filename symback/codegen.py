@@ -865,14 +865,23 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             preamble.append(f"_dt_{dt} = np.dtype({dt!r})\n")
     if slots:
         key_dims = sorted({d for shp, _ in slots for d in shp if isinstance(d, str)})
-        key = "(" + "".join(f"{dim_code(d)}, " for d in key_dims) + ")"
-        allocs = ", ".join(f"np.empty({render_shape(shp, dim_code)}, {dt!r})" for shp, dt in slots)
-        body += [
-            "_p = getattr(_tls, 'pool', None)",
-            f"if _p is None or _p[0] != {key}: _p = _tls.pool = ({key}, ({allocs},))",
-            ", ".join(f"_b{k}" for k in range(len(slots))) + ", = _p[1]",
-        ]
-        preamble.append("import threading as _threading\n_tls = _threading.local()\n")
+        # The pool lives in a helper beside the function, so that the function itself reads
+        # as the formula: one line fetches this thread's buffers (allocated on the first
+        # call, and again when a symbolic size changes).
+        local = {d: f"_d{i}" for i, d in enumerate(key_dims)}
+        key = "(" + "".join(f"{local[d]}, " for d in key_dims) + ")"
+        allocs = ", ".join(f"np.empty({render_shape(shp, local.__getitem__)}, {dt!r})"
+                           for shp, dt in slots)
+        body.append(", ".join(f"_b{k}" for k in range(len(slots))) + ", = _buffers("
+                    + ", ".join(dim_code(d) for d in key_dims) + ")")
+        preamble.append(
+            "import threading as _threading\n_tls = _threading.local()\n"
+            f"def _buffers({', '.join(local[d] for d in key_dims)}):\n"
+            "    \"\"\"This thread's buffers for the function below, reused across calls.\"\"\"\n"
+            "    p = getattr(_tls, 'pool', None)\n"
+            f"    if p is None or p[0] != {key}:\n"
+            f"        p = _tls.pool = ({key}, ({allocs},))\n"
+            "    return p[1]\n\n")
     params = ", ".join(var[a] for a in args)
     lines.append(f"return {ret}")
     chunked = ""
