@@ -29,10 +29,10 @@ def test_onehot_prints_softmax_minus_labels(capsys) -> None:  # type: ignore
     argv = ["grad", "-mean(sum(Y * log_softmax(X @ W), axis=1))", "--wrt", "W",
             "--shape", "X=n,4", "Y=n,3", "W=4,3"]
     code, out, _ = run(argv, capsys)
-    assert code == 0 and "dL/dW = X.T @ (softmax(X @ W, axis=1) * sum(Y, axis=1, keepdims=True)" \
+    assert code == 0 and "dL/dW = X.T @ (softmax(X @ W) * sum(Y, axis=1, keepdims=True)" \
         " - Y) / n" in out
     code, out, _ = run(argv + ["--onehot", "Y"], capsys)
-    assert code == 0 and "dL/dW = X.T @ (softmax(X @ W, axis=1) - Y) / n" in out
+    assert code == 0 and "dL/dW = X.T @ (softmax(X @ W) - Y) / n" in out
     code, out, _ = run(argv + ["--onehot", "Y", "--latex"], capsys)
     assert r"\frac{1}{n} X^{T} (\operatorname{softmax}(X W) - Y)" in out
     code, _, err = run(argv + ["--onehot", "Z"], capsys)
