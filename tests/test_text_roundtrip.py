@@ -21,10 +21,19 @@ from strategies import OPS, SIZES, dags, fuzz_settings, random_case
 import symback as sb
 from symback.graph import toposort
 
+def _parser_reads_indexing() -> bool:
+    try:
+        sb.parse("x[1:, None]", {"x": (3,)})
+        return True
+    except sb.ParseError:
+        return False
+
+
 #: ops whose printed form the parser cannot read yet: indexing (``x[1:, None]``) is
-#: being added to the parser separately; index_scatter is only ever built by the
-#: reverse pass of indexing (its text holds a NumPy index object).
-NOT_PARSEABLE_YET = {"getitem", "index_scatter"}
+#: being added to the parser separately (getitem is tested as soon as it reads it);
+#: index_scatter is only ever built by the reverse pass of indexing (its text holds a
+#: NumPy index object).
+NOT_PARSEABLE_YET = {"index_scatter"} | (set() if _parser_reads_indexing() else {"getitem"})
 
 
 def _parseable(e: sb.Expr) -> bool:
