@@ -205,10 +205,9 @@ class CompiledFunction:
     def __call__(self, *values: Any, **named: Any) -> Any:
         if named:
             values = self._by_name(values, named)
-        elif len(values) == 1 and isinstance(values[0], dict) and len(self.args) != 1 or (
-                len(values) == 1 and isinstance(values[0], dict) and self.args
-                and set(values[0]) == set(self.arg_names)):
-            values = self._by_name((), dict(values[0]))
+        elif len(values) == 1 and isinstance(values[0], dict) and (
+                len(self.args) != 1 or set(values[0]) == set(self.arg_names)):
+            values = self._by_name((), dict(values[0]))  # f({"X": ..., "W": ...})
         if len(values) != len(self.args):
             names = ", ".join(a.name for a in self.args)
             raise SymbackError(
