@@ -393,6 +393,15 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     as computed (a float for float arguments, the array of points for arrays of
     points), as SymPy's lambdify returns it. ``rewrite=True`` first applies the rule tables ``CANONICAL``,
     ``STABILIZE`` and ``LOWER`` (:mod:`symback.rules`).
+    The result takes its arguments positionally (in the order of ``args``), by name
+    (``f(X=..., W=...)``) or as one dict of them.
+
+    **Many points at once.** With the default checks a scalar symbol takes one number
+    (an array is a ``ShapeError`` that says so). To evaluate a formula of scalars at
+    many points, compile with ``check=False`` and pass arrays of points (NumPy
+    broadcasting, as with SymPy's lambdify), or declare the symbol as a tensor with a
+    symbolic size (``sb.vector("x", "n")``) and write the formula elementwise.
+
     ``check_finite=True`` is a debug mode: every argument and every node's value
     is checked as soon as it is computed, and the first NaN or infinity raises a
     ``SymbackError`` naming that node and its formula (slower; no inlining).
@@ -402,6 +411,9 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     >>> f = sb.lambdify([x], sb.sum(x * x))
     >>> float(f([1.0, 2.0, 3.0]))
     14.0
+    >>> t = sb.symbols("t")
+    >>> sb.lambdify([t], t ** 2, check=False)(np.array([1.0, 2.0, 3.0]))
+    array([1., 4., 9.])
     """
     arg_list = [args] if isinstance(args, Expr) else list(args)
     single = not isinstance(exprs, (list, tuple)) if _shape is None else _shape
