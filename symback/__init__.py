@@ -32,6 +32,7 @@ from . import nn
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid
 from .printing.latex import latex
+from .printing.text import to_text
 from .sympy_bridge import from_sympy, to_sympy
 from .training import FlatValueAndGrad, flat_value_and_grad
 
@@ -54,7 +55,7 @@ __all__ = [
     "symbols", "tensor", "matrix", "vector", "const", "as_expr", "free_symbols", "substitute",
     "toposort", "parse", "from_sympy", "to_sympy",
     "grad", "vjp", "backprop", "jacobian", "hessian", "hvp", "jvp",
-    "latex", "explain", "to_dot", "to_mermaid", "render", "lambdify", "value_and_grad",
+    "latex", "to_text", "explain", "to_dot", "to_mermaid", "render", "lambdify", "value_and_grad",
     "flat_value_and_grad", "FlatValueAndGrad", "nn", "serve",
     "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
     "softplus", "abs", "sign", "maximum", "minimum", "pow", "sum", "mean", "transpose",

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from .errors import ShapeError, SymbackError
-from .graph import Expr, as_expr, const, gc_paused, ones, toposort, zeros
+from .graph import Expr, as_expr, const, gc_paused, ones, substitute, symbol, toposort, zeros
 from .ops.elementwise import add
 from .ops.structural import sum_to
 from .shapes import fmt
@@ -159,11 +159,48 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = Tr
     return Backprop(y, seed, table, tuple(steps))
 
 
+def stable_form(ys: Sequence[Expr], wrt: Sequence[Expr]
+                ) -> tuple[list[Expr], list[Expr], dict[Expr, Expr] | None]:
+    """The graph that gets differentiated: ``ys`` rewritten by ``CANONICAL + STABILIZE``.
+
+    The reverse pass then derives its gradient from the stable form
+    (log σ(x) → −softplus(−x), log det X → logdet X, ...), so the printed gradient
+    is the one the compiled code computes, and it has no 0·∞ or ∞/∞ where the
+    unstable form would overflow. The rewrite keeps every node it does not change,
+    so the gradient nodes are appended to a graph that shares the rest with ``ys``.
+
+    A ``wrt`` node that is not a leaf is held by a placeholder symbol while the
+    rewrite runs (a rule could otherwise fold it away: ``log(σ(x))`` loses ``σ(x)``);
+    returns ``(ys', wrt', back)`` where ``back`` maps placeholders back to the
+    ``wrt`` nodes (``None`` when none was needed). If one ``wrt`` node depends on
+    another, the graph is differentiated as written.
+    """
+    from .rules import differentiable_form
+
+    inner = [w for w in wrt if w.args]
+    if not inner:
+        return differentiable_form(ys), list(wrt), None
+    wset = set(wrt)
+    if any(n in wset and n is not w for w in inner for n in toposort([w])):
+        return list(ys), list(wrt), None
+    holders = {w: symbol(f"symbackwrt{k}", w.shape, w.dtype) for k, w in enumerate(inner)}
+    subbed = substitute(list(ys), holders)
+    out = differentiable_form(subbed)
+    return out, [holders.get(w, w) for w in wrt], {h: w for w, h in holders.items()}
+
+
+def _restore(results: list[Expr], back: dict[Expr, Expr] | None) -> list[Expr]:
+    return results if back is None else list(substitute(results, back))
+
+
 def grad(y: Any, wrt: Any) -> Any:
     """∂y/∂wrt for a scalar ``y``: one ``Expr`` per ``wrt``, each of its ``wrt``'s shape.
 
     The results are new nodes in ``y``'s graph that share its forward nodes.
-    An input ``y`` does not depend on gets zeros of its shape.
+    An input ``y`` does not depend on gets zeros of its shape. The derivative is
+    taken of ``y``'s stable form (:func:`stable_form`: the ``CANONICAL`` and
+    ``STABILIZE`` rules of :mod:`symback.rules`), so ∂/∂x Σ log σ(x) is σ(−x),
+    finite at x = −1000, and ∂ log det X/∂X is X⁻ᵀ without det X in between.
 
     >>> import symback as sb
     >>> x, y = sb.symbols("x y")
@@ -177,13 +214,16 @@ def grad(y: Any, wrt: Any) -> Any:
             f"grad: y must be a scalar, but it has shape {fmt(y.shape)}; "
             "use sb.jacobian(y, x) for the derivative of a non-scalar, or sum it first"
         )
-    bp = backprop(y, items, record=False)
-    out = [bp.grad_of(w) for w in items]
+    (y,), witems, back = stable_form([y], items)
+    bp = backprop(y, witems, record=False)
+    out = _restore([bp.grad_of(w) for w in witems], back)
     return out[0] if single else out
 
 
 def vjp(y: Any, wrt: Any, cotangent: Any) -> Any:
     """The vector-Jacobian product cotangentᵀ ∂y/∂wrt for any ``y`` (``cotangent`` has y's shape).
+
+    Like :func:`grad`, of ``y``'s stable form.
 
     Math: for y = f(x), vjp(y, x, u) = Σᵢ uᵢ ∂yᵢ/∂x, with x's shape (one reverse pass).
 
@@ -196,6 +236,7 @@ def vjp(y: Any, wrt: Any, cotangent: Any) -> Any:
     """
     y = as_expr(y)
     items, single = _as_wrt(wrt)
-    bp = backprop(y, items, as_expr(cotangent), record=False)
-    out = [bp.grad_of(w) for w in items]
+    (y,), witems, back = stable_form([y], items)
+    bp = backprop(y, witems, as_expr(cotangent), record=False)
+    out = _restore([bp.grad_of(w) for w in witems], back)
     return out[0] if single else out

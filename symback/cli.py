@@ -106,6 +106,10 @@ def _build_parser() -> _Parser:
                             "number or a symbolic size: X=3,4  w=n")
         p.add_argument("--at", nargs="+", metavar="NAME=VALUE", default=[], action="extend",
                        help="values to evaluate at: a=7, v=1,2,3 or X=[[1,2],[3,4]]")
+        p.add_argument("--onehot", nargs="+", metavar="NAME", default=[], action="extend",
+                       help="label tensors whose rows sum to one (one-hot targets): gradients "
+                            "print as softmax(U) - Y instead of softmax(U) * sum(Y, axis=1, "
+                            "keepdims=True) - Y")
         p.add_argument("--name", metavar="NAME",
                        help="what to call the formula in the output (default: the first of "
                             "L, J, f, F not used in it)")
@@ -127,7 +131,9 @@ def _build_parser() -> _Parser:
     d = sub.add_parser("graph", help="the graph of the formula (and its gradients) as DOT or "
                                      "Mermaid text")
     common(d, False)
-    d.add_argument("--format", choices=("dot", "mermaid"), default="dot")
+    d.add_argument("--format", choices=("dot", "mermaid", "svg", "png"), default="dot",
+                   help="dot or mermaid text, or an svg/png picture (needs the optional "
+                        "graphviz package and Graphviz's dot; png needs -o FILE)")
     d.add_argument("--max-nodes", type=_count, default=0, metavar="N",
                    help="draw at most N nodes, then a '... more nodes' mark (default 0: all)")
     d.add_argument("-o", "--output", metavar="FILE",
@@ -176,6 +182,12 @@ class Problem:
                 raise UsageError(f"--wrt {name}: {name!r} does not appear in the formula "
                                  f"(its names: {', '.join(self.symbols) or 'none'})")
             self.wrt.append(self.symbols[name])
+        self.onehot = []
+        for name in args.onehot:
+            if name not in self.symbols or self.symbols[name].ndim == 0:
+                raise UsageError(f"--onehot {name}: {name!r} is not a tensor of the formula "
+                                 "(give its shape with --shape, e.g. --shape Y=n,10)")
+            self.onehot.append(self.symbols[name])
         self.at: dict[str, np.ndarray] = {}
         for spec in args.at:
             name, value = _value(spec)
@@ -202,9 +214,21 @@ class Problem:
             return value
         return value.reshape(tuple(-1 if isinstance(d, str) else d for d in shape))
 
+    def text_of(self, e: Any) -> str:
+        """The display text of ``e`` (as ``str``), with the ``--onehot`` assumption."""
+        from .printing.text import to_text
+
+        return to_text(e, onehot=self.onehot)
+
     def grads(self) -> list[Any]:
         from .autodiff import grad
+        from .shapes import fmt
 
+        if self.wrt and self.y.shape != ():
+            raise UsageError(
+                f"the formula has shape {fmt(self.y.shape)}, not a scalar: a gradient needs "
+                f"one number; differentiate its sum, e.g. \"sum({self.text})\", or one "
+                "entry at a time")
         return list(grad(self.y, self.wrt)) if self.wrt else []
 
     def values(self, exprs: list[Any]) -> list[np.ndarray]:
@@ -213,7 +237,13 @@ class Problem:
         names = sorted(self.symbols)
         fn = lambdify([self.symbols[n] for n in names], exprs)
         with np.errstate(all="ignore"):  # non-finite results are reported in one line instead
-            out = fn(*(self.at[n] for n in names))
+            try:
+                out = fn(*(self.at[n] for n in names))
+            except np.linalg.LinAlgError as e:
+                mats = ", ".join(n for n in names if self.at[n].ndim >= 2) or "the matrices"
+                raise UsageError(f"--at: these values make a matrix of the formula singular "
+                                 f"(NumPy: {e}); give {mats} values with a nonzero "
+                                 "determinant") from None
         return [np.asarray(v) for v in (out if isinstance(out, tuple) else (out,))]
 
     def nonfinite_note(self, labels: list[str], values: list[np.ndarray]) -> str | None:
@@ -257,10 +287,10 @@ def _json_value(v: np.ndarray) -> Any:
     return np.vectorize(clean, otypes=[object])(v).tolist()
 
 
-def _latex(expr: Any) -> str:
+def _latex(expr: Any, onehot: Sequence[Any] = ()) -> str:
     from .printing.latex import latex
 
-    return latex(expr)
+    return latex(expr, onehot=onehot)
 
 
 def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
@@ -273,15 +303,18 @@ def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
         if note:
             args.notes.append(note)
     if fmt == "json":
+        from .printing.text import to_text
+
         doc: dict[str, Any] = {"name": p.name, "expr": str(p.y), "shape": list(p.y.shape),
                                "gradients": []}
         if values is not None:
             doc["at"] = {n: _json_value(v) for n, v in p.at.items()}
             doc["value"] = _json_value(values[0])
         for i, (w, g) in enumerate(zip(p.wrt, grads)):
-            item = {"wrt": w.name, "shape": list(w.shape), "expr": str(g)}
+            item = {"wrt": w.name, "shape": list(w.shape), "expr": p.text_of(g),
+                    "exact": to_text(g, exact=True)}
             try:
-                item["latex"] = _latex(g)
+                item["latex"] = _latex(g, p.onehot)
             except NotImplementedError:
                 pass
             if values is not None:
@@ -290,17 +323,19 @@ def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
         out.write(json.dumps(doc, indent=2) + "\n")
     elif fmt == "latex":
         value = f" = {_fmt_value(values[0])}" if values is not None else ""
-        out.write(f"{p.name} = {_latex(p.y)}{value}\n")
+        from .notation import latex_name
+
+        out.write(f"{latex_name(p.name)} = {_latex(p.y)}{value}\n")
         for i, (w, g) in enumerate(zip(p.wrt, grads)):
             value = f" = {_fmt_value(values[i + 1])}" if values is not None else ""
-            out.write(rf"\frac{{\partial {p.name}}}{{\partial {w.name}}} = {_latex(g)}{value}"
-                      + "\n")
+            out.write(rf"\frac{{\partial {latex_name(p.name)}}}{{\partial {latex_name(w.name)}}}"
+                      f" = {_latex(g, p.onehot)}{value}\n")
     else:
         value = f" = {_fmt_value(values[0])}" if values is not None else ""
         out.write(f"{p.name} = {p.y}{value}\n")
         for i, (w, g) in enumerate(zip(p.wrt, grads)):
             value = f" = {_fmt_value(values[i + 1])}" if values is not None else ""
-            out.write(f"d{p.name}/d{w.name} = {g}{value}\n")
+            out.write(f"d{p.name}/d{w.name} = {p.text_of(g)}{value}\n")
     if args.steps:
         out.write("\n" + _explain_text(p, "latex" if fmt == "latex" else "text") + "\n")
     if args.graph:
@@ -373,6 +408,21 @@ def _cmd_explain(args: argparse.Namespace, out: Any) -> None:
 def _cmd_graph(args: argparse.Namespace, out: Any) -> None:
     p = Problem(args)
     exprs = [p.y] + p.grads()
+    if args.format in ("svg", "png"):
+        from .printing.graphviz import render
+
+        if args.format == "png" and not args.output:
+            raise UsageError("graph --format png: a picture is binary; give a file with "
+                             "-o FILE.png")
+        try:
+            data = render(*exprs, format=args.format, path=args.output,
+                          max_nodes=args.max_nodes or None)
+        except SymbackError as e:
+            raise UsageError(f"graph --format {args.format}: {e}") from None
+        except OSError as e:
+            raise UsageError(f"--output {args.output}: {e.strerror or e}") from None
+        out.write(f"wrote {args.output}\n" if args.output else data.decode("utf-8"))
+        return
     if not args.output:
         out.write(_graph_text(exprs, args.format, args.max_nodes).rstrip("\n") + "\n")
         return

@@ -102,8 +102,13 @@ def _shape_error(name: str, expected: str, got: tuple[int, ...], bound: dict[str
     extra = ""
     if bound:
         extra = " (with " + ", ".join(f"{k} = {v}" for k, v in bound.items()) + ")"
+    hint = ""
+    if expected == "()" and len(got):
+        hint = (f"; {name} is a scalar symbol: to evaluate at many points at once, compile "
+                "with sb.lambdify(args, expr, check=False) (vectorised over arrays of points, "
+                "as SymPy's lambdify), or declare it as a tensor, sb.vector(name, 'n')")
     raise ShapeError(
-        f"argument {name}: expected shape {expected}{extra}, got {fmt(tuple(got))}",
+        f"argument {name}: expected shape {expected}{extra}, got {fmt(tuple(got))}{hint}",
         op="call", shapes=(expected, tuple(got)),
     )
 
@@ -132,7 +137,7 @@ def _finite_label(what: Any) -> str:
     if isinstance(what, str):
         return f"argument {what} contains"
     target, node = what
-    return f"the {node.op.name} node {target} = {to_text(node, limit=160)} produced"
+    return f"the {node.op.name} node {target} = {to_text(node, limit=160, exact=True)} produced"
 
 
 def _check_finite(value: Any, what: Any) -> None:
@@ -151,10 +156,13 @@ def _check_finite(value: Any, what: Any) -> None:
 
 
 class CompiledFunction:
-    """A generated NumPy function. Call it with arrays or numbers, positionally.
+    """A generated NumPy function. Call it with arrays or numbers, positionally in the
+    order of ``.args``, by name (``f(X=..., W=...)``), or with one dict of values by name
+    (``f({"X": ..., "W": ...})``).
 
-    ``.source`` holds the generated Python, ``.args`` the symbols it takes and
-    ``.outputs`` the expressions it returns.
+    ``.source`` holds the generated Python, self-contained (``exec(f.source)``
+    defines ``_symback_fn``, with its imports and helpers); ``.args`` the symbols it
+    takes and ``.outputs`` the expressions it returns.
     """
 
     def __init__(self, args: Sequence[Expr], outputs: Sequence[Expr], single: bool,
@@ -162,12 +170,44 @@ class CompiledFunction:
         self.args = tuple(args)
         self.outputs = tuple(outputs)
         self.single = single
-        self.source = source
+        self._code = source
         self._consts = consts
         self.filename = filename
         self._fn = _compile(source, consts, filename)
 
-    def __call__(self, *values: Any) -> Any:
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        """The argument names, in the order the function takes them."""
+        return tuple(a.name for a in self.args)
+
+    @property
+    def source(self) -> str:
+        """The generated Python as one module that runs on its own: the imports, the
+        runtime helpers (argument checks, the buffer pool), constants, then the function."""
+        return _prelude(self._code, self._consts) + self._code
+
+    def _by_name(self, values: tuple[Any, ...], named: dict[str, Any]) -> tuple[Any, ...]:
+        """Positional values from keyword arguments (or one dict of them)."""
+        if values:
+            raise SymbackError("compiled function: pass the arguments either positionally "
+                               "or by name, not both")
+        names = self.arg_names
+        unknown = [k for k in named if k not in names]
+        if unknown:
+            raise SymbackError(f"compiled function: unknown argument(s) {', '.join(unknown)}; "
+                               f"it takes ({', '.join(names)})")
+        missing = [n for n in names if n not in named]
+        if missing:
+            raise SymbackError(f"compiled function: no value for {', '.join(missing)}; "
+                               f"it takes ({', '.join(names)})")
+        return tuple(named[n] for n in names)
+
+    def __call__(self, *values: Any, **named: Any) -> Any:
+        if named:
+            values = self._by_name(values, named)
+        elif len(values) == 1 and isinstance(values[0], dict) and (
+                len(self.args) != 1 or set(values[0]) == set(self.arg_names)):
+            values = self._by_name((), dict(values[0]))  # f({"X": ..., "W": ...})
         if len(values) != len(self.args):
             names = ", ".join(a.name for a in self.args)
             raise SymbackError(
@@ -198,7 +238,39 @@ class CompiledFunction:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._fn = _compile(self.source, self._consts, self.filename)
+        self._fn = _compile(self._code, self._consts, self.filename)
+
+
+def _const_source(name: str, v: Any) -> str:
+    a = np.asarray(v)
+    if a.ndim == 0:
+        return f"{name} = np.{a.dtype.name}({a.item()!r})\n"
+    return f"{name} = np.array({a.tolist()!r}, dtype={a.dtype.name!r})\n"
+
+
+def _prelude(code: str, consts: dict[str, Any]) -> str:
+    """What ``code`` needs besides itself: imports, the call-time helpers it uses, and its
+    constants as literals (``.source`` is then a module that runs on its own)."""
+    out = ["# generated by symback: run with exec(source); defines _symback_fn\n",
+           "import numpy as np\n"]
+    runtime = [f for f in (_as_array, _shape_error, _scalar, _check_finite)
+               if re.search(rf"\b{f.__name__}\(", code) and f"def {f.__name__}(" not in code]
+    if _scalar in runtime or _as_array in runtime:  # they call _shape_error (and _as_array)
+        runtime = list(dict.fromkeys([_as_array, _shape_error, *runtime]))
+    if runtime:
+        out.append("from typing import Any\n"
+                   "from symback.errors import ShapeError, SymbackError\n"
+                   "from symback.shapes import fmt\n")
+        if _check_finite in runtime:
+            out.append("from symback.codegen import _finite_label\n")
+        out.append("\n")
+        out.extend(_source_of(f) + "\n" for f in runtime)
+    for name, v in consts.items():
+        if name == "_finite_info":  # graph nodes: only the compiled function has them
+            out.append("_finite_info = None  # check_finite=True: the labels are graph nodes\n")
+        else:
+            out.append(_const_source(name, v))
+    return "".join(out) + "\n"
 
 
 def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[..., Any]:
@@ -359,6 +431,15 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     as computed (a float for float arguments, the array of points for arrays of
     points), as SymPy's lambdify returns it. ``rewrite=True`` first applies the rule tables ``CANONICAL``,
     ``STABILIZE`` and ``LOWER`` (:mod:`symback.rules`).
+    The result takes its arguments positionally (in the order of ``args``), by name
+    (``f(X=..., W=...)``) or as one dict of them.
+
+    **Many points at once.** With the default checks a scalar symbol takes one number
+    (an array is a ``ShapeError`` that says so). To evaluate a formula of scalars at
+    many points, compile with ``check=False`` and pass arrays of points (NumPy
+    broadcasting, as with SymPy's lambdify), or declare the symbol as a tensor with a
+    symbolic size (``sb.vector("x", "n")``) and write the formula elementwise.
+
     ``check_finite=True`` is a debug mode: every argument and every node's value
     is checked as soon as it is computed, and the first NaN or infinity raises a
     ``SymbackError`` naming that node and its formula (slower; no inlining).
@@ -372,6 +453,9 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     >>> f = sb.lambdify([x], sb.sum(x * x))
     >>> float(f([1.0, 2.0, 3.0]))
     14.0
+    >>> t = sb.symbols("t")
+    >>> sb.lambdify([t], t ** 2, check=False)(np.array([1.0, 2.0, 3.0]))
+    array([1., 4., 9.])
     """
     compile_other = None if backend == "numpy" else _backend(backend)
     if backend_options and compile_other is None:
@@ -843,14 +927,23 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             preamble.append(f"_dt_{dt} = np.dtype({dt!r})\n")
     if slots:
         key_dims = sorted({d for shp, _ in slots for d in shp if isinstance(d, str)})
-        key = "(" + "".join(f"{dim_code(d)}, " for d in key_dims) + ")"
-        allocs = ", ".join(f"np.empty({render_shape(shp, dim_code)}, {dt!r})" for shp, dt in slots)
-        body += [
-            "_p = getattr(_tls, 'pool', None)",
-            f"if _p is None or _p[0] != {key}: _p = _tls.pool = ({key}, ({allocs},))",
-            ", ".join(f"_b{k}" for k in range(len(slots))) + ", = _p[1]",
-        ]
-        preamble.append("import threading as _threading\n_tls = _threading.local()\n")
+        # The pool lives in a helper beside the function, so that the function itself reads
+        # as the formula: one line fetches this thread's buffers (allocated on the first
+        # call, and again when a symbolic size changes).
+        local = {d: f"_d{i}" for i, d in enumerate(key_dims)}
+        key = "(" + "".join(f"{local[d]}, " for d in key_dims) + ")"
+        allocs = ", ".join(f"np.empty({render_shape(shp, local.__getitem__)}, {dt!r})"
+                           for shp, dt in slots)
+        body.append(", ".join(f"_b{k}" for k in range(len(slots))) + ", = _buffers("
+                    + ", ".join(dim_code(d) for d in key_dims) + ")")
+        preamble.append(
+            "import threading as _threading\n_tls = _threading.local()\n"
+            f"def _buffers({', '.join(local[d] for d in key_dims)}):\n"
+            "    \"\"\"This thread's buffers for the function below, reused across calls.\"\"\"\n"
+            "    p = getattr(_tls, 'pool', None)\n"
+            f"    if p is None or p[0] != {key}:\n"
+            f"        p = _tls.pool = ({key}, ({allocs},))\n"
+            "    return p[1]\n\n")
     params = ", ".join(var[a] for a in args)
     lines.append(f"return {ret}")
     chunked = ""
@@ -884,20 +977,28 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
                    backend_options: dict[str, Any] | None = None) -> Any:
     """Compile ``y`` and its gradients: the callable returns ``(value, [gradients])``.
 
-    ``wrt`` is one symbol or a list; ``args`` defaults to every free symbol of
-    ``y`` (and of ``wrt``) in name order. With ``rewrite=True`` the loss is
-    stabilised (``STABILIZE``: log σ(x) → −softplus(−x), ...) *before* it is
-    differentiated, so the gradients come from the stable forms too.
+    ``wrt`` is one symbol or a list; ``args`` (a list of symbols, or a dict whose
+    values are the symbols) fixes the order of the arguments; it defaults to every
+    free symbol of ``y`` (and of ``wrt``) in **name order** (``W1, W2, X, Y``). The
+    order is ``f.arg_names`` and ``repr(f)`` shows it; the function also takes its
+    arguments by name, ``f(X=..., W1=...)``, or as one dict, ``f({"X": ..., ...})``.
+    With ``rewrite=True`` the loss is stabilised (``STABILIZE``: log σ(x) →
+    −softplus(−x), ...) *before* it is differentiated, so the gradients come from
+    the stable forms too.
 
     >>> import symback as sb
-    >>> x, y = sb.symbols("x y")
-    >>> f = sb.value_and_grad(x * y + sb.sin(x), [x, y])  # args: x, y (name order)
-    >>> value, (dx, dy) = f(0.0, 3.0)  # ∂/∂x = y + cos x, ∂/∂y = x
-    >>> float(value), float(dx), float(dy)
-    (0.0, 4.0, 0.0)
+    >>> w, x = sb.symbols("w x")
+    >>> step = sb.value_and_grad((w * x - 1.0) ** 2, [w])
+    >>> step
+    <symback value_and_grad (w, x) -> (value, [d/dw])>
+    >>> value, (gw,) = step(x=2.0, w=1.0)
+    >>> float(value), float(gw)
+    (1.0, 4.0)
     """
     y = as_expr(y)
     wrt_list = [wrt] if isinstance(wrt, Expr) else list(wrt)
+    if isinstance(args, dict):
+        args = list(args.values())
     if args is None:
         args = free_symbols(y, *wrt_list)
     if rewrite and all(w.is_symbol for w in wrt_list):  # (an inner wrt node could be rewritten)
@@ -908,7 +1009,11 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
     inner = lambdify(args, [y] + list(grads), check=check, rewrite=rewrite,
                      check_finite=check_finite, backend=backend,
                      backend_options=backend_options, _shape=_VALUE_AND_GRAD)
-    return _ValueAndGrad(inner) if backend == "numpy" else inner
+    if backend != "numpy":
+        return inner
+    out = _ValueAndGrad(inner)
+    out._wrt_labels = [f"d/d{w.name}" if w.is_symbol else "d/d(...)" for w in wrt_list]
+    return out
 
 
 _VALUE_AND_GRAD = "value_and_grad"  # the generated code returns (value, [gradients]) itself
@@ -920,6 +1025,11 @@ class _ValueAndGrad(CompiledFunction):
     def __init__(self, inner: CompiledFunction) -> None:  # noqa: D107 - no super().__init__
         self.__dict__.update(inner.__dict__)
 
+    def __repr__(self) -> str:
+        names = ", ".join(self.arg_names)
+        return f"<symback value_and_grad ({names}) -> (value, [{', '.join(self._wrt_labels)}])>"
 
-for _helper in (*numeric.HELPERS.values(), _scalar, _scalars):  # read at import (see _source_of)
+
+for _helper in (*numeric.HELPERS.values(), _scalar, _scalars, _as_array, _shape_error,
+                _check_finite):  # read at import (see _source_of)
     _source_of(_helper)

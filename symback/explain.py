@@ -34,7 +34,7 @@ from .printing.latex import (
 )
 from .notation import ATOM, MUL, NEG
 from .printing.pretty import _weight
-from .printing.text import _leaf_text, _prec, default_notation, render_graph, stream_text
+from .printing.text import _leaf_text, _prec, render_graph, stream_text, text_notation
 
 LAYOUT_NOTE = "gradients have the shape of their variable"
 
@@ -465,7 +465,7 @@ class _Namer:
                 return str(v), (ATOM if v >= 0 else NEG)
             return _leaf_text(n)
 
-        notation = lambda n: n.op.text or default_notation(n)  # noqa: E731 (as in text.py)
+        notation = text_notation
         def leaf_x(n: Expr) -> tuple[str, int]:
             return (self.leaf_tex[n], ATOM) if n in self.leaf_tex else leaf_latex(n)
 

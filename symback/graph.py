@@ -372,6 +372,37 @@ class Expr:
             "use sb.where(cond, a, b) for a choice that depends on values"
         )
 
+    def __float__(self) -> float:
+        """The value of a constant expression (``float(sb.const(2.0) * 3)``); a ``TypeError``
+        naming the free symbols otherwise."""
+        return float(self._constant_value("float"))
+
+    def __int__(self) -> int:
+        """The value of a constant expression as an int (truncated, as ``int(2.5)``)."""
+        return int(self._constant_value("int"))
+
+    def _constant_value(self, what: str) -> Any:
+        if self.op is CONST and self.shape == ():
+            v = self.value
+            return v if self.weak else np.asarray(v)[()]
+        if self.shape != ():
+            raise TypeError(f"{what}() needs a scalar, but this expression has shape "
+                            f"{self.shape}")
+        names = sorted({n.name for n in _toposort([self]) if n.is_symbol})
+        if names:
+            raise TypeError(
+                f"{what}() of a symbolic expression that depends on {', '.join(names)}: "
+                f"compile it with sb.lambdify([{', '.join(names)}], expr) and call that")
+        raise TypeError(f"{what}() of an expression with no constant value "
+                        f"({self.op.name}); compile it with sb.lambdify([], expr)")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        """Refused: an expression is not an array of numbers (``np.asarray(expr)`` would
+        build an object array that no NumPy function can compute with)."""
+        raise TypeError(
+            "np.asarray/np.array of a symbolic expression: it has no numbers yet; compile "
+            "it with sb.lambdify(args, expr) and call the result with arrays")
+
     def __repr__(self) -> str:
         from .printing.text import to_text
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from .autodiff import grad
+from .autodiff import _restore, grad, stable_form
 from .errors import ShapeError, SymbackError
 from .graph import Expr, as_expr, const, ones, toposort
 from .ops.elementwise import add, exp, mul, sub
@@ -167,6 +167,7 @@ def jvp(y: Any, x: Any, v: Any) -> Expr:
     vs = [v] if single else list(v)
     if len(vs) != len(xs):
         raise SymbackError(f"jvp: {len(xs)} inputs but {len(vs)} tangents")
+    (y,), xs, back = stable_form([y], xs)  # forward mode on the stable form too
     seeds: dict[Expr, Expr] = {}
     for w, t in zip(xs, vs):
         t = as_expr(t)
@@ -180,7 +181,7 @@ def jvp(y: Any, x: Any, v: Any) -> Expr:
     (out,) = forward([y], seeds)
     if out is None:
         return broadcast_to_op(const(0.0), shape=y.shape) if y.shape else const(0.0)
-    return out
+    return _restore([out], back)[0]
 
 
 def jacobian(y: Any, x: Any, *, simplify: bool = True) -> Any:
@@ -195,7 +196,7 @@ def jacobian(y: Any, x: Any, *, simplify: bool = True) -> Any:
     >>> import symback as sb
     >>> A = sb.matrix("A", 3, 3); x = sb.vector("x", 3)
     >>> sb.jacobian(A @ sb.tanh(x), x)
-    A @ diag(1.0 - tanh(x) * tanh(x))
+    A @ diag(1 - tanh(x) ** 2)
     """
     y = _one(y)
     xs, single = _wrt_list(x, "jacobian")
@@ -206,9 +207,12 @@ def jacobian(y: Any, x: Any, *, simplify: bool = True) -> Any:
         elif w.shape == ():
             j = jvp(y, w, 1.0)
         else:
-            (j,) = forward([y], {w: _identity(w.shape)}, w.shape)
+            (ys,), (ws,), back = stable_form([y], [w])
+            (j,) = forward([ys], {ws: _identity(w.shape)}, w.shape)
             if j is None:
                 j = broadcast_to_op(const(0.0), shape=y.shape + w.shape)
+            else:
+                j = _restore([j], back)[0]
         out.append(simplify_matrix(j) if simplify else j)
     return out[0] if single else out
 

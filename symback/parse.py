@@ -34,7 +34,9 @@ FUNCTIONS: dict[str, str] = {
         "trace", "det", "logdet", "inv", "solve", "diag", "dot", "reshape", "stack",
         "concatenate",
     )},
-    **{name: "op" for name in ("broadcast_to", "expand_dims", "squeeze")},
+    **{name: "op" for name in ("broadcast_to", "expand_dims", "squeeze", "vdot", "tensordot")},
+    # arrays of a shape, as the text printer writes stretched constants and identities
+    **{name: "shape" for name in ("ones", "zeros", "eye", "array")},
 }
 
 # Each family of the NumPy surface adds its public names here (resolved through symback's
@@ -441,6 +443,13 @@ class _Parser:
         if not isinstance(out, Expr):
             out = as_expr(out)
         v = out.value if out.op is CONST and out.weak else None
+        if isinstance(v, float) and v != v and what in _REAL_DOMAIN and not any(
+                isinstance(a, (float, Expr)) and _is_nan(a) for a in args):
+            # numbers outside a real function's domain ((-2) ** 0.5, sqrt(-1.0), log(-1)):
+            # not a real number, and a silent NaN would flow into every value and gradient.
+            # (Indeterminate forms such as 0/0 and inf - inf keep IEEE's NaN.)
+            raise self.error(f"{what}: the numbers give NaN (not a real number; symback "
+                             "computes with real numbers)", pos)
         if isinstance(v, int) and not isinstance(v, bool) and not _INT64_MIN <= v <= _INT64_MAX:
             raise self.error("integer constant does not fit in 64 bits (use floats)", pos)
         return out
@@ -505,6 +514,8 @@ class _Parser:
         fn = _resolve(name)
         args = [_arg(a) for a in frame.args]
         kwargs = {k: _arg(v) for k, v in frame.kwargs.items()}
+        if "shape" in kwargs and isinstance(fn, Op):  # broadcast_to(x, shape=(n, 3))
+            kwargs["shape"] = _dims(kwargs["shape"])
         for v in frame.args:
             if isinstance(fn, Op) and not _is_operand(v.value):
                 raise self.error(f"{name}: arguments must be expressions or numbers", v.pos)
@@ -637,8 +648,8 @@ class _Parser:
                     if keyword.iskeyword(tok.text) or tok.text.startswith("_"):
                         self.name(tok)  # raises the keyword / reserved-name error
                     raise self.error(
-                        f"unknown function {tok.text!r}; known functions: "
-                        + ", ".join(sorted(FUNCTIONS)), tok.pos)
+                        f"unknown function {tok.text!r}{_did_you_mean(tok.text)}; known "
+                        "functions: " + ", ".join(sorted(FUNCTIONS)), tok.pos)
                 self.open_frame(_Frame("call", tok.pos, len(self.values), name=tok.text))
                 self.expect_after = True
                 return i + 2
@@ -699,6 +710,16 @@ class _Parser:
 # --------------------------------------------------------------------------- helpers
 
 
+#: Operations whose NaN on numbers means "not a real number" (a complex result).
+_REAL_DOMAIN = {"'**'", "pow()", "sqrt()", "log()", "log1p()"}
+
+
+def _is_nan(a: Any) -> bool:
+    if isinstance(a, Expr):
+        return a.op is CONST and a.weak and isinstance(a.value, float) and a.value != a.value
+    return a != a
+
+
 def _arg(v: _Val) -> Any:
     return v.value
 
@@ -724,8 +745,74 @@ def _shape_of(shape: Any) -> tuple[Any, ...]:
     return tuple(shape)
 
 
+def _did_you_mean(name: str) -> str:
+    """`` (did you mean 'sigmoid'?)`` for a close function name, else ``''``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.6) or \
+        difflib.get_close_matches(name.lower(), FUNCTIONS, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _dim(d: Any) -> Any:
+    """A dimension as written in text: an int, or a bare name (``n``) for a symbolic size."""
+    if isinstance(d, Expr) and d.is_symbol and d.shape == ():
+        return d.name
+    if isinstance(d, Expr) and d.op is CONST and d.weak and isinstance(d.value, int):
+        return d.value
+    return d
+
+
+def _dims(shape: Any) -> Any:
+    """A shape as written in text (``3``, ``n``, ``(3, n)``) as a tuple of dimensions."""
+    if isinstance(shape, (tuple, list)):
+        return tuple(_dim(d) for d in shape)
+    return (_dim(shape),)
+
+
+def _filled(value: float) -> Callable[..., Expr]:
+    def build(shape: Any) -> Expr:
+        from .graph import broadcast_to
+
+        return broadcast_to(const(value), _dims(shape))
+    return build
+
+
+def _eye(n: Any) -> Expr:
+    from .ops.creation import eye
+
+    return eye(_dim(n))
+
+
+def _array(rows: Any) -> Expr:
+    """A constant array from nested lists of numbers (how the printer writes one)."""
+    import numpy as np
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            return [plain(u) for u in v]
+        if isinstance(v, Expr) and v.op is CONST and v.weak:
+            return v.value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return v
+        raise SymbackError("array: the entries must be numbers")
+
+    arr = np.array(plain(rows), dtype=np.float64)
+    return const(arr)
+
+
+#: The functions of kind "shape": ones(shape), zeros(shape), eye(n), with symbolic sizes
+#: written as bare names (what the printer writes for a broadcast 1.0 and an identity),
+#: and array([[...]]) for a constant array.
+_SHAPE_FUNCTIONS: dict[str, Callable[..., Expr]] = {
+    "ones": _filled(1.0), "zeros": _filled(0.0), "eye": _eye, "array": _array,
+}
+
+
 def _resolve(name: str) -> Callable[..., Any]:
     """The callable behind a function name of the table (looked up when called)."""
+    if FUNCTIONS[name] == "shape":
+        return _SHAPE_FUNCTIONS[name]
     if FUNCTIONS[name] == "op":
         from .ops import REGISTRY
 

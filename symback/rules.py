@@ -31,8 +31,9 @@ from typing import Any, Sequence
 from .graph import Expr, broadcast_to
 from .ops.elementwise import add, div, expm1, log1p, mul, neg, sigmoid, softplus, sub
 from .ops.contract import matmul
+from .ops.linalg import logdet
 from .ops.shape import transpose
-from .ops.reduce import log_softmax, logsumexp, mean, sum_
+from .ops.reduce import log_softmax, logsumexp, mean, softmax, sum_
 from .ops.structural import count_of
 from .rewrite import Lit, P, Rule, RuleSet, Var, rewrite
 
@@ -121,6 +122,17 @@ CANONICAL = RuleSet("canonical", (
 # --------------------------------------------------------------------------- STABILIZE
 
 
+def _softmax_of(x: Expr, s: Expr) -> Expr | None:
+    """softmax(x, axis) for e^x / Σ e^x summed over one axis with keepdims (or a vector's
+    only axis); ``None`` for sums that are not one softmax's denominator."""
+    axis = s.kw["axis"]
+    if axis is None:
+        return softmax(x, axis=0) if x.ndim == 1 else None
+    if len(axis) != 1 or not s.kw["keepdims"]:
+        return None
+    return softmax(x, axis=axis[0])
+
+
 def _cross_entropy_rules() -> tuple[Rule, ...]:
     """y log σ(z) + (1 − y) log(1 − σ(z)) → y z − softplus(z), in every argument order.
 
@@ -156,6 +168,21 @@ STABILIZE = RuleSet("stabilize", (
     # rules: log(1 − σ(x)) still ends as −softplus(x), through log σ(−x).)
     Rule(P("sub", Lit(1.0), P("sigmoid", Var("x")), bind="n"),
          lambda x, n: _fit(sigmoid(neg(x)), n), "one-minus-sigmoid"),
+    # 1 / (1 + e^{−x}) → σ(x): a sigmoid written out overflows e^{−x} for x ≪ 0, and its
+    # derivative e^{−x}/(1 + e^{−x})² is then ∞/∞
+    Rule(P("div", Lit(1.0), P("add", Lit(1.0), P("exp", P("neg", Var("x")))), bind="n"),
+         lambda x, n: _fit(sigmoid(x), n), "sigmoid"),
+    # 1 / (1 + e^{x}) → σ(−x)
+    Rule(P("div", Lit(1.0), P("add", Lit(1.0), P("exp", Var("x"))), bind="n"),
+         lambda x, n: _fit(sigmoid(neg(x)), n), "sigmoid-neg"),
+    # e^x / Σ_axis e^x → softmax(x, axis): a softmax written out overflows at x = 1000
+    # (∞/∞); over one axis with keepdims, or over the whole of a vector
+    Rule(P("div", P("exp", Var("x")), P("sum", P("exp", Var("x")), bind="s")),
+         lambda x, s: _softmax_of(x, s), "softmax"),
+    # log det X → logdet X: slogdet, no overflow of det X (200 × 200, 100 I + noise), and
+    # the gradient is X⁻ᵀ itself, not (1/det X) · det X · X⁻ᵀ (∞/∞ when det overflows);
+    # logdet has log's meaning at det X ≤ 0 too (NaN, −inf)
+    Rule(P("log", P("det", Var("x"))), lambda x: logdet(x), "log-det"),
     # log softmax(x) → log_softmax(x): x − logsumexp(x), no log(0) for small probabilities
     Rule(P("log", P("softmax", Var("x"), bind="s")),
          lambda x, s: log_softmax(x, axis=s.kw["axis"]), "log-softmax"),
@@ -228,4 +255,25 @@ def stabilize(y: Any) -> Any:
     return rewrite(y, STABILIZE)
 
 
-_OPTIMIZE = CANONICAL + STABILIZE + LOWER  # one table (its index is built per rewrite)
+_OPTIMIZE = CANONICAL + STABILIZE + LOWER
+_DIFFERENTIATE = CANONICAL + STABILIZE
+
+
+def differentiable_form(ys: Sequence[Expr]) -> list[Expr]:
+    """What ``grad``/``vjp``/``jacobian``/``hessian``/``hvp`` differentiate (see
+    :func:`symback.autodiff.stable_form`): ``STABILIZE`` alone first (its patterns, such
+    as the binary cross-entropy's, are written over the user's form, before ``CANONICAL``
+    moves negations out of products), then ``CANONICAL + STABILIZE`` to a fixed point."""
+    from .graph import toposort
+
+    roots = list(ys)
+    order = toposort(roots)
+    if any(n.op.name in _STABILIZE_FIRST for n in order):
+        roots = list(rewrite(roots, STABILIZE, order=order))
+        order = None
+    return list(rewrite(roots, _DIFFERENTIATE, order=order))
+
+
+#: Ops without which the first, STABILIZE-only pass finds nothing that the combined pass
+#: would not (its patterns that CANONICAL could break all contain a log or a softplus).
+_STABILIZE_FIRST = frozenset({"log", "log1p", "softplus"})  # one table (its index is built per rewrite)

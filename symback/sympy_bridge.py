@@ -14,6 +14,8 @@ SymPy is imported on first use only.
 
 from __future__ import annotations
 
+import weakref
+
 import math
 from functools import lru_cache
 from typing import Any, Callable, Mapping
@@ -77,12 +79,19 @@ def _number(v: Any) -> Any:
     return sympy.Float(f)
 
 
+#: The SymPy symbol each scalar symbol came from (``from_sympy``), so that ``to_sympy``
+#: gives back the user's own symbol (with the user's assumptions) and
+#: ``to_sympy(from_sympy(e)) - e`` cancels. Symbols made by symback map to real symbols.
+_USER_SYMBOLS: "weakref.WeakKeyDictionary[Expr, Any]" = weakref.WeakKeyDictionary()
+
+
 def _leaf_to_sympy(node: Expr) -> Any:
     import sympy
 
     if node.is_symbol:
         if node.ndim == 0:
-            return sympy.Symbol(node.name, real=True)
+            mine = _USER_SYMBOLS.get(node)
+            return mine if mine is not None else sympy.Symbol(node.name, real=True)
         return sympy.MatrixSymbol(node.name, *(_dim(d) for d in _as2d(node.shape)))
     v = node.value
     if node.weak or np.ndim(v) == 0:
@@ -497,7 +506,9 @@ class _FromSympy:
         if name in self.shapes:
             shp = self.shapes[name]
             return tensor(name, shp)
-        return symbol(name)
+        out = symbol(name)
+        _USER_SYMBOLS[out] = e  # to_sympy gives the user's own symbol back
+        return out
 
     def matrix_symbol(self, e: Any) -> Expr:
         name = str(e.name)

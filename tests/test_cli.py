@@ -67,7 +67,7 @@ def test_grad_json_with_tensors_matches_numpy():
     assert np.array(gX["value"])[0] == pytest.approx([0.24888872, -0.37478060, 0.01121963],
                                                      abs=1e-8)
     assert np.array(gW["value"]) == pytest.approx(Xv.T @ (S * (1 - S)))
-    assert sb.parse(gW["expr"], {"X": (3, 3), "W": (3, 2)}) is sb.grad(
+    assert sb.parse(gW["exact"], {"X": (3, 3), "W": (3, 2)}) is sb.grad(
         sb.sum(sb.sigmoid(sb.matrix("X", 3, 3) @ sb.matrix("W", 3, 2))), sb.matrix("W", 3, 2))
 
 

@@ -30,6 +30,7 @@ A = sb.matrix("A", 3, 4)
 B = sb.matrix("B", 4, 2)
 C = sb.matrix("C", 3, 2)
 G = sb.matrix("G", 64, 64)
+M = sb.matrix("M", 3, 3)
 
 
 @dataclass
@@ -77,6 +78,13 @@ CASES = [
          lambda: (2 - sb.sigmoid(x)) * y, domain=(-5, 5), invalid=(np.nan, np.inf, -np.inf)),
     Case("log-softmax", "STABILIZE", lambda: sb.sum(sb.log(sb.softmax(A, axis=1))),
          lambda: sb.sum(sb.log(sb.sigmoid(A)))),
+    Case("sigmoid", "STABILIZE", lambda: 1 / (1 + sb.exp(-x)), lambda: 1 / (2 + sb.exp(-x)),
+         domain=(-5, 5), invalid=(np.nan,)),
+    Case("sigmoid-neg", "STABILIZE", lambda: 1.0 / (1.0 + sb.exp(x)),
+         lambda: 2.0 / (1.0 + sb.exp(x)), domain=(-5, 5), invalid=(np.nan,)),
+    Case("softmax", "STABILIZE", lambda: sb.exp(A) / sb.sum(sb.exp(A), axis=1, keepdims=True),
+         lambda: sb.exp(A) / sb.sum(sb.exp(A), axis=1, keepdims=True) ** 2),
+    Case("log-det", "STABILIZE", lambda: sb.log(sb.det(M)), lambda: sb.log(sb.trace(M))),
     Case("log-sum-exp", "STABILIZE", lambda: sb.log(sb.sum(sb.exp(V))),
          lambda: sb.log(sb.sum(sb.exp(V) + 1.0))),
     Case("log1p-left", "STABILIZE", lambda: sb.log(1 + x), lambda: sb.log(2 + x),

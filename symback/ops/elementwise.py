@@ -284,7 +284,13 @@ def _pow_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr | None, Expr | 
         ga = mul(mul(b, g), a if c == 1 else pow_(a, c))
     else:
         ga = mul(mul(b, g), pow_(a, sub(b, 1)))  # (b ȳ) first: a constant b meets ȳ's and folds
-    gb = None if b.is_const else mul(g, mul(out, log(a)))
+    if b.is_const:
+        gb = None
+    elif a.is_const and a.shape == () and a.value == 0:
+        # 0^b is 0 for every b > 0, so its derivative is 0 there (not 0 · log 0 = NaN)
+        gb = zeros(out.shape)
+    else:
+        gb = mul(g, mul(out, log(a)))
     return ga, gb
 
 

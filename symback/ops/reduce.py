@@ -32,7 +32,9 @@ def _reduce_shape(shapes: tuple[Shape, ...], *, axis: tuple[int, ...] | None,
     return reduced(shapes[0], axis, keepdims)
 
 
-def _fn_text(name: str) -> Notation:
+def _fn_text(name: str, skip_last: bool = False) -> Notation:
+    """``name(x, axis=1, keepdims=True)``; with ``skip_last``, the default last axis is not
+    written (``softmax(X @ W)``: the same node when parsed back)."""
     def render(args: list[str], kw: dict[str, Any]) -> str:
         extra = ""
         if kw.get("axis") is not None:
@@ -41,7 +43,14 @@ def _fn_text(name: str) -> Notation:
         if kw.get("keepdims"):
             extra += ", keepdims=True"
         return f"{name}({args[0]}{extra})"
-    return Notation(render)
+
+    def last_axis(node: Expr) -> Notation:
+        if node.kw.get("axis") == (node.args[0].ndim - 1,):
+            return Notation(lambda args, kw: f"{name}({args[0]})")
+        return plain
+
+    plain = Notation(render)
+    return Notation(render, select=last_axis) if skip_last else plain
 
 
 def _axis_latex(node: Expr, skip_last: bool = False) -> str:
@@ -226,7 +235,7 @@ softmax = register(Op(
     "softmax", 1, lambda shapes, *, axis: shapes[0],
     numpy=_np("softmax({0}, axis={axis})"), helpers=("softmax",),
     normalize=_axis_norm("softmax", -1), vjp=_softmax_vjp, jvp=_softmax_jvp,
-    text=_fn_text("softmax"),
+    text=_fn_text("softmax", skip_last=True),
     latex=_fn_latex(r"\operatorname{softmax}", skip_last=True),
     doc="y = e^x / Σ_axis e^x (max-shifted; axis=-1);  x̄ = y ⊙ (ȳ - Σ_axis ȳ ⊙ y)",
 ))
@@ -251,7 +260,7 @@ log_softmax = register(Op(
     numpy=_np("log_softmax({0}, axis={axis})"), helpers=("log_softmax", "log_softmax_into"),
     numpy_out=_np("log_softmax_into({0}, {axis}, {out})"),
     normalize=_axis_norm("log_softmax", -1), vjp=_log_softmax_vjp, jvp=_log_softmax_jvp,
-    text=_fn_text("log_softmax"),
+    text=_fn_text("log_softmax", skip_last=True),
     latex=_fn_latex(r"\operatorname{log\,softmax}", skip_last=True),
     doc="y = x - logsumexp(x) (stable; axis=-1);  x̄ = ȳ - e^y ⊙ Σ_axis ȳ",
 ))

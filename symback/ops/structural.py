@@ -58,6 +58,26 @@ def _broadcast_to_latex(node: Expr) -> Notation:
     return Notation(r"{0} \mathbf{{1}}", MUL, MUL)
 
 
+def shape_text(shape: Shape) -> str:
+    """A shape as ``sb.parse`` reads it: ``3``, ``(3, n)``, ``()`` (symbolic sizes bare)."""
+    dims = [str(d) for d in shape]
+    if len(dims) == 1:
+        return dims[0]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _broadcast_to_text(node: Expr) -> Notation:
+    """``ones(3)`` / ``zeros((n, 2))`` for a stretched 1.0 / 0.0 (NumPy's names, and the
+    same node when parsed back); else ``broadcast_to(x, shape=(n, 2))``."""
+    x = node.args[0]
+    shp = shape_text(node.kw["shape"])
+    if x.is_const and x.weak and isinstance(x.value, float) and x.value in (0.0, 1.0) \
+            and str(x.value) in ("0.0", "1.0"):
+        name = "ones" if x.value == 1.0 else "zeros"
+        return Notation(lambda a, kw: f"{name}({shp})", ATOM)
+    return Notation(lambda a, kw: f"broadcast_to({a[0]}, shape={shp})", ATOM)
+
+
 def _broadcast_to_vjp(g: Expr, out: Expr, x: Expr, *, shape: Shape) -> tuple[Expr]:
     """y = broadcast_to(x, s); x̄ = sum of ȳ over the stretched axes (``sum_to``)."""
     return (sum_to(g, x.shape),)
@@ -73,7 +93,7 @@ broadcast_to_op = register(Op(
     # a stretched Python number is a float64 array, a stretched True/False a bool one
     dtype=lambda args, **kw: ("float64" if args[0].weak and args[0].dtype != "bool"
                               else args[0].dtype),
-    text=Notation("broadcast_to({0}, shape={shape})"),
+    text=Notation("broadcast_to({0}, shape={shape})", ATOM, LOWEST, _broadcast_to_text),
     latex=Notation("{0}", ATOM, LOWEST, _broadcast_to_latex),
     doc="y = x stretched to shape s (NumPy broadcasting, a view);  x̄ = ȳ summed over the stretched axes",
 ))

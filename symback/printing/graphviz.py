@@ -100,7 +100,7 @@ def node_label(n: Expr) -> tuple[str, ...]:
         if not n.args:  # count and other leaves: their text form
             from .text import to_text
 
-            first = to_text(n)
+            first = to_text(n, exact=True)
         elif kw:
             first = n.op.name + " " + " ".join(f"{k}={_attr(v)}" for k, v in kw.items())
         else:
@@ -396,11 +396,13 @@ def render(*exprs: Any, format: str = "svg", path: str | None = None,
         try:
             import graphviz  # type: ignore[import-not-found]
         except ImportError:
-            raise SymbackError(INSTALL_HINT) from None
+            raise SymbackError("the Python package 'graphviz' is not installed (Graphviz's "
+                               "'dot' program is needed too): " + INSTALL_HINT) from None
         try:
             data = Picture(graphviz.Source(dot).pipe(format=format), format, "graphviz")
         except graphviz.ExecutableNotFound:
-            raise SymbackError(INSTALL_HINT) from None
+            raise SymbackError("the Python package 'graphviz' is installed but Graphviz's "
+                               "'dot' program is not on the PATH: " + INSTALL_HINT) from None
         except graphviz.CalledProcessError as e:  # pragma: no cover - dot rejected our text
             raise SymbackError(f"render: Graphviz failed: {e}") from None
     if path is not None:

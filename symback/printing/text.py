@@ -28,9 +28,18 @@ def _leaf_text(node: Expr) -> tuple[str, int]:
     return render_node(node, []), ATOM
 
 
+def display_leaf(node: Expr) -> tuple[str, int]:
+    """A leaf in the display text: a whole float reads as the integer (``1 - sigmoid(z)``,
+    ``3 * c``, as in the LaTeX); it parses back to an int constant of the same value."""
+    if node.is_const and node.weak and isinstance(node.value, float) \
+            and node.value.is_integer() and abs(node.value) < 1e15:
+        v = int(node.value)
+        return str(v), (ATOM if v >= 0 else NEG)
+    return _leaf_text(node)
+
+
 def render_node(node: Expr, args: list[str]) -> str:
-    note = node.op.text or default_notation(node)
-    return note.render(args, node.kw)
+    return text_notation(node).render(args, node.kw)
 
 
 def default_notation(node: Expr) -> Notation:
@@ -70,18 +79,52 @@ def render_graph(roots: list[Expr], leaf: Callable[[Expr], tuple[str, int]],
 DEFAULT_LIMIT = 20_000
 
 
-def to_text(expr: Expr, limit: int | None = DEFAULT_LIMIT) -> str:
+def text_notation(node: Expr) -> Notation:
+    """The op's text notation resolved for ``node`` (``select``), or ``name(args, k=v)``."""
+    note = node.op.text
+    return default_notation(node) if note is None else note.resolve(node)
+
+
+#: Graphs with more nodes than this print exactly by default: the display rules cost up to
+#: 0.2 ms a node, and nobody reads a formula of thousands of nodes.
+DISPLAY_NODES = 1_000
+
+
+def to_text(expr: Expr, limit: int | None = DEFAULT_LIMIT, *, exact: bool = False,
+            onehot: Any = (), max_simplify_nodes: int = DISPLAY_NODES) -> str:
     """Plain text of ``expr`` (Python syntax, parseable by ``sb.parse``).
+
+    By default (what ``str(expr)`` prints) a copy of ``expr`` goes through the
+    display rules ``sb.latex`` uses (:data:`symback.printing.pretty.PRETTY`: cancel
+    and collect terms, constants to the front, ``exp(log_softmax(x))`` as
+    ``softmax(x)``, ...), so the text reads like the LaTeX: ``sigmoid(z) - y``,
+    ``X.T @ (softmax(X @ W) - Y) / n``. The text parses back (``sb.parse``) to an
+    expression with the same values wherever the original is defined.
+    ``exact=True`` prints the graph as it is, node for node: ``sb.parse`` of it
+    gives back the same node. ``onehot``: label tensors whose rows sum to one (as
+    in ``sb.latex``). Graphs of more than ``max_simplify_nodes`` nodes print exactly.
 
     A DAG with shared nodes prints as a tree, which can be exponentially longer
     than the graph; so the text is streamed and cut after ``limit`` characters
     with `` … [cut: N nodes]``. ``limit=None`` prints everything.
+
+    >>> import symback as sb
+    >>> x = sb.vector("x", 3)
+    >>> sb.to_text(sb.grad(sb.sum(x), x))
+    'ones(3)'
     """
-    notation = lambda n: n.op.text or default_notation(n)  # noqa: E731
+    leaf = _leaf_text
+    if not exact:
+        from .latex import display_form
+
+        hot = list(onehot)
+        expr = display_form(expr, onehot=hot, max_nodes=max_simplify_nodes)
+        leaf = display_leaf
+    notation = text_notation
     if limit is None:
-        done = render_graph([expr], _leaf_text, notation, lambda s: f"({s})")
+        done = render_graph([expr], leaf, notation, lambda s: f"({s})")
         return done[expr][0]
-    text, complete = stream_text(expr, _leaf_text, notation, limit)
+    text, complete = stream_text(expr, leaf, notation, limit)
     if complete:
         return text
     return f"{text} … [cut at {limit} characters: {len(toposort([expr]))} nodes]"
