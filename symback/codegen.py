@@ -305,9 +305,45 @@ def _source_of(fn: Any) -> str:
     return src
 
 
+# --------------------------------------------------------------------------- backends
+#
+# backend name -> compile function, or "module:function" imported on first use (so that
+# ``import symback`` never imports torch or jax). A compile function is called as
+# ``fn(args, outs, compiled_outs, single, check=..., order=..., **options)`` with the
+# argument symbols, the expressions asked for, the same after the rule tables, the return
+# shape (True: one value, False: a tuple, _VALUE_AND_GRAD: ``(value, [gradients])``), and
+# returns the callable. "numpy" is this module's own generator (the fast path).
+
+BACKENDS: dict[str, Any] = {
+    "torch": "symback.arrayapi:compile_torch",
+    "jax": "symback.arrayapi:compile_jax",
+    "cupy": "symback.arrayapi:compile_cupy",
+    "dask": "symback.dask_backend:compile_dask",
+}
+
+
+def register_backend(name: str, compile_fn: Any) -> None:
+    """Add (or replace) a backend: ``compile_fn`` a callable or a ``"module:function"`` path."""
+    BACKENDS[name] = compile_fn
+
+
+def _backend_fn(name: str) -> Callable[..., Any]:
+    fn = BACKENDS.get(name)
+    if fn is None:
+        raise SymbackError(f"lambdify: unknown backend {name!r}; expected one of "
+                           f"{', '.join(['numpy'] + sorted(BACKENDS))}")
+    if isinstance(fn, str):
+        import importlib
+
+        mod, _, attr = fn.partition(":")
+        fn = BACKENDS[name] = getattr(importlib.import_module(mod), attr)
+    return fn
+
+
 def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
              check: bool = True, rewrite: bool = True,
-             check_finite: bool = False, _shape: Any = None) -> CompiledFunction:
+             check_finite: bool = False, backend: str = "numpy",
+             _shape: Any = None, **options: Any) -> Any:
     """Compile ``exprs`` into one NumPy function of ``args`` (symbols), like ``sympy.lambdify``.
 
     Returns one ``np.ndarray`` for a single expression, a tuple for a list (an output
@@ -324,6 +360,12 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     ``check_finite=True`` is a debug mode: every argument and every node's value
     is checked as soon as it is computed, and the first NaN or infinity raises a
     ``SymbackError`` naming that node and its formula (slower; no inlining).
+    ``backend`` picks the array library the function runs on: ``"numpy"`` (this
+    module's generator, with buffer reuse), ``"torch"``, ``"jax"``, ``"cupy"``
+    (:mod:`symback.arrayapi`: arguments and results are that library's arrays on their
+    device; ``compile=True`` wraps a torch function in ``torch.compile``; jax functions are
+    always ``jax.jit``-ed) or ``"dask"`` (:mod:`symback.dask_backend`: chunked data,
+    evaluated chunk by chunk). ``options`` go to the backend.
 
     >>> import symback as sb
     >>> x = sb.vector("x", 3)
@@ -357,6 +399,15 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
         compiled_outs = optimize(outs, order)
         if any(c is not o for c, o in zip(compiled_outs, outs)):
             order = None  # rewritten: _generate sorts the new graph
+    if backend != "numpy":
+        if check_finite:
+            raise SymbackError(f"lambdify: check_finite=True needs backend 'numpy', "
+                               f"not {backend!r}")
+        return _backend_fn(backend)(arg_list, outs, compiled_outs, single, check=check,
+                                    order=order, **options)
+    if options:
+        raise SymbackError(f"lambdify: unexpected keyword argument(s) "
+                           f"{', '.join(sorted(options))} (backend 'numpy' takes none)")
     with _COUNTER_LOCK:
         k = next(_COUNTER)
     filename = f"<symback-{k}>"
@@ -829,13 +880,15 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
 
 def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
                    check: bool = True, rewrite: bool = True,
-                   check_finite: bool = False) -> CompiledFunction:
+                   check_finite: bool = False, backend: str = "numpy",
+                   **options: Any) -> Any:
     """Compile ``y`` and its gradients: the callable returns ``(value, [gradients])``.
 
     ``wrt`` is one symbol or a list; ``args`` defaults to every free symbol of
     ``y`` (and of ``wrt``) in name order. With ``rewrite=True`` the loss is
     stabilised (``STABILIZE``: log σ(x) → −softplus(−x), ...) *before* it is
-    differentiated, so the gradients come from the stable forms too.
+    differentiated, so the gradients come from the stable forms too. ``backend`` and
+    ``options`` as for :func:`lambdify`.
     """
     y = as_expr(y)
     wrt_list = [wrt] if isinstance(wrt, Expr) else list(wrt)
@@ -847,8 +900,9 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
         y = stabilize(y)
     grads = grad(y, wrt_list)
     inner = lambdify(args, [y] + list(grads), check=check, rewrite=rewrite,
-                     check_finite=check_finite, _shape=_VALUE_AND_GRAD)
-    return _ValueAndGrad(inner)
+                     check_finite=check_finite, backend=backend, _shape=_VALUE_AND_GRAD,
+                     **options)
+    return _ValueAndGrad(inner) if backend == "numpy" else inner
 
 
 _VALUE_AND_GRAD = "value_and_grad"  # the generated code returns (value, [gradients]) itself

@@ -326,6 +326,8 @@ def _pow_out(args: list[str], attrs: dict[str, Any]) -> str:
 pow_ = elementwise(
     "pow", 2, _pow_numpy, _pow_vjp,  # type: ignore[arg-type]
     numpy_out=_pow_out,
+    # the standard's name is pow (np.power is NumPy's)
+    forms={"xp": lambda args, kw: _pow_numpy(args, kw).replace("np.power(", "xp.pow(")},
     text=infix(" ** ", POW, "right"),
     # a base with a superscript of its own (X^{T}, X^{-1}) needs parentheses
     latex=Notation("{0}^{{{1}}}", POW, (POSTFIX + 1, LOWEST)),
@@ -392,6 +394,8 @@ tanh = elementwise(
 sigmoid = elementwise(
     "sigmoid", 1, "sigmoid({0})", lambda g, out, a: (mul(g, mul(out, sub(1.0, out))),),
     latex=_fn_latex(r"\sigma"), helpers=("sigmoid",),
+    # the libraries' own fused, stable kernels (the xp helper elsewhere)
+    forms={"torch": "torch.sigmoid({0})", "jax": "jax.nn.sigmoid({0})"},
     doc="y = σ(a) = 1 / (1 + e^{-a}) (stable form);  ā = ȳ ⊙ y ⊙ (1 - y)",
 )
 softplus = elementwise(
