@@ -226,7 +226,7 @@ def _translate(text: str, op: Op, be: ArrayBackend) -> str:
 
 # --------------------------------------------------------------------------- generation
 
-_RESERVED = {"xp", "torch", "jnp", "jax", "cupy", "np", "_dev", "_s", "float", "int"}
+_RESERVED = {"xp", "torch", "jnp", "jax", "cupy", "np", "_dev", "_s", "_w", "float", "int"}
 _COUNTER = itertools.count()
 
 
@@ -257,10 +257,15 @@ def generate(be: ArrayBackend, args: list[Expr], outs: list[Expr],
     if order is None:
         order = toposort(outs)
     consts: dict[str, Any] = {}
+    # nodes that are Python numbers at run time (number constants, count's float(n)): an
+    # op with no float array among its arguments gets them as 0-d arrays (``_w``), since
+    # the libraries' functions want arrays and default to float32 (NumPy's to float64)
+    pyfloat: set[Expr] = set()
     for n in order:
         if n.is_const:
             lit = _literal(n)
             if lit is not None:
+                pyfloat.add(n)
                 var[n] = lit
             else:
                 name = f"_k{len(consts)}"
@@ -278,7 +283,9 @@ def generate(be: ArrayBackend, args: list[Expr], outs: list[Expr],
 
     for i, n in enumerate([n for n in order if not n.args and n not in var]):
         text = form(n, [])
-        if not n.weak and n.dtype in ("float64", "float32", "bool"):
+        if n.weak:
+            pyfloat.add(n)
+        elif n.dtype in ("float64", "float32", "bool"):
             text = f"xp.asarray({text}, dtype=xp.{n.dtype}, device=_dev)"
         var[n] = f"_l{i}"
         body.append(f"_l{i} = {text}")
@@ -293,7 +300,13 @@ def generate(be: ArrayBackend, args: list[Expr], outs: list[Expr],
     for n in order:
         if not n.args:
             continue
-        text = form(n, [var[a] for a in n.args])
+        if any(a in pyfloat for a in n.args) and not any(
+                a not in pyfloat and a.dtype in _FLOATS for a in n.args):
+            # no float array among the arguments (where(c, 1.0, 0.0), exp(1 / n)): the
+            # numbers as 0-d float arrays, else the library's default float would decide
+            text = form(n, [f"_w({var[a]})" if a in pyfloat else var[a] for a in n.args])
+        else:
+            text = form(n, [var[a] for a in n.args])
         if n in plan.inline:
             var[n] = f"({text})"
             continue
@@ -348,13 +361,17 @@ class ArrayFunction:
         import linecache
 
         be = self._be
+        kw = {} if device is None else {"device": device}
         ns: dict[str, Any] = dict(be.names)
         ns.update(be.helpers)
         ns["_dev"] = device
+        if be.name == "jax":  # a weakly typed 0-d array: it does not decide the dtype
+            ns["_w"] = be.xp.asarray
+        else:  # a 0-d array never decides the dtype of a larger one in torch
+            ns["_w"] = lambda v, _a=be.xp.asarray, _t=be.xp.float64: _a(v, dtype=_t, **kw)
         ns["_s"] = np.s_
-        kw = {} if device is None else {"device": device}
         for name, value in self._consts.items():
-            ns[name] = be.xp.asarray(value, **kw)
+            ns[name] = be.xp.asarray(np.array(value), **kw)  # (a writable copy)
         linecache.cache[self.filename] = (len(self.source), None,
                                           self.source.splitlines(True), self.filename)
         exec(compile(self.source, self.filename, "exec"), ns)  # noqa: S102 - generated

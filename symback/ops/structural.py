@@ -67,7 +67,7 @@ def _broadcast_to_xp(args: list[str], kw: dict[str, Any]) -> str:
     """``xp.broadcast_to`` needs an array: a Python number becomes one of the node's dtype."""
     node = kw["_node"]
     x = args[0]
-    if node.args[0].weak:
+    if node.args[0].shape == ():  # (a Python number at run time, or a 0-d array)
         x = f"xp.asarray({x}, dtype=xp.{node.dtype}, device=_dev)"
     return f"xp.broadcast_to({x}, {render_shape(kw['shape'], kw['_dims'])})"
 
