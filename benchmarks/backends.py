@@ -139,17 +139,19 @@ def dask_bench(quick: bool) -> dict[str, Any]:
     from dask.distributed import Client, LocalCluster
 
     d = 32
-    chunk = 50_000 if quick else 100_000
+    chunk = 100_000 if quick else 200_000
     n = 10 * chunk  # data 10x the chunk size
     w, b = sb.vector("w", d), sb.symbols("b")
     X, y = sb.matrix("X", "n", d), sb.vector("y", "n")
     z = X @ w + b
     loss = sb.mean(sb.softplus(z) - y * z)
     args = [w, b, X, y]
-    rng = np.random.default_rng(0)
-    Xn = rng.standard_normal((n, d))
-    yn = (rng.uniform(size=n) < 0.5).astype(np.float64)
-    w0, b0 = rng.standard_normal(d) * 0.1, 0.1
+    # the data is made on the workers (dask.array.random) and kept there; the NumPy backend
+    # gets the same numbers in this process
+    X_lazy = da.random.default_rng(0).standard_normal((n, d), chunks=(chunk, d))
+    y_lazy = (da.random.default_rng(1).uniform(size=n, chunks=chunk) < 0.5).astype(np.float64)
+    Xn, yn = X_lazy.compute(scheduler="sync"), y_lazy.compute(scheduler="sync")
+    w0, b0 = np.random.default_rng(2).standard_normal(d) * 0.1, 0.1
     f_np = sb.value_and_grad(loss, [w, b], args=args)
     f_dask = sb.value_and_grad(loss, [w, b], args=args, backend="dask")
     ref = f_np(w0, b0, Xn, yn)
@@ -160,8 +162,7 @@ def dask_bench(quick: bool) -> dict[str, Any]:
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           host="127.0.0.1", dashboard_address=None) as cluster, \
                 Client(cluster) as client:
-            Xd = client.persist(da.from_array(Xn, chunks=(chunk, d)))
-            yd = client.persist(da.from_array(yn, chunks=chunk))
+            Xd, yd = client.persist([X_lazy, y_lazy])
             got = f_dask(w0, b0, Xd, yd)
             if not (np.allclose(got[0], ref[0], rtol=1e-12)
                     and all(np.allclose(g, r, rtol=1e-10, atol=1e-14)

@@ -70,6 +70,28 @@ class DaskFunction:
         self.source = inner.source
         self._row_args = [i for i, a in enumerate(self.args)
                           if row_dim is not None and a.shape and a.shape[0] == row_dim]
+        self._shipped: dict[Any, Any] = {}  # distributed client id -> the scattered function
+
+    def _function(self) -> Any:
+        """The compiled function as the task graph holds it: on a dask.distributed client,
+        a future of it scattered to every worker once (so a call ships only its small
+        arguments), else the object itself."""
+        try:
+            from distributed import default_client
+
+            client = default_client()
+        except (ImportError, ValueError):
+            return self._inner
+        fut = self._shipped.get(client.id)
+        if fut is None or fut.status in ("lost", "error", "cancelled"):
+            fut = self._shipped[client.id] = client.scatter(self._inner, broadcast=True,
+                                                            hash=False)
+        return fut
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_shipped"] = {}
+        return state
 
     def _package(self, outs: Sequence[Any]) -> Any:
         from .codegen import _VALUE_AND_GRAD
@@ -93,7 +115,25 @@ class DaskFunction:
             raise SymbackError(
                 f"backend 'dask': argument(s) {', '.join(bad)} are dask arrays but their first "
                 f"dimension is not the chunked size {self.row_dim!r}; pass them as NumPy arrays")
-        return self._package(self._run(values, lazy))
+        return self._package(self._with_retries(values, lazy))
+
+    def _with_retries(self, values: tuple[Any, ...], lazy: list[int]) -> list[Any]:
+        """``_run``, again (at most twice more) when the cluster lost the computation itself
+        (a worker killed at the wrong moment can make the scheduler cancel it, beyond the
+        lost chunks Dask recomputes on its own). The result is the same sum either way."""
+        try:
+            from distributed.client import FutureCancelledError
+            from distributed.scheduler import KilledWorker
+            lost: tuple[type[BaseException], ...] = (FutureCancelledError, KilledWorker)
+        except ImportError:
+            lost = ()
+        for attempt in range(3):
+            try:
+                return self._run(values, lazy)
+            except lost:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _run(self, values: tuple[Any, ...], lazy: list[int]) -> list[Any]:
         import dask
@@ -123,7 +163,7 @@ class DaskFunction:
                  for i, v in enumerate(vals) if i not in self._row_args}
         token = tokenize(fn_key, *[(k, ) for k, _ in small.values()],
                          *[vals[i].name for i in self._row_args])
-        dsk: dict[Any, Any] = {fn_key: self._inner}
+        dsk: dict[Any, Any] = {fn_key: self._function()}
         dsk.update({k: v for k, v in small.values()})
         deps = [vals[i] for i in self._row_args]
 

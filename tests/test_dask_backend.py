@@ -136,15 +136,19 @@ def test_on_a_local_cluster_the_function_is_shipped_once(client):
     v0, g0 = ref(theta, Xn, yn)
     close(v, v0)
     close(g, g0)
-    # one task of the graph holds the function; each chunk's task refers to it by key
-    inner = f.compiled
-    graph = dict(_graph(inner, theta, f, Xd, yd))
-    holders = [k for k, t in graph.items() if t is inner._inner or getattr(t, "value", None)
-               is inner._inner]
-    assert len(holders) == 1
+    # the function went to the workers once (scattered); the calls' graphs hold no copy of it
+    shipped = dict(f.compiled._shipped)
+    assert len(shipped) == 1
+    graph = _graph(f, theta, Xd, yd)
+    assert f.compiled._shipped == shipped  # not scattered again
+    from symback.codegen import CompiledFunction
+
+    assert not any(isinstance(getattr(t, "value", t), CompiledFunction) for t in graph.values())
+    chunk_tasks = [k for k in graph if isinstance(k, tuple) and str(k[0]).startswith("symback-chunk")]
+    assert len(chunk_tasks) == 6
 
 
-def _graph(inner, theta, f, Xd, yd):
+def _graph(f, theta, Xd, yd):
     """The task graph one call builds (computed by dask.compute; captured here)."""
     import dask
 
