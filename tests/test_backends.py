@@ -376,3 +376,23 @@ def test_cupy_seed_examples_match_numpy(case):
     for g, w in zip(got, want):
         assert isinstance(g, cupy.ndarray)
         np.testing.assert_allclose(cupy.asnumpy(g), w, rtol=1e-10, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- README
+
+
+@pytest.mark.parametrize("title", ["Backends", "Data beyond one machine"])
+def test_readme_sections_run_and_print_what_they_say(title, capsys):
+    pytest.importorskip("dask.array")
+    text = README.read_text(encoding="utf-8")
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, flags=re.S | re.M)
+    assert m, title
+    blocks = re.findall(r"```python\n(.*?)```", m.group(1), flags=re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, f"README.md ({title})", "exec"), {})  # noqa: S102 - our README
+        printed = capsys.readouterr().out.splitlines()
+        for line in code.splitlines():
+            mm = re.match(r"print\((.*)\)\s+# (.*)$", line)
+            if mm and "generated" not in mm.group(2):
+                assert mm.group(2).strip() in printed, (mm.group(2), printed)
