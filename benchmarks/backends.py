@@ -27,23 +27,24 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                       "intra_op_parallelism_threads=1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import timing as tm  # noqa: E402
-import workloads as wl  # noqa: E402
+import timing as tm
+import workloads as wl
 
-import symback as sb  # noqa: E402
+import symback as sb
 
 TORCH_FLOOR, JAX_FLOOR, DASK_FLOOR = 1.1, 1.1, 0.7
 
@@ -84,7 +85,7 @@ def w4(quick: bool) -> list[dict[str, Any]]:
                 return J_.detach(), torch.autograd.grad(J_, [pW1, pW2])
 
             f_torch = sb.value_and_grad(J, wrt, args=args, backend="torch")
-            sb_torch = lambda: f_torch(tX, tY, tW1, tW2)  # noqa: E731
+            sb_torch = lambda: f_torch(tX, tY, tW1, tW2)
 
             # --- jax
             jX, jY, jW1, jW2 = (jax.device_put(v) for v in vals)
@@ -95,9 +96,9 @@ def w4(quick: bool) -> list[dict[str, Any]]:
                         + lam * (jnp.sum(W1 ** 2) + jnp.sum(W2 ** 2)))
 
             vg = jax.jit(jax.value_and_grad(loss_j, argnums=(0, 1)))
-            jax_jit = lambda: jax.block_until_ready(vg(jW1, jW2, jX, jY))  # noqa: E731
+            jax_jit = lambda: jax.block_until_ready(vg(jW1, jW2, jX, jY))
             f_jax = sb.value_and_grad(J, wrt, args=args, backend="jax")
-            sb_jax = lambda: jax.block_until_ready(f_jax(jX, jY, jW1, jW2))  # noqa: E731
+            sb_jax = lambda: jax.block_until_ready(f_jax(jX, jY, jW1, jW2))
 
             for label, fn in (("torch eager", torch_eager), ("symback torch", sb_torch),
                               ("jax.jit", jax_jit), ("symback jax", sb_jax)):

@@ -14,17 +14,18 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import workloads as wl  # noqa: E402
+import workloads as wl
 
-import symback as sb  # noqa: E402
+import symback as sb
 
 
 def _time(fn: Callable[[], Any], sync: Callable[[], None], rounds: int) -> float:

@@ -23,7 +23,8 @@ wants numbers); with no dask argument the call is the NumPy function's.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -10,7 +10,8 @@ overflows at ±1000. Keyed by helper name, as :data:`symback.numeric.HELPERS` is
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def helpers(xp: Any, backend: str) -> dict[str, Callable[..., Any]]:

@@ -385,9 +385,9 @@ def test_cupy_seed_examples_match_numpy(case):
 def test_readme_sections_run_and_print_what_they_say(title, capsys):
     pytest.importorskip("dask.array")
     text = README.read_text(encoding="utf-8")
-    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, flags=re.S | re.M)
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, flags=re.DOTALL | re.MULTILINE)
     assert m, title
-    blocks = re.findall(r"```python\n(.*?)```", m.group(1), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", m.group(1), flags=re.DOTALL)
     assert blocks
     for code in blocks:
         exec(compile(code, f"README.md ({title})", "exec"), {})  # noqa: S102 - our README
