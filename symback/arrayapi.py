@@ -455,8 +455,11 @@ _LOCK = threading.Lock()
 
 def compile_array(name: str, args: list[Expr], outs: list[Expr], compiled_outs: list[Expr],
                   single: Any, *, check: bool = True, order: list[Expr] | None = None,
-                  compile: Any = False, **options: Any) -> ArrayFunction:
+                  check_finite: bool = False, compile: Any = False,
+                  **options: Any) -> ArrayFunction:
     """The registry's compile function for ``torch``, ``jax`` and ``cupy``."""
+    if check_finite:
+        raise SymbackError(f"lambdify: check_finite=True needs backend 'numpy', not {name!r}")
     if options:
         raise SymbackError(f"lambdify: backend {name!r} takes no option(s) "
                            f"{', '.join(sorted(options))}")

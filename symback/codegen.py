@@ -307,14 +307,17 @@ def _source_of(fn: Any) -> str:
 
 # --------------------------------------------------------------------------- backends
 #
-# backend name -> compile function, or "module:function" imported on first use (so that
-# ``import symback`` never imports torch or jax). A compile function is called as
-# ``fn(args, outs, compiled_outs, single, check=..., order=..., **options)`` with the
-# argument symbols, the expressions asked for, the same after the rule tables, the return
-# shape (True: one value, False: a tuple, _VALUE_AND_GRAD: ``(value, [gradients])``), and
-# returns the callable. "numpy" is this module's own generator (the fast path).
+# backend name -> compile function, or "module:function" imported on first use (so an
+# optional library is imported only when its backend is asked for). A compile function
+# is called as fn(args, outputs, compiled, single, order=..., check=..., check_finite=...)
+# with the symbols, the expressions as given, the same after the rule tables (what to
+# compile), ``single`` (True: one output; False: a tuple; "value_and_grad": (value,
+# [gradients])) and ``order`` the toposort of ``compiled`` (or None); it returns the
+# callable; ``backend_options`` given to lambdify arrive as keyword arguments too.
+# "numpy" is this module's generator.
 
-BACKENDS: dict[str, Any] = {
+BACKENDS: dict[str, Callable[..., Any] | str] = {
+    "llvm": "symback.native:compile_llvm",
     "torch": "symback.arrayapi:compile_torch",
     "jax": "symback.arrayapi:compile_jax",
     "cupy": "symback.arrayapi:compile_cupy",
@@ -322,28 +325,32 @@ BACKENDS: dict[str, Any] = {
 }
 
 
-def register_backend(name: str, compile_fn: Any) -> None:
-    """Add (or replace) a backend: ``compile_fn`` a callable or a ``"module:function"`` path."""
+def register_backend(name: str, compile_fn: Callable[..., Any] | str) -> None:
+    """Add (or replace) a backend: ``lambdify(..., backend=name)`` then calls ``compile_fn``
+    (or imports it from ``"module:function"`` on first use). See :data:`BACKENDS`."""
+    if name == "numpy":
+        raise SymbackError("register_backend: 'numpy' is the built-in backend")
     BACKENDS[name] = compile_fn
 
 
-def _backend_fn(name: str) -> Callable[..., Any]:
+def _backend(name: str) -> Callable[..., Any]:
     fn = BACKENDS.get(name)
     if fn is None:
-        raise SymbackError(f"lambdify: unknown backend {name!r}; expected one of "
-                           f"{', '.join(['numpy'] + sorted(BACKENDS))}")
+        known = ", ".join(repr(k) for k in ["numpy", *BACKENDS])
+        raise SymbackError(f"lambdify: unknown backend {name!r} (known: {known})")
     if isinstance(fn, str):
         import importlib
 
-        mod, _, attr = fn.partition(":")
-        fn = BACKENDS[name] = getattr(importlib.import_module(mod), attr)
+        module, attr = fn.split(":")
+        fn = BACKENDS[name] = getattr(importlib.import_module(module), attr)
     return fn
 
 
 def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
              check: bool = True, rewrite: bool = True,
              check_finite: bool = False, backend: str = "numpy",
-             _shape: Any = None, **options: Any) -> Any:
+             backend_options: dict[str, Any] | None = None, _shape: Any = None,
+             **options: Any) -> Any:
     """Compile ``exprs`` into one NumPy function of ``args`` (symbols), like ``sympy.lambdify``.
 
     Returns one ``np.ndarray`` for a single expression, a tuple for a list (an output
@@ -360,12 +367,15 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     ``check_finite=True`` is a debug mode: every argument and every node's value
     is checked as soon as it is computed, and the first NaN or infinity raises a
     ``SymbackError`` naming that node and its formula (slower; no inlining).
-    ``backend`` picks the array library the function runs on: ``"numpy"`` (this
-    module's generator, with buffer reuse), ``"torch"``, ``"jax"``, ``"cupy"``
-    (:mod:`symback.arrayapi`: arguments and results are that library's arrays on their
-    device; ``compile=True`` wraps a torch function in ``torch.compile``; jax functions are
-    always ``jax.jit``-ed) or ``"dask"`` (:mod:`symback.dask_backend`: chunked data,
-    evaluated chunk by chunk). ``options`` go to the backend.
+    ``backend`` picks the code generator: ``"numpy"`` (this module), ``"llvm"``
+    (scalar float64 graphs as machine code, :mod:`symback.native`; the ``native``
+    extra), or any name added with :func:`register_backend`; ``backend_options`` are
+    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level);
+    other keyword arguments join them (``compile=True``). ``"torch"``, ``"jax"``,
+    ``"cupy"`` (:mod:`symback.arrayapi`): arguments and results are that library's arrays
+    on their device; ``compile=True`` wraps a torch function in ``torch.compile``; jax
+    functions are always ``jax.jit``-ed. ``"dask"`` (:mod:`symback.dask_backend`): chunked
+    data evaluated chunk by chunk.
 
     >>> import symback as sb
     >>> x = sb.vector("x", 3)
@@ -373,6 +383,15 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     >>> float(f([1.0, 2.0, 3.0]))
     14.0
     """
+    compile_other = None if backend == "numpy" else _backend(backend)
+    if options:
+        if compile_other is None:
+            raise SymbackError(f"lambdify: unexpected keyword argument(s) "
+                               f"{', '.join(sorted(options))} (backend 'numpy' takes none)")
+        backend_options = {**(backend_options or {}), **options}
+    if backend_options and compile_other is None:
+        raise SymbackError(f"lambdify: the numpy backend takes no backend_options "
+                           f"(got {', '.join(map(str, backend_options))})")
     arg_list = [args] if isinstance(args, Expr) else list(args)
     single = not isinstance(exprs, (list, tuple)) if _shape is None else _shape
     outs = [as_expr(e) for e in ([exprs] if single is True else exprs)]
@@ -399,15 +418,11 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
         compiled_outs = optimize(outs, order)
         if any(c is not o for c, o in zip(compiled_outs, outs)):
             order = None  # rewritten: _generate sorts the new graph
-    if backend != "numpy":
-        if check_finite:
-            raise SymbackError(f"lambdify: check_finite=True needs backend 'numpy', "
-                               f"not {backend!r}")
-        return _backend_fn(backend)(arg_list, outs, compiled_outs, single, check=check,
-                                    order=order, **options)
-    if options:
-        raise SymbackError(f"lambdify: unexpected keyword argument(s) "
-                           f"{', '.join(sorted(options))} (backend 'numpy' takes none)")
+    if compile_other is not None:
+        with gc_paused():
+            return compile_other(arg_list, outs, compiled_outs, single, order=order,
+                                 check=check, check_finite=check_finite,
+                                 **(backend_options or {}))
     with _COUNTER_LOCK:
         k = next(_COUNTER)
     filename = f"<symback-{k}>"
@@ -881,14 +896,20 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
 def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
                    check: bool = True, rewrite: bool = True,
                    check_finite: bool = False, backend: str = "numpy",
-                   **options: Any) -> Any:
+                   backend_options: dict[str, Any] | None = None, **options: Any) -> Any:
     """Compile ``y`` and its gradients: the callable returns ``(value, [gradients])``.
 
     ``wrt`` is one symbol or a list; ``args`` defaults to every free symbol of
     ``y`` (and of ``wrt``) in name order. With ``rewrite=True`` the loss is
     stabilised (``STABILIZE``: log σ(x) → −softplus(−x), ...) *before* it is
-    differentiated, so the gradients come from the stable forms too. ``backend`` and
-    ``options`` as for :func:`lambdify`.
+    differentiated, so the gradients come from the stable forms too.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> f = sb.value_and_grad(x * y + sb.sin(x), [x, y])  # args: x, y (name order)
+    >>> value, (dx, dy) = f(0.0, 3.0)  # ∂/∂x = y + cos x, ∂/∂y = x
+    >>> float(value), float(dx), float(dy)
+    (0.0, 4.0, 0.0)
     """
     y = as_expr(y)
     wrt_list = [wrt] if isinstance(wrt, Expr) else list(wrt)
@@ -900,8 +921,8 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
         y = stabilize(y)
     grads = grad(y, wrt_list)
     inner = lambdify(args, [y] + list(grads), check=check, rewrite=rewrite,
-                     check_finite=check_finite, backend=backend, _shape=_VALUE_AND_GRAD,
-                     **options)
+                     check_finite=check_finite, backend=backend,
+                     backend_options=backend_options, _shape=_VALUE_AND_GRAD, **options)
     return _ValueAndGrad(inner) if backend == "numpy" else inner
 
 

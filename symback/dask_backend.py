@@ -279,8 +279,8 @@ def _probe(inner: Any, args: Sequence[Expr], outs: Sequence[Expr], row_dim: str)
 
 def compile_dask(args: list[Expr], outs: list[Expr], compiled_outs: list[Expr], single: Any,
                  *, check: bool = True, order: list[Expr] | None = None,
-                 **options: Any) -> DaskFunction:
-    """The registry's compile function for ``dask``."""
+                 check_finite: bool = False, **options: Any) -> DaskFunction:
+    """The registry's compile function for ``dask`` (``check_finite`` checks each chunk)."""
     if options:
         raise SymbackError(f"lambdify: backend 'dask' takes no option(s) "
                            f"{', '.join(sorted(options))}")
@@ -291,7 +291,8 @@ def compile_dask(args: list[Expr], outs: list[Expr], compiled_outs: list[Expr], 
                            f"(pip install \"symback[dask]\"): {exc}") from None
     from .codegen import lambdify
 
-    inner = lambdify(args, list(compiled_outs), check=check, rewrite=False)
+    inner = lambdify(args, list(compiled_outs), check=check, rewrite=False,
+                     check_finite=check_finite)
     row_dims = {a.shape[0] for a in args if a.shape and isinstance(a.shape[0], str)}
     if len(row_dims) > 1:
         raise SymbackError(

@@ -732,7 +732,10 @@ def _resolve(name: str) -> Callable[..., Any]:
         return REGISTRY[name]
     import symback
 
-    return getattr(symback, name)  # type: ignore[no-any-return]
+    from .api_functions import op_of
+
+    fn = getattr(symback, name)
+    return op_of(fn) or fn  # a public op function: its op (arity and operand checks)
 
 
 def _op_keywords(op: Op) -> set[str] | None:

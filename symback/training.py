@@ -130,7 +130,7 @@ class FlatValueAndGrad:
                 f"flat_value_and_grad: expected {len(self.data)} data argument(s) "
                 f"({names}) after theta, got {len(data)}"
             )
-        if self.backend not in ("numpy", "dask"):
+        if self.backend in ("torch", "jax", "cupy"):
             return self._call_array(theta, data)
         parts = self.unpack(theta)
         value, grads = self.compiled(*parts, *data)
