@@ -390,6 +390,10 @@ def _source_of(fn: Any) -> str:
 
 BACKENDS: dict[str, Callable[..., Any] | str] = {
     "llvm": "symback.native:compile_llvm",
+    "torch": "symback.arrayapi:compile_torch",
+    "jax": "symback.arrayapi:compile_jax",
+    "cupy": "symback.arrayapi:compile_cupy",
+    "dask": "symback.dask_backend:compile_dask",
 }
 
 
@@ -417,7 +421,8 @@ def _backend(name: str) -> Callable[..., Any]:
 def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
              check: bool = True, rewrite: bool = True,
              check_finite: bool = False, backend: str = "numpy",
-             backend_options: dict[str, Any] | None = None, _shape: Any = None) -> Any:
+             backend_options: dict[str, Any] | None = None, _shape: Any = None,
+             **options: Any) -> Any:
     """Compile ``exprs`` into one NumPy function of ``args`` (symbols), like ``sympy.lambdify``.
 
     Returns one ``np.ndarray`` for a single expression, a tuple for a list (an output
@@ -446,7 +451,12 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     ``backend`` picks the code generator: ``"numpy"`` (this module), ``"llvm"``
     (scalar float64 graphs as machine code, :mod:`symback.native`; the ``native``
     extra), or any name added with :func:`register_backend`; ``backend_options`` are
-    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level).
+    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level);
+    other keyword arguments join them (``compile=True``). ``"torch"``, ``"jax"``,
+    ``"cupy"`` (:mod:`symback.arrayapi`): arguments and results are that library's arrays
+    on their device; ``compile=True`` wraps a torch function in ``torch.compile``; jax
+    functions are always ``jax.jit``-ed. ``"dask"`` (:mod:`symback.dask_backend`): chunked
+    data evaluated chunk by chunk.
 
     >>> import symback as sb
     >>> x = sb.vector("x", 3)
@@ -458,6 +468,11 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     array([1., 4., 9.])
     """
     compile_other = None if backend == "numpy" else _backend(backend)
+    if options:
+        if compile_other is None:
+            raise SymbackError(f"lambdify: unexpected keyword argument(s) "
+                               f"{', '.join(sorted(options))} (backend 'numpy' takes none)")
+        backend_options = {**(backend_options or {}), **options}
     if backend_options and compile_other is None:
         raise SymbackError(f"lambdify: the numpy backend takes no backend_options "
                            f"(got {', '.join(map(str, backend_options))})")
@@ -974,7 +989,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
 def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
                    check: bool = True, rewrite: bool = True,
                    check_finite: bool = False, backend: str = "numpy",
-                   backend_options: dict[str, Any] | None = None) -> Any:
+                   backend_options: dict[str, Any] | None = None, **options: Any) -> Any:
     """Compile ``y`` and its gradients: the callable returns ``(value, [gradients])``.
 
     ``wrt`` is one symbol or a list; ``args`` (a list of symbols, or a dict whose
@@ -1008,7 +1023,7 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
     grads = grad(y, wrt_list)
     inner = lambdify(args, [y] + list(grads), check=check, rewrite=rewrite,
                      check_finite=check_finite, backend=backend,
-                     backend_options=backend_options, _shape=_VALUE_AND_GRAD)
+                     backend_options=backend_options, _shape=_VALUE_AND_GRAD, **options)
     if backend != "numpy":
         return inner
     out = _ValueAndGrad(inner)

@@ -126,6 +126,15 @@ class Op:
             ``math`` module): small all-scalar float64 functions try this form first (4x
             faster than NumPy's ufuncs on floats) and fall back to ``numpy`` when it raises
             (``math.log(0.0)``, ``math.exp(1000.0)``), so the results are NumPy's.
+        forms: the op's source on the other array libraries (:mod:`symback.arrayapi`), keyed by
+            backend name (``"torch"``, ``"jax"``, ``"cupy"``) or ``"xp"`` (any array-API
+            namespace): a template like ``numpy`` over ``xp.`` (the array-API standard
+            namespace) or the library's own module (``torch.``, ``jnp.``, ``jax.``,
+            ``cupy.``), or a function ``(args, attrs) -> str | None`` (``None``: no form for
+            these attributes; ``attrs["_node"]`` is the node). Without an entry, the ``numpy``
+            form is used with ``np.NAME`` read as ``xp.NAME`` when NAME is in the array-API
+            standard, and compiling raises ``SymbackError`` naming the op and the backend
+            when it is not.
         llvm: optional native scalar form for ``lambdify(..., backend="llvm")`` (float64
             in, float64 or an ``i1`` boolean out): an LLVM instruction name (``"fadd"``),
             a function (``"@llvm.sin.f64"`` an intrinsic, ``"@tanh"`` the C library's), or
@@ -155,6 +164,7 @@ class Op:
     weak: bool = False
     numpy_out: str | Callable[[list[str], dict[str, Any]], str] | None = None
     scalar: str | None = None
+    forms: dict[str, Any] = field(default_factory=dict)
     llvm: str | Callable[..., str] | None = None
 
     def __repr__(self) -> str:

@@ -52,7 +52,7 @@ class FlatValueAndGrad:
     """
 
     def __init__(self, loss: Expr, params: Sequence[Expr], data: Sequence[Expr],
-                 check: bool = True) -> None:
+                 check: bool = True, backend: str = "numpy", **options: Any) -> None:
         self.loss = loss
         self.params = tuple(params)
         self.data = tuple(data)
@@ -60,8 +60,10 @@ class FlatValueAndGrad:
         self.sizes = tuple(_concrete_size(p) for p in self.params)
         self.offsets = tuple(int(o) for o in np.cumsum((0,) + self.sizes))
         self.size = self.offsets[-1]
+        self.backend = backend
         self.compiled = value_and_grad(loss, list(self.params),
-                                       args=list(self.params) + list(self.data), check=check)
+                                       args=list(self.params) + list(self.data), check=check,
+                                       backend=backend, **options)
 
     @property
     def source(self) -> str:
@@ -128,11 +130,35 @@ class FlatValueAndGrad:
                 f"flat_value_and_grad: expected {len(self.data)} data argument(s) "
                 f"({names}) after theta, got {len(data)}"
             )
+        if self.backend in ("torch", "jax", "cupy"):
+            return self._call_array(theta, data)
         parts = self.unpack(theta)
         value, grads = self.compiled(*parts, *data)
         flat = np.empty(self.size, dtype=parts[0].dtype if parts else np.float64)
         for g, lo, hi in zip(grads, self.offsets, self.offsets[1:]):
             flat[lo:hi] = np.ravel(g)
+        return float(value), flat
+
+    def _call_array(self, theta: Any, data: tuple[Any, ...]) -> tuple[float, Any]:
+        """The torch/jax/cupy call: ``theta`` a NumPy vector (the gradient comes back as one,
+        for SciPy) or the library's own array (the gradient stays there, on its device)."""
+        native = not isinstance(theta, (np.ndarray, list, tuple))
+        t = theta if native else np.asarray(theta, dtype=np.float64)
+        if len(t.shape) != 1 or t.shape[0] != self.size:
+            raise ShapeError(
+                f"flat_value_and_grad: theta must be a 1-D array of {self.size} entries, got "
+                f"shape {fmt(tuple(t.shape))}", op="flat_value_and_grad",
+                shapes=((self.size,), tuple(t.shape)))
+        parts = [t[lo:hi].reshape(shape)
+                 for lo, hi, shape in zip(self.offsets, self.offsets[1:], self.shapes)]
+        value, grads = self.compiled(*parts, *data)
+        from .arrayapi import backend as array_backend
+
+        xp = array_backend(self.backend).xp
+        flat = xp.concat([xp.reshape(g, (-1,)) for g in grads]) if grads else xp.zeros(0)
+        if not native:
+            flat = np.asarray(flat.cpu() if hasattr(flat, "cpu") else
+                              (flat.get() if hasattr(flat, "get") else flat), dtype=t.dtype)
         return float(value), flat
 
     def __repr__(self) -> str:
@@ -142,14 +168,17 @@ class FlatValueAndGrad:
 
 
 def flat_value_and_grad(loss: Any, params: Sequence[Expr], data: Sequence[Expr] | None = None,
-                        *, check: bool = True) -> FlatValueAndGrad:
+                        *, check: bool = True, backend: str = "numpy",
+                        **options: Any) -> FlatValueAndGrad:
     """Compile ``loss`` for SciPy: ``f(theta, *data) -> (float, 1-D gradient)``.
 
     ``params`` are the symbols trained (concrete shapes); ``data`` the other
     symbols, passed after ``theta`` in this order (default: every other free
     symbol of ``loss``, by name). Value and gradients come from one compiled
     call; ``f.pack([...])`` and ``f.unpack(theta)`` convert to and from the
-    tensors.
+    tensors. ``backend`` (and ``options``) as for :func:`symback.lambdify`: with
+    ``"dask"`` the data may be chunked ``dask.array``s; with ``"torch"``/``"jax"``/``"cupy"``
+    a NumPy ``theta`` gives a NumPy gradient, a library array ``theta`` the library's.
 
     >>> import numpy as np, symback as sb
     >>> w, b = sb.vector("w", 2), sb.symbols("b")
@@ -174,4 +203,4 @@ def flat_value_and_grad(loss: Any, params: Sequence[Expr], data: Sequence[Expr] 
         dlist = [s for s in free_symbols(loss) if s not in chosen]
     else:
         dlist = [data] if isinstance(data, Expr) else list(data)
-    return FlatValueAndGrad(loss, plist, dlist, check=check)
+    return FlatValueAndGrad(loss, plist, dlist, check=check, backend=backend, **options)

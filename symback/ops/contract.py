@@ -144,6 +144,7 @@ def _outer_jvp(ts: tuple[Expr | None, ...], a: Expr, b: Expr) -> Expr:
 
 outer = register(Op(
     "outer", 2, _outer_shape, numpy="np.multiply.outer({0}, {1})",
+    forms={"xp": "xp.linalg.outer({0}, {1})"},
     numpy_out="np.multiply.outer({0}, {1}, out={out})",
     vjp=lambda g, out, a, b: (matmul(g, b), matmul(a, g)),
     jvp=lambda ts, out, a, b: _outer_jvp(ts, a, b),
@@ -167,6 +168,8 @@ def _vdot_shape(shapes: tuple[Shape, ...]) -> Shape:
 
 vdot = register(Op(
     "vdot", 2, _vdot_shape, numpy="np.vdot({0}, {1})",
+    forms={"xp": "xp.vecdot(xp.reshape({0}, (-1,)), xp.reshape({1}, (-1,)))",
+           "torch": "torch.dot({0}.reshape(-1), {1}.reshape(-1))"},  # (compat's vecdot: slow)
     vjp=lambda g, out, a, b: (mul(g, b), mul(g, a)),
     jvp=lambda ts, out, a, b: _vdot_jvp(ts, a, b),
     text=Notation("vdot({0}, {1})"),

@@ -25,6 +25,8 @@ def _eye_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
 eye_op = register(Op(
     "eye", 0, lambda shapes, *, n: (n, n),
     numpy=lambda args, kw: f"np.eye({_dim_src(kw['n'], kw)})", fold=False,
+    forms={"xp": lambda args, kw: f"xp.eye({_dim_src(kw['n'], kw)}, dtype=xp.float64, "
+                                  "device=_dev)"},
     normalize=_eye_norm, dtype=lambda args, **kw: "float64",
     extra={"identity": True},  # A I = A: matmul's simplify reads this
     text=Notation("eye({n})"), latex=Notation("I", ATOM),

@@ -339,6 +339,8 @@ def _pow_llvm(e: Any, a: str, b: str) -> str:
 pow_ = elementwise(
     "pow", 2, _pow_numpy, _pow_vjp,  # type: ignore[arg-type]
     numpy_out=_pow_out, llvm=_pow_llvm,
+    # the standard's name is pow (np.power is NumPy's)
+    forms={"xp": lambda args, kw: _pow_numpy(args, kw).replace("np.power(", "xp.pow(")},
     text=infix(" ** ", POW, "right"),
     # a base with a superscript of its own (X^{T}, X^{-1}) needs parentheses
     latex=Notation("{0}^{{{1}}}", POW, (POSTFIX + 1, LOWEST)),
@@ -418,6 +420,8 @@ def _softplus_llvm(e: Any, a: str) -> str:
 sigmoid = elementwise(
     "sigmoid", 1, "sigmoid({0})", lambda g, out, a: (mul(g, mul(out, sub(1.0, out))),),
     latex=_fn_latex(r"\sigma"), helpers=("sigmoid",), llvm=_sigmoid_llvm,
+    # the libraries' own fused, stable kernels (the xp helper elsewhere)
+    forms={"torch": "torch.sigmoid({0})", "jax": "jax.nn.sigmoid({0})"},
     doc="y = σ(a) = 1 / (1 + e^{-a}) (stable form);  ā = ȳ ⊙ y ⊙ (1 - y)",
 )
 softplus = elementwise(
@@ -496,9 +500,24 @@ def _where_dtype(args: tuple[Expr, ...], **kw: Any) -> str:
     return _float_of(args[1:])
 
 
+def _where_torch(args: list[str], kw: dict[str, Any]) -> str:
+    """torch's where, which takes Python numbers; for a masked gradient (``b`` = +0, as in
+    relu's VJP) the bits of ``a`` times the mask, as ``where_into`` does for NumPy (the
+    same entries bit for bit, ~5x faster than torch.where on CPU)."""
+    node = kw["_node"]
+    c, a, b = node.args
+    if (b.is_const and b.weak and b.value == 0 and repr(b.value)[0] != "-"
+            and not b.value.__class__ is bool and c.dtype == "bool" and not a.weak
+            and not a.is_const and a.dtype == node.dtype and node.dtype in ("float64", "float32")):
+        ints = "torch.int64" if node.dtype == "float64" else "torch.int32"
+        return f"({args[1]}.view({ints}) * {args[0]}).view(torch.{node.dtype})"
+    return f"torch.where({args[0]}, {args[1]}, {args[2]})"
+
+
 where = elementwise(
     "where", 3, "np.where({0}, {1}, {2})", _where_vjp,
     numpy_out="where_into({0}, {1}, {2}, {out})", helpers=("where_into",),
+    forms={"torch": _where_torch},
     llvm=lambda e, c, a, b: e.select(c, a, b),
     latex=Notation(r"\operatorname{{where}}({0}, {1}, {2})", ATOM, LOWEST, _where_latex),
     simplify=_where_simplify, normalize=_where_check,
@@ -514,6 +533,7 @@ def _float_of(args: Any) -> str:
 
 relu = elementwise(
     "relu", 1, "np.maximum({0}, 0.0)", lambda g, out, a: (where(greater(a, 0.0), g, 0.0),),
+    forms={"torch": "torch.relu({0})"},
     numpy_out="np.maximum({0}, 0.0, out={out})",
     llvm=lambda e, a: e.call("llvm.maximum.f64", a, e.const(0.0)),  # NaN in, NaN out
     latex=_fn_latex(r"\operatorname{relu}"),

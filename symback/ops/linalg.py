@@ -53,6 +53,7 @@ def _trace_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
 
 trace_op = register(Op(
     "trace", 1, _trace_shape, numpy="np.trace({0})", vjp=_trace_vjp,
+    forms={"xp": "xp.linalg.trace({0})"},
     jvp=lambda ts, out, x: trace_op(ts[0]),
     simplify=lambda x: trace_op(x.args[0]) if x.op is transpose and x.ndim == 2 else None,
     text=Notation("trace({0})"), latex=_fn(r"\operatorname{tr}"),
@@ -304,6 +305,8 @@ def _diag_jvp(ts: tuple[Expr | None, ...], out: Expr, x: Expr) -> Expr:
 
 diag_op = register(Op(
     "diag", 1, _diag_shape, numpy="np.diag({0})", vjp=_diag_vjp, jvp=_diag_jvp, view=True,
+    # not in the standard; each library's diag goes both ways, as np.diag does
+    forms={"torch": "torch.diag({0})", "jax": "jnp.diag({0})", "cupy": "cupy.diag({0})"},
     dtype=_same_dtype,
     text=Notation("diag({0})"), latex=_fn(r"\operatorname{diag}"),
     sympy=lambda x: _sp().DiagMatrix(x) if x.shape[1] == 1 else _sp().DiagonalOf(x),

@@ -134,6 +134,17 @@ def _contract(p: Expr, t: Expr, x: Expr, axis: tuple[int, ...] | None, keepdims:
     return sum_(mul(_batch(p, nb), t), axis=_red_axes(x, axis), keepdims=keepdims)
 
 
+def _one_axis(template: str) -> Callable[[list[str], dict[str, Any]], str | None]:
+    """A library kernel that takes one axis (``torch.softmax(x, dim)``); None (the generic
+    form) for several axes."""
+    def render(args: list[str], kw: dict[str, Any]) -> str | None:
+        ax = kw["axis"]
+        if ax is None or len(ax) != 1:
+            return None
+        return template.format(*args, axis=ax[0])
+    return render
+
+
 _SUM: list[Op] = []
 _MEAN: list[Op] = []
 
@@ -158,6 +169,7 @@ sum_ = register(Op(
     "sum", 1, _reduce_shape,
     # np.add.reduce is np.sum without its Python-level wrapper (2 µs less per call)
     numpy=_np("np.add.reduce({0}, axis={axis}, keepdims={keepdims})"),
+    forms={"xp": _np("xp.sum({0}, axis={axis}, keepdims={keepdims})")},
     numpy_out=_np("np.add.reduce({0}, axis={axis}, keepdims={keepdims}, out={out})"),
     normalize=_axis_norm("sum", None),
     vjp=lambda g, out, x, *, axis, keepdims: (unreduce(g, x, axis, keepdims),),
@@ -234,6 +246,8 @@ def _softmax_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *,
 softmax = register(Op(
     "softmax", 1, lambda shapes, *, axis: shapes[0],
     numpy=_np("softmax({0}, axis={axis})"), helpers=("softmax",),
+    forms={"torch": _one_axis("torch.softmax({0}, {axis})"),
+           "jax": _np("jax.nn.softmax({0}, axis={axis})")},
     normalize=_axis_norm("softmax", -1), vjp=_softmax_vjp, jvp=_softmax_jvp,
     text=_fn_text("softmax", skip_last=True),
     latex=_fn_latex(r"\operatorname{softmax}", skip_last=True),
@@ -258,6 +272,8 @@ def _log_softmax_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *,
 log_softmax = register(Op(
     "log_softmax", 1, lambda shapes, *, axis: shapes[0],
     numpy=_np("log_softmax({0}, axis={axis})"), helpers=("log_softmax", "log_softmax_into"),
+    forms={"torch": _one_axis("torch.log_softmax({0}, {axis})"),
+           "jax": _np("jax.nn.log_softmax({0}, axis={axis})")},
     numpy_out=_np("log_softmax_into({0}, {axis}, {out})"),
     normalize=_axis_norm("log_softmax", -1), vjp=_log_softmax_vjp, jvp=_log_softmax_jvp,
     text=_fn_text("log_softmax", skip_last=True),

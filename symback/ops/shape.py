@@ -79,6 +79,7 @@ def _transpose_latex(args: list[str], kw: dict[str, Any]) -> str:
 transpose = register(Op(
     "transpose", 1, lambda shapes, *, axes: tuple(shapes[0][a] for a in axes),
     numpy=_transpose_numpy, normalize=_transpose_norm, simplify=_transpose_simplify,
+    forms={"xp": "xp.permute_dims({0}, {axes})"},  # (torch's .T warns beyond 2-D)
     vjp=_transpose_vjp, view=True, dtype=lambda args, **kw: args[0].dtype,
     # a tangent's trailing batch axes (symback.higher) stay where they are
     jvp=lambda ts, out, x, *, axes: transpose(
@@ -277,6 +278,7 @@ def _concat_sympy(*xs: Any, axis: int) -> Any:
 
 concatenate_op = register(Op(
     "concatenate", None, _concat_shape, numpy=_seq_numpy("concatenate"),
+    forms={"xp": lambda args, kw: f"xp.concat([{', '.join(args)}], axis={kw['axis']})"},
     normalize=_concat_norm, vjp=_concat_vjp,
     jvp=lambda ts, out, *xs, axis: concatenate_op(*_zero_tangents(ts, xs), axis=axis),
     text=Notation(lambda a, kw: f"concatenate([{', '.join(a)}], axis={kw['axis']})"),

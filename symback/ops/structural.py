@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ShapeError
-from ..graph import Expr, Op, const
+from ..graph import Expr, Op, const, render_shape
 from ..notation import ATOM, LOWEST, MUL, Notation
 from ..shapes import Shape, broadcast, check_shape, fmt, normalize_axis
 from . import register
@@ -83,9 +83,19 @@ def _broadcast_to_vjp(g: Expr, out: Expr, x: Expr, *, shape: Shape) -> tuple[Exp
     return (sum_to(g, x.shape),)
 
 
+def _broadcast_to_xp(args: list[str], kw: dict[str, Any]) -> str:
+    """``xp.broadcast_to`` needs an array: a Python number becomes one of the node's dtype."""
+    node = kw["_node"]
+    x = args[0]
+    if node.args[0].shape == ():  # (a Python number at run time, or a 0-d array)
+        x = f"xp.asarray({x}, dtype=xp.{node.dtype}, device=_dev)"
+    return f"xp.broadcast_to({x}, {render_shape(kw['shape'], kw['_dims'])})"
+
+
 broadcast_to_op = register(Op(
     "broadcast_to", 1, _broadcast_to_shape,
     numpy="np.broadcast_to({0}, {shape})",
+    forms={"xp": lambda args, kw: _broadcast_to_xp(args, kw)},
     normalize=_broadcast_to_norm, simplify=_broadcast_to_simplify, vjp=_broadcast_to_vjp,
     # tangents carry trailing batch axes (symback.higher): they ride along unstretched
     jvp=lambda ts, out, x, *, shape: broadcast_to_op(ts[0], shape=shape + ts[0].shape[x.ndim:]),
@@ -123,6 +133,9 @@ def _expand_dims_shape(shapes: tuple[Shape, ...], *, axis: tuple[int, ...]) -> S
 expand_dims = register(Op(
     "expand_dims", 1, _expand_dims_shape,
     numpy="np.expand_dims({0}, {axis})",
+    # the standard's expand_dims takes one axis: new axes by indexing instead
+    forms={"xp": lambda args, kw: args[0] + "[" + ", ".join(
+        "None" if i in kw["axis"] else ":" for i in range(kw["_node"].ndim)) + "]"},
     normalize=_axes_norm("expand_dims", True),
     simplify=lambda x, *, axis: x if not axis else None,
     vjp=lambda g, out, x, *, axis: (squeeze(g, axis=axis),),
