@@ -66,6 +66,32 @@ def conv_windows(x, k, stride, padding, dilation):
                                            strides, writeable=False)
 
 
+def conv_windows_cf(x, k, stride, padding, dilation):
+    """The windows of x (N, C, *S) zero-padded in its own channels-first layout: a view of
+    shape (N, C, *k, *out), so each (sample, channel, offset) row runs along the output's
+    last axis in memory."""
+    nd = len(k)
+    if any(lo or hi for lo, hi in padding):
+        x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
+    s = x.shape[2:]
+    out = tuple((s[i] - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
+    st = x.strides
+    strides = st[:2] + tuple(st[2 + i] * dilation[i] for i in range(nd)) \
+        + tuple(st[2 + i] * stride[i] for i in range(nd))
+    return np.lib.stride_tricks.as_strided(x, x.shape[:2] + tuple(k) + out, strides,
+                                           writeable=False)
+
+
+def conv_rows_first(c, k, f):
+    """Whether the columns of a convolution are few (C/G · Π k ≤ F/G, as a first layer's):
+    then a per-sample product in channels-first layout beats channels-last im2col, whose
+    output would need a transposing pass over the larger (N, F, *out)."""
+    m = c
+    for d in k:
+        m *= d
+    return m <= f
+
+
 def conv_cols(x, k, stride, padding, dilation, groups):
     """im2col: (G, N·Π out, Π k · C/G) columns of the windows of x (kernel offsets outer,
     channels inner), and the output's spatial shape."""
@@ -100,25 +126,52 @@ def conv_gmat(g, groups):
 
 
 def conv_nd(x, w, stride, padding, dilation, groups):
-    """y = conv(x, w): (N, F, *out) by one (batched over groups) matmul of the im2col columns
-    with the weights; returned as a channels-last array viewed as (N, F, *out) (no copy)."""
+    """y = conv(x, w): (N, F, *out) by one matmul of the im2col columns with the weights.
+
+    Few columns (C/G · Π k ≤ F/G): columns (N, G, C/G · Π k, Π out) and a product per sample
+    and group, whose result is y in its own layout. Otherwise channels-last columns
+    (G, N · Π out, Π k · C/G) and one product, returned as a channels-last array viewed as
+    (N, F, *out) (no copy)."""
     k = w.shape[2:]
     nd = len(k)
-    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
     f = w.shape[0]
+    n = x.shape[0]
+    if conv_rows_first(w.shape[1], k, f // groups):
+        win = conv_windows_cf(x, k, stride, padding, dilation)
+        out = win.shape[2 + nd:]
+        cols = win.reshape(n, groups, w[0].size, -1)  # C/G · Π k rows per sample and group
+        y = np.matmul(w.reshape(groups, f // groups, -1), cols)  # (N, G, F/G, Π out)
+        return y.reshape((n, f) + out)
+    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
     y = np.matmul(cols, conv_wmat(w, groups).transpose(0, 2, 1))  # (G, N·out, F/G)
-    y = y.reshape((groups, x.shape[0]) + out + (f // groups,))
+    y = y.reshape((groups, n) + out + (f // groups,))
     y = y.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd)))
-    return y.reshape((x.shape[0], f) + out)
+    return y.reshape((n, f) + out)
 
 
 def conv_dw(x, g, k, stride, padding, dilation, groups):
-    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as one batched matmul gᵀ · cols."""
-    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
+    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as one batched matmul gᵀ · cols (the columns laid
+    out as conv_nd's: channels-first (C/G · Π k, N · Π out) when they are few, else
+    channels-last)."""
     f = g.shape[1]
     nd = len(k)
+    n, c = x.shape[:2]
+    cg = c // groups
+    if conv_rows_first(cg, k, f // groups):
+        win = conv_windows_cf(x, k, stride, padding, dilation)  # (N, C, *k, *out)
+        win = win.transpose((1,) + tuple(range(2, 2 + nd)) + (0,)
+                            + tuple(range(2 + nd, 2 + 2 * nd)))
+        kk = 1
+        for d in k:
+            kk *= d
+        cols = win.reshape(groups, cg * kk, -1)  # (G, C/G · Π k, N · Π out)
+        gt = g.reshape((n, groups, f // groups, -1)).transpose(1, 2, 0, 3)
+        gt = gt.reshape(groups, f // groups, -1)  # (G, F/G, N · Π out)
+        dw = np.matmul(gt, cols.transpose(0, 2, 1))  # (G, F/G, C/G · Π k)
+        return dw.reshape((f, cg) + tuple(k))
+    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
     dw = np.matmul(conv_gmat(g, groups).transpose(0, 2, 1), cols)  # (G, F/G, Π k · C/G)
-    dw = dw.reshape((f,) + tuple(k) + (x.shape[1] // groups,))
+    dw = dw.reshape((f,) + tuple(k) + (cg,))
     return np.ascontiguousarray(np.moveaxis(dw, -1, 1))
 
 
@@ -165,29 +218,42 @@ def pool_bits(a):
     return a.view(ints) if a.dtype.kind == "f" and ints is not None else None
 
 
+def pool_small_index(idx, k):
+    """The window positions in the narrowest integer type that holds them (int8 for windows
+    of up to 127 entries): the per-offset comparisons then read an eighth of the bytes."""
+    kk = 1
+    for d in k:
+        kk *= d
+    t = np.int8 if kk <= 127 else (np.int16 if kk <= 32767 else np.int64)
+    return idx if idx.dtype == t else idx.astype(t)
+
+
 def max_pool_index(x, k, stride, padding):
     """Flat index (within the window) of each window's first maximum; padding is -inf.
 
     A running maximum over the kernel offsets (one strided view each): offset j takes over
     where it is strictly greater than all before it, so ties keep the first, and as j grows
-    the index is max(index, j · [greater]). A NaN (which ``argmax`` counts as the maximum)
-    or an infinity sends the input to the exact ``argmax`` over the stacked views."""
+    the index is max(index, j · [greater]) (kept in a small integer type, int64 at the end).
+    A NaN (which ``argmax`` counts as the maximum) or an infinity sends the input to the
+    exact ``argmax`` over the stacked views."""
     views = pool_views(x, k, stride, padding, -np.inf)
     best = views[0].copy()
-    idx = np.zeros(best.shape, dtype=np.int64)
+    idx = pool_small_index(np.zeros(best.shape, dtype=np.int8), k)
+    one = np.ones((), dtype=idx.dtype)
     for j in range(1, len(views)):
-        np.maximum(idx, np.multiply(np.greater(views[j], best), j, dtype=np.int64), out=idx)
+        np.maximum(idx, np.multiply(np.greater(views[j], best), one * j), out=idx)
         np.maximum(best, views[j], out=best)
     t = float(np.add.reduce(best, axis=None))
     if t - t != 0:  # inf or NaN somewhere (or an overflowing sum): argmax decides
-        idx = np.argmax(np.stack(views, axis=-1), axis=-1)
-    return idx
+        return np.argmax(np.stack(views, axis=-1), axis=-1)
+    return idx.astype(np.int64)
 
 
 def max_pool_gather(c, idx, k, stride, padding):
     """c read at the window positions ``idx`` (max_pool(x) is x read at its own indices):
     the sum over offsets j of c's bit patterns masked by [idx = j] (one term is nonzero)."""
     views = pool_views(c, k, stride, padding, 0)
+    idx = pool_small_index(idx, k)
     out = views[0].copy()
     ob = pool_bits(out)
     if ob is None:
@@ -210,6 +276,8 @@ def max_pool_dx(g, idx, k, stride, padding, s):
     padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
     tile = all(stride[i] >= k[i] for i in range(nd))
     dx = np.zeros((n, c) + padded, dtype=g.dtype)
+    g = np.ascontiguousarray(g)  # read once per offset: one pass to make it contiguous
+    idx = pool_small_index(idx, k)
     gb = pool_bits(g)
     for j, kj in enumerate(np.ndindex(*k)):
         sl = tuple(slice(kj[i], kj[i] + stride[i] * (out[i] - 1) + 1, stride[i])
@@ -227,14 +295,17 @@ def max_pool_dx(g, idx, k, stride, padding, s):
     return dx
 
 
-for _fn in (conv_windows, conv_cols, conv_wmat, conv_gmat, conv_nd, conv_dw, conv_dx,
-            pool_views, pool_bits, max_pool_index, max_pool_gather, max_pool_dx):
+for _fn in (conv_windows, conv_windows_cf, conv_rows_first, conv_cols, conv_wmat, conv_gmat, conv_nd, conv_dw, conv_dx,
+            pool_views, pool_bits, pool_small_index, max_pool_index, max_pool_gather, max_pool_dx):
     numeric.HELPERS[_fn.__name__] = _fn
 numeric.DEPENDS.update({
-    "conv_cols": ("conv_windows",), "conv_nd": ("conv_cols", "conv_wmat"),
-    "conv_dw": ("conv_cols", "conv_gmat"), "conv_dx": ("conv_gmat", "conv_wmat"),
-    "max_pool_index": ("pool_views",), "max_pool_gather": ("pool_views", "pool_bits"),
-    "max_pool_dx": ("pool_bits",),
+    "conv_cols": ("conv_windows",),
+    "conv_nd": ("conv_cols", "conv_wmat", "conv_windows_cf", "conv_rows_first"),
+    "conv_dw": ("conv_cols", "conv_gmat", "conv_windows_cf", "conv_rows_first"),
+    "conv_dx": ("conv_gmat", "conv_wmat"),
+    "max_pool_index": ("pool_views", "pool_small_index"),
+    "max_pool_gather": ("pool_views", "pool_bits", "pool_small_index"),
+    "max_pool_dx": ("pool_bits", "pool_small_index"),
 })
 
 # ---------------------------------------------------------------- attributes
