@@ -176,23 +176,31 @@ def conv_dw(x, g, k, stride, padding, dilation, groups):
 
 
 def conv_dx(g, w, s, stride, padding, dilation, groups):
-    """∂⟨g, conv(x, w)⟩/∂x for x of spatial shape s: the columns g · w, added back into a
-    channels-last (padded) array with one strided add per kernel offset (col2im)."""
+    """∂⟨g, conv(x, w)⟩/∂x for x of spatial shape s (col2im): one batched matmul gives, per
+    kernel offset, the contiguous block g · w[:, :, offset] (N · Π out, C/G), added into a
+    channels-last (padded) array through one strided view per offset; returned viewed as
+    (N, C, *s)."""
     k = w.shape[2:]
     nd = len(k)
-    n = g.shape[0]
+    n, f = g.shape[:2]
     out = g.shape[2:]
     cg = w.shape[1]
-    cols = np.matmul(conv_gmat(g, groups), conv_wmat(w, groups))  # (G, N·out, Π k · C/G)
-    cols = cols.reshape((groups, n) + out + tuple(k) + (cg,))
+    wk = np.moveaxis(w.reshape((groups, f // groups, cg) + tuple(k)), (0, 1, 2),
+                     (nd, nd + 1, nd + 2))  # (*k, G, F/G, C/G)
+    wk = np.ascontiguousarray(wk).reshape((-1, groups, f // groups, cg))
+    cols = np.matmul(conv_gmat(g, groups), wk)  # (Π k, G, N · Π out, C/G)
     padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
     dx = np.zeros((n,) + padded + (groups, cg), dtype=np.result_type(g, w))
-    for kk in np.ndindex(*k):
+    for j, kk in enumerate(np.ndindex(*k)):
         sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (out[i] - 1) + 1,
                          stride[i]) for i in range(nd))
-        src = cols[(slice(None), slice(None)) + (slice(None),) * nd + kk]  # (G, N, *out, C/G)
-        dst = dx[(slice(None),) + sl]  # (N, *out, G, C/G)
-        dst += np.moveaxis(src, 0, -2)
+        src = cols[j].reshape((groups, n) + out + (cg,))
+        if groups == 1:
+            dst = dx[(slice(None),) + sl + (0,)]  # (N, *out, C)
+            np.add(dst, src[0], out=dst)
+        else:
+            dst = dx[(slice(None),) + sl]  # (N, *out, G, C/G)
+            np.add(dst, np.moveaxis(src, 0, -2), out=dst)
     crop = tuple(slice(padding[i][0], padding[i][0] + s[i]) for i in range(nd))
     dx = dx[(slice(None),) + crop].reshape((n,) + tuple(s) + (groups * cg,))
     return np.moveaxis(dx, -1, 1)
@@ -302,7 +310,7 @@ numeric.DEPENDS.update({
     "conv_cols": ("conv_windows",),
     "conv_nd": ("conv_cols", "conv_wmat", "conv_windows_cf", "conv_rows_first"),
     "conv_dw": ("conv_cols", "conv_gmat", "conv_windows_cf", "conv_rows_first"),
-    "conv_dx": ("conv_gmat", "conv_wmat"),
+    "conv_dx": ("conv_gmat",),
     "max_pool_index": ("pool_views", "pool_small_index"),
     "max_pool_gather": ("pool_views", "pool_bits", "pool_small_index"),
     "max_pool_dx": ("pool_bits", "pool_small_index"),
