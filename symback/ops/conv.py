@@ -283,7 +283,10 @@ def max_pool_dx(g, idx, k, stride, padding, s):
     out = g.shape[2:]
     padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
     tile = all(stride[i] >= k[i] for i in range(nd))
-    dx = np.zeros((n, c) + padded, dtype=g.dtype)
+    exact = all(stride[i] == k[i] and padded[i] == out[i] * k[i] for i in range(nd))
+    gb = pool_bits(g)
+    # windows that tile the input exactly write every entry: no zero fill needed
+    dx = (np.empty if exact and gb is not None else np.zeros)((n, c) + padded, dtype=g.dtype)
     g = np.ascontiguousarray(g)  # read once per offset: one pass to make it contiguous
     idx = pool_small_index(idx, k)
     gb = pool_bits(g)
