@@ -489,10 +489,11 @@ def main(argv: list[str] | None = None) -> int:
             B, L = BLOCK["batch"], BLOCK["length"]  # noqa: N806
             sym_b, why = block_symback(dtype)
             if sym_b is None:
-                msg = (f"transformer block {dtype}: this checkout lacks an op the block needs "
-                       f"({why}); the row runs once the NumPy-surface ops are merged.")
-                print(msg)
-                skipped.append(msg)
+                msg = (f"transformer block: this checkout lacks an op the block needs "
+                       f"({why}); the rows run once the NumPy-surface ops are merged.")
+                print(f"{dtype}: {msg}")
+                if msg not in skipped:
+                    skipped.append(msg)
                 continue
             vals, hv, cv = block_values(dtype)
             print(f"transformer block {dtype} {B}×{L}")
