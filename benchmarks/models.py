@@ -47,19 +47,20 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "examples"))
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+import argparse
+import json
+import math
+import platform
+import subprocess
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
 
-import numpy as np  # noqa: E402
+import numpy as np
+import timing as tm
 
-import symback as sb  # noqa: E402
-import timing as tm  # noqa: E402
+import symback as sb
 
 LAM = 1e-4
 BLOCK = {"batch": 16, "length": 32, "d": 48, "heads": 4}
@@ -130,7 +131,7 @@ def cnn_symback(dtype: str) -> Callable[..., Any]:
 def cnn_torch_loss(torch: Any) -> Callable[..., Any]:
     F = torch.nn.functional
 
-    def loss(K1, b1, K2, b2, W3, b3, x, y):  # noqa: N803 - the example's names
+    def loss(K1, b1, K2, b2, W3, b3, x, y):
         h = F.max_pool2d(F.relu(F.conv2d(x, K1, b1, padding="same")), 2)
         h = F.max_pool2d(F.relu(F.conv2d(h, K2, b2, padding="same")), 2)
         u = h.flatten(1) @ W3 + b3
@@ -162,7 +163,7 @@ def cnn_jax_loss(jax: Any) -> Callable[..., Any]:
         return lax.reduce_window(h, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
 
     def loss(params, x, y):
-        K1, b1, K2, b2, W3, b3 = params  # noqa: N806
+        K1, b1, K2, b2, W3, b3 = params
         dn = ("NCHW", "OIHW", "NCHW")
         h = lax.conv_general_dilated(x, K1, (1, 1), "SAME", dimension_numbers=dn)
         h = pool(jax.nn.relu(h + b1[:, None, None]))
@@ -197,10 +198,10 @@ def jax_runner(jax: Any, loss_fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def block_symback(dtype: str) -> tuple[Callable[..., Any] | None, str]:
     """The block's step, or None and the reason (an op this checkout lacks)."""
-    B, L, d, H = BLOCK["batch"], BLOCK["length"], BLOCK["d"], BLOCK["heads"]  # noqa: N806
+    B, L, d, H = BLOCK["batch"], BLOCK["length"], BLOCK["d"], BLOCK["heads"]
     try:
         h = sb.tensor("h", (B, L, d), dtype=dtype)
-        C = sb.tensor("C", (B, L, d), dtype=dtype)  # noqa: N806
+        C = sb.tensor("C", (B, L, d), dtype=dtype)
         wq, wk, wv, wo = (sb.matrix(n, d, d, dtype=dtype) for n in ("Q", "K", "V", "O"))
         w1, w2 = sb.matrix("A", d, 4 * d, dtype=dtype), sb.matrix("B", 4 * d, d, dtype=dtype)
         g1, b1, g2, b2 = (sb.vector(n, d, dtype=dtype)
@@ -209,7 +210,7 @@ def block_symback(dtype: str) -> tuple[Callable[..., Any] | None, str]:
         h1 = h + sb.nn.multi_head_attention(a, wq, wk, wv, wo, H, is_causal=True)
         m = sb.nn.layer_norm(h1, d, g2, b2)
         out = h1 + sb.nn.gelu(m @ w1) @ w2
-        J = sb.sum(out * C) * (1.0 / (B * L))  # noqa: N806
+        J = sb.sum(out * C) * (1.0 / (B * L))
         params = [wq, wk, wv, wo, w1, w2, g1, b1, g2, b2]
         step = sb.value_and_grad(J, params, args=params + [h, C])
     except Exception as e:  # noqa: BLE001 - reported, the row is skipped
@@ -221,7 +222,7 @@ def block_symback(dtype: str) -> tuple[Callable[..., Any] | None, str]:
 
 
 def block_values(dtype: str) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    B, L, d = BLOCK["batch"], BLOCK["length"], BLOCK["d"]  # noqa: N806
+    B, L, d = BLOCK["batch"], BLOCK["length"], BLOCK["d"]
     rng = np.random.default_rng(3)
     shapes = [(d, d)] * 4 + [(d, 4 * d), (4 * d, d)]
     vals = [rng.standard_normal(s) / math.sqrt(s[0]) for s in shapes]
@@ -233,10 +234,10 @@ def block_values(dtype: str) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
 
 def block_torch_loss(torch: Any) -> Callable[..., Any]:
     F = torch.nn.functional
-    H = BLOCK["heads"]  # noqa: N806
+    H = BLOCK["heads"]
 
-    def loss(wq, wk, wv, wo, w1, w2, g1, b1, g2, b2, h, C):  # noqa: N803
-        B, L, d = h.shape  # noqa: N806
+    def loss(wq, wk, wv, wo, w1, w2, g1, b1, g2, b2, h, C):
+        B, L, d = h.shape
         a = F.layer_norm(h, (d,), g1, b1)
 
         def heads(t):
@@ -252,16 +253,16 @@ def block_torch_loss(torch: Any) -> Callable[..., Any]:
 
 def block_jax_loss(jax: Any) -> Callable[..., Any]:
     jnp = jax.numpy
-    H = BLOCK["heads"]  # noqa: N806
+    H = BLOCK["heads"]
 
     def ln(x, g, b):
         mu = x.mean(-1, keepdims=True)
         var = ((x - mu) ** 2).mean(-1, keepdims=True)
         return (x - mu) / jnp.sqrt(var + 1e-5) * g + b
 
-    def loss(params, h, C):  # noqa: N803
+    def loss(params, h, C):
         wq, wk, wv, wo, w1, w2, g1, b1, g2, b2 = params
-        B, L, d = h.shape  # noqa: N806
+        B, L, d = h.shape
         a = ln(h, g1, b1)
 
         def heads(t):
@@ -486,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(run_row("CNN", dtype, n, cands,
                                     "torch eager" if t_loss is not None else None, args, print))
         if "block" in models:
-            B, L = BLOCK["batch"], BLOCK["length"]  # noqa: N806
+            B, L = BLOCK["batch"], BLOCK["length"]
             sym_b, why = block_symback(dtype)
             if sym_b is None:
                 msg = (f"transformer block: this checkout lacks an op the block needs "

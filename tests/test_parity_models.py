@@ -27,7 +27,7 @@ F = torch.nn.functional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "examples"))
-from cnn_digits import build_cnn  # noqa: E402
+from cnn_digits import build_cnn
 
 LAM = 1e-3
 TOL = 1e-10
@@ -50,7 +50,7 @@ def cnn_values(rng: np.random.Generator, n: int):
     return params, x, labels
 
 
-def torch_cnn_loss(K1, b1, K2, b2, W3, b3, x, labels):  # noqa: N803 - the example's names
+def torch_cnn_loss(K1, b1, K2, b2, W3, b3, x, labels):
     h = F.max_pool2d(F.relu(F.conv2d(x, K1, b1, padding="same")), 2)
     h = F.max_pool2d(F.relu(F.conv2d(h, K2, b2, padding="same")), 2)
     u = h.flatten(1) @ W3 + b3
@@ -110,7 +110,7 @@ def missing_block_ops() -> str | None:
 B, L, D, HEADS = 3, 8, 16, 4
 
 
-def torch_block_loss(wq, wk, wv, wo, w1, w2, g1, b1, g2, b2, h, C):  # noqa: N803
+def torch_block_loss(wq, wk, wv, wo, w1, w2, g1, b1, g2, b2, h, C):
     a = F.layer_norm(h, (D,), g1, b1)
 
     def heads(t):
@@ -128,14 +128,14 @@ def test_transformer_block_loss_and_every_gradient_match_pytorch():
     if missing:
         pytest.skip(f"the transformer block needs {missing}, not in this checkout yet")
     h = sb.tensor("h", (B, L, D))
-    C = sb.tensor("C", (B, L, D))  # noqa: N806
+    C = sb.tensor("C", (B, L, D))
     wq, wk, wv, wo = (sb.matrix(n, D, D) for n in ("Q", "K", "V", "O"))
     w1, w2 = sb.matrix("A", D, 4 * D), sb.matrix("B", 4 * D, D)
     g1, b1, g2, b2 = (sb.vector(n, D) for n in ("gamma_a", "beta_a", "gamma_m", "beta_m"))
     a = sb.nn.layer_norm(h, D, g1, b1)
     h1 = h + sb.nn.multi_head_attention(a, wq, wk, wv, wo, HEADS, is_causal=True)
     m = sb.nn.layer_norm(h1, D, g2, b2)
-    J = sb.sum((h1 + sb.nn.gelu(m @ w1) @ w2) * C) * (1.0 / (B * L))  # noqa: N806
+    J = sb.sum((h1 + sb.nn.gelu(m @ w1) @ w2) * C) * (1.0 / (B * L))
     params = [wq, wk, wv, wo, w1, w2, g1, b1, g2, b2]
     step = sb.value_and_grad(J, params, args=params + [h, C])
     rng = np.random.default_rng(11)

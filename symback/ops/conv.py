@@ -169,7 +169,7 @@ def conv_dw(x, g, k, stride, padding, dilation, groups):
         gt = gt.reshape(groups, f // groups, -1)  # (G, F/G, N · Π out)
         dw = np.matmul(gt, cols.transpose(0, 2, 1))  # (G, F/G, C/G · Π k)
         return dw.reshape((f, cg) + tuple(k))
-    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
+    cols, _ = conv_cols(x, k, stride, padding, dilation, groups)
     dw = np.matmul(conv_gmat(g, groups).transpose(0, 2, 1), cols)  # (G, F/G, Π k · C/G)
     dw = dw.reshape((f,) + tuple(k) + (cg,))
     return np.ascontiguousarray(np.moveaxis(dw, -1, 1))
