@@ -55,6 +55,9 @@ CASES = [
     ((1, 4, 6, 6), (4, 2, 3, 3), (1, 1), (1, 1), (2, 1), 2),
     ((1, 2, 4, 4, 3), (2, 1, 2, 2, 2), (1, 2, 1), (0, 1, 1), (1, 1, 1), 2),
     ((3, 1, 5, 5), (2, 1, 1, 1), (2, 2), (0, 0), (1, 1), 1),
+    # few columns per group (C/G · Π k ≤ F/G): the kernels' channels-first path
+    ((2, 2, 7, 6), (16, 1, 2, 2), (2, 1), (1, 0), (2, 1), 2),
+    ((1, 2, 4, 4, 3), (8, 1, 1, 2, 1), (1, 2, 1), (0, 1, 0), (1, 1, 1), 2),
 ]
 
 
@@ -181,6 +184,44 @@ def test_max_pool_ties_go_to_the_first_maximum():
     g = sb.grad(sb.sum(sb.nn.max_pool(x, 2)), x)
     got = sb.lambdify([x], g)(np.ones((1, 1, 2, 2)))
     assert got.ravel().tolist() == [1.0, 0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("xs,k,stride,padding", [
+    ((2, 3, 6, 6), (2, 2), (2, 2), (0, 0)),
+    ((2, 2, 7, 6), (3, 3), (2, 1), (1, 1)),
+    ((1, 2, 5, 4, 6), (2, 3, 2), (1, 2, 2), (1, 1, 0)),
+    ((2, 2, 9), (4,), (3,), (2,)),
+])
+def test_max_pool_many_ties_route_to_the_first_maximum_in_c_order(xs, k, stride, padding):
+    # values in {0, 1, 2}: most windows hold several maxima; each window's cotangent must go
+    # to its first maximum in the window's C order (PyTorch's rule), overlapping windows add
+    rng = np.random.default_rng(5)
+    xv = rng.integers(0, 3, size=xs).astype(float)
+    x = sb.tensor("x", xs)
+    y = sb.nn.max_pool(x, k, stride, padding)
+    want_y = maxpool_ref(xv, k, stride, padding)
+    assert_close(sb.lambdify([x], y)(xv), want_y, 0, 0, "max_pool value with ties")
+    u = rng.normal(size=want_y.shape)
+    got = sb.lambdify([x], sb.grad(sb.sum(y * u), x))(xv)
+    nd = len(k)
+    xp = np.pad(xv, ((0, 0), (0, 0)) + tuple((p, p) for p in padding), constant_values=-np.inf)
+    g = np.zeros(xp.shape)
+    for idx in itertools.product(*[range(d) for d in xs[:2]]):
+        for o in itertools.product(*[range(d) for d in want_y.shape[2:]]):
+            sl = tuple(slice(o[i] * stride[i], o[i] * stride[i] + k[i]) for i in range(nd))
+            j = np.unravel_index(np.argmax(xp[idx + sl]), k)
+            g[idx + tuple(o[i] * stride[i] + j[i] for i in range(nd))] += u[idx + o]
+    crop = tuple(slice(p, p + xs[2 + i]) for i, p in enumerate(padding))
+    assert_close(got, g[(slice(None), slice(None)) + crop], 1e-14, 1e-14, "ties d/dx")
+
+
+def test_max_pool_nan_is_the_maximum_as_in_argmax():
+    x = sb.tensor("x", (1, 1, 2, 4))
+    xv = np.array([[[[1.0, 5.0, 2.0, np.nan], [3.0, np.nan, 0.0, 1.0]]]])
+    y = sb.lambdify([x], sb.nn.max_pool(x, 2))(xv)
+    assert np.isnan(y).all()
+    g = sb.lambdify([x], sb.grad(sb.sum(sb.nn.max_pool(x, 2)), x))(xv)
+    assert g.ravel().tolist() == [0, 0, 0, 1, 0, 1, 0, 0]
 
 
 def test_avg_pool_is_the_window_mean():

@@ -42,147 +42,281 @@ from .elementwise import add
 
 
 def conv_windows(x, k, stride, padding, dilation):
-    """The im2col view of x (N, C, *S): shape (N, C, *out, *k), read-only, no copy."""
+    """The im2col view of x (N, C, *S) in channels-last memory: shape (N, *out, *k, C),
+    read-only. x is copied once into a zero-padded (N, *S_pad, C) array (a view of x itself
+    when it is channels-last already and unpadded), so a window's (k_last, C) entries are
+    adjacent in memory and the column copy runs over long contiguous rows."""
+    nd = len(k)
+    xt = np.moveaxis(x, 1, -1)
+    if any(lo or hi for lo, hi in padding):
+        s = tuple(x.shape[2 + i] + padding[i][0] + padding[i][1] for i in range(nd))
+        xp = np.zeros((x.shape[0],) + s + (x.shape[1],), dtype=x.dtype)
+        xp[(slice(None),) + tuple(slice(padding[i][0], padding[i][0] + x.shape[2 + i])
+                                  for i in range(nd))] = xt
+    elif x.shape[1] > 1:
+        xp = np.ascontiguousarray(xt)
+    else:
+        xp = xt
+    s = xp.shape[1:1 + nd]
+    out = tuple((s[i] - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
+    st = xp.strides
+    strides = (st[0],) + tuple(st[1 + i] * stride[i] for i in range(nd)) \
+        + tuple(st[1 + i] * dilation[i] for i in range(nd)) + (st[-1],)
+    return np.lib.stride_tricks.as_strided(xp, (xp.shape[0],) + out + tuple(k) + (xp.shape[-1],),
+                                           strides, writeable=False)
+
+
+def conv_windows_cf(x, k, stride, padding, dilation):
+    """The windows of x (N, C, *S) zero-padded in its own channels-first layout: a view of
+    shape (N, C, *k, *out), so each (sample, channel, offset) row runs along the output's
+    last axis in memory."""
     nd = len(k)
     if any(lo or hi for lo, hi in padding):
         x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
     s = x.shape[2:]
     out = tuple((s[i] - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
     st = x.strides
-    strides = st[:2] + tuple(st[2 + i] * stride[i] for i in range(nd)) \
-        + tuple(st[2 + i] * dilation[i] for i in range(nd))
-    return np.lib.stride_tricks.as_strided(x, x.shape[:2] + out + tuple(k), strides,
+    strides = st[:2] + tuple(st[2 + i] * dilation[i] for i in range(nd)) \
+        + tuple(st[2 + i] * stride[i] for i in range(nd))
+    return np.lib.stride_tricks.as_strided(x, x.shape[:2] + tuple(k) + out, strides,
                                            writeable=False)
 
 
+def conv_rows_first(c, k, f):
+    """Whether the columns of a convolution are few (C/G · Π k ≤ F/G, as a first layer's):
+    then a per-sample product in channels-first layout beats channels-last im2col, whose
+    output would need a transposing pass over the larger (N, F, *out)."""
+    m = c
+    for d in k:
+        m *= d
+    return m <= f
+
+
 def conv_cols(x, k, stride, padding, dilation, groups):
-    """im2col: (G, N·Π out, C/G · Π k) columns of the windows of x."""
+    """im2col: (G, N·Π out, Π k · C/G) columns of the windows of x (kernel offsets outer,
+    channels inner), and the output's spatial shape."""
     win = conv_windows(x, k, stride, padding, dilation)
     nd = len(k)
-    n, c = win.shape[:2]
-    out = win.shape[2:2 + nd]
-    win = win.reshape((n, groups, c // groups) + out + tuple(k))
-    perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
+    n = win.shape[0]
+    out = win.shape[1:1 + nd]
     m = n
     for d in out:
         m *= d
+    if groups == 1:
+        return win.reshape(1, m, -1), out
+    win = win.reshape(win.shape[:-1] + (groups, -1))
+    perm = (1 + 2 * nd,) + tuple(range(1 + 2 * nd)) + (2 + 2 * nd,)
     return win.transpose(perm).reshape(groups, m, -1), out
 
 
+def conv_wmat(w, groups):
+    """w (F, C/G, *k) as (G, F/G, Π k · C/G), matching the column order of conv_cols."""
+    f = w.shape[0]
+    wt = np.moveaxis(w, 1, -1)
+    return np.ascontiguousarray(wt).reshape(groups, f // groups, -1)
+
+
+def conv_gmat(g, groups):
+    """g (N, F, *out) as (G, N·Π out, F/G): one channels-last copy."""
+    n, f = g.shape[:2]
+    nd = g.ndim - 2
+    gm = g.reshape((n, groups, f // groups) + g.shape[2:])
+    gm = gm.transpose((1, 0) + tuple(range(3, 3 + nd)) + (2,))
+    return gm.reshape(groups, -1, f // groups)
+
+
 def conv_nd(x, w, stride, padding, dilation, groups):
-    """y = conv(x, w): (N, F, *out) by one batched matmul over the im2col columns."""
+    """y = conv(x, w): (N, F, *out) by one matmul of the im2col columns with the weights.
+
+    Few columns (C/G · Π k ≤ F/G): columns (N, G, C/G · Π k, Π out) and a product per sample
+    and group, whose result is y in its own layout. Otherwise channels-last columns
+    (G, N · Π out, Π k · C/G) and one product, returned as a channels-last array viewed as
+    (N, F, *out) (no copy)."""
     k = w.shape[2:]
     nd = len(k)
-    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
     f = w.shape[0]
-    wm = w.reshape(groups, f // groups, -1)
-    y = np.matmul(cols, wm.transpose(0, 2, 1))  # (G, N·out, F/G)
-    y = y.reshape((groups, x.shape[0]) + out + (f // groups,))
-    perm = (1, 0, 2 + nd) + tuple(range(2, 2 + nd))
-    return np.ascontiguousarray(y.transpose(perm)).reshape((x.shape[0], f) + out)
+    n = x.shape[0]
+    if conv_rows_first(w.shape[1], k, f // groups):
+        win = conv_windows_cf(x, k, stride, padding, dilation)
+        out = win.shape[2 + nd:]
+        cols = win.reshape(n, groups, w[0].size, -1)  # C/G · Π k rows per sample and group
+        y = np.matmul(w.reshape(groups, f // groups, -1), cols)  # (N, G, F/G, Π out)
+        return y.reshape((n, f) + out)
+    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
+    y = np.matmul(cols, conv_wmat(w, groups).transpose(0, 2, 1))  # (G, N·out, F/G)
+    y = y.reshape((groups, n) + out + (f // groups,))
+    y = y.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd)))
+    return y.reshape((n, f) + out)
 
 
 def conv_dw(x, g, k, stride, padding, dilation, groups):
-    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as one batched matmul g · cols."""
-    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
-    n, f = g.shape[:2]
+    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as one batched matmul gᵀ · cols (the columns laid
+    out as conv_nd's: channels-first (C/G · Π k, N · Π out) when they are few, else
+    channels-last)."""
+    f = g.shape[1]
     nd = len(k)
-    gm = g.reshape((n, groups, f // groups) + out)
-    gm = gm.transpose((1, 2, 0) + tuple(range(3, 3 + nd))).reshape(groups, f // groups, -1)
-    dw = np.matmul(gm, cols)  # (G, F/G, C/G · Π k)
-    return dw.reshape((f, x.shape[1] // groups) + tuple(k))
+    n, c = x.shape[:2]
+    cg = c // groups
+    if conv_rows_first(cg, k, f // groups):
+        win = conv_windows_cf(x, k, stride, padding, dilation)  # (N, C, *k, *out)
+        win = win.transpose((1,) + tuple(range(2, 2 + nd)) + (0,)
+                            + tuple(range(2 + nd, 2 + 2 * nd)))
+        kk = 1
+        for d in k:
+            kk *= d
+        cols = win.reshape(groups, cg * kk, -1)  # (G, C/G · Π k, N · Π out)
+        gt = g.reshape((n, groups, f // groups, -1)).transpose(1, 2, 0, 3)
+        gt = gt.reshape(groups, f // groups, -1)  # (G, F/G, N · Π out)
+        dw = np.matmul(gt, cols.transpose(0, 2, 1))  # (G, F/G, C/G · Π k)
+        return dw.reshape((f, cg) + tuple(k))
+    cols, _ = conv_cols(x, k, stride, padding, dilation, groups)
+    dw = np.matmul(conv_gmat(g, groups).transpose(0, 2, 1), cols)  # (G, F/G, Π k · C/G)
+    dw = dw.reshape((f,) + tuple(k) + (cg,))
+    return np.ascontiguousarray(np.moveaxis(dw, -1, 1))
 
 
 def conv_dx(g, w, s, stride, padding, dilation, groups):
-    """∂⟨g, conv(x, w)⟩/∂x for x of spatial shape s: the columns g · w, added back (col2im)."""
+    """∂⟨g, conv(x, w)⟩/∂x for x of spatial shape s (col2im): one batched matmul gives, per
+    kernel offset, the contiguous block g · w[:, :, offset] (N · Π out, C/G), added into a
+    channels-last (padded) array through one strided view per offset; returned viewed as
+    (N, C, *s)."""
     k = w.shape[2:]
     nd = len(k)
     n, f = g.shape[:2]
     out = g.shape[2:]
-    fg = f // groups
     cg = w.shape[1]
-    gm = g.reshape((n, groups, fg) + out)
-    gm = gm.transpose((1, 0) + tuple(range(3, 3 + nd)) + (2,)).reshape(groups, -1, fg)
-    cols = np.matmul(gm, w.reshape(groups, fg, -1))  # (G, N·out, C/G · Π k)
-    cols = cols.reshape((groups, n) + out + (cg,) + tuple(k))
-    perm = (1, 0, 2 + nd) + tuple(range(2, 2 + nd)) + tuple(range(3 + nd, 3 + 2 * nd))
-    cols = cols.transpose(perm).reshape((n, groups * cg) + out + tuple(k))
+    wk = np.moveaxis(w.reshape((groups, f // groups, cg) + tuple(k)), (0, 1, 2),
+                     (nd, nd + 1, nd + 2))  # (*k, G, F/G, C/G)
+    wk = np.ascontiguousarray(wk).reshape((-1, groups, f // groups, cg))
+    cols = np.matmul(conv_gmat(g, groups), wk)  # (Π k, G, N · Π out, C/G)
     padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
-    dx = np.zeros((n, groups * cg) + padded, dtype=np.result_type(g, w))
-    for kk in np.ndindex(*k):
+    dx = np.zeros((n,) + padded + (groups, cg), dtype=np.result_type(g, w))
+    for j, kk in enumerate(np.ndindex(*k)):
         sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (out[i] - 1) + 1,
                          stride[i]) for i in range(nd))
-        dx[(slice(None), slice(None)) + sl] += cols[(Ellipsis,) + kk]
+        src = cols[j].reshape((groups, n) + out + (cg,))
+        if groups == 1:
+            dst = dx[(slice(None),) + sl + (0,)]  # (N, *out, C)
+            np.add(dst, src[0], out=dst)
+        else:
+            dst = dx[(slice(None),) + sl]  # (N, *out, G, C/G)
+            np.add(dst, np.moveaxis(src, 0, -2), out=dst)
     crop = tuple(slice(padding[i][0], padding[i][0] + s[i]) for i in range(nd))
-    return dx[(slice(None), slice(None)) + crop]
+    dx = dx[(slice(None),) + crop].reshape((n,) + tuple(s) + (groups * cg,))
+    return np.moveaxis(dx, -1, 1)
 
 
-def pool_windows(x, k, stride, padding, fill):
-    """(N, C, *out, Π k) windows of x padded with ``fill`` (a copy; a free reshape when the
-    windows tile the input exactly)."""
+def pool_views(x, k, stride, padding, fill):
+    """One strided view (N, C, *out) of x (padded with ``fill``) per kernel offset, in the
+    window's C order."""
     nd = len(k)
     if any(lo or hi for lo, hi in padding):
         x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=fill)
     s = x.shape[2:]
-    if tuple(stride) == tuple(k) and all(s[i] % k[i] == 0 for i in range(nd)):
-        split = x.shape[:2]
-        for i in range(nd):
-            split += (s[i] // k[i], k[i])
-        perm = (0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2))
-        v = x.reshape(split).transpose(perm)
-    else:
-        v = conv_windows(x, k, stride, ((0, 0),) * nd, (1,) * nd)
-    return v.reshape(v.shape[:2 + nd] + (-1,))
+    out = tuple((s[i] - k[i]) // stride[i] + 1 for i in range(nd))
+    return [x[(slice(None), slice(None)) + tuple(
+        slice(kk[i], kk[i] + stride[i] * (out[i] - 1) + 1, stride[i]) for i in range(nd))]
+        for kk in np.ndindex(*k)]
+
+
+def pool_bits(a):
+    """a's entries as same-sized signed integers (a view), or None for other dtypes: a masked
+    select then becomes ``bits * mask`` (0 or the exact pattern), with no branch per entry."""
+    ints = {2: np.int16, 4: np.int32, 8: np.int64}.get(a.dtype.itemsize)
+    return a.view(ints) if a.dtype.kind == "f" and ints is not None else None
+
+
+def pool_small_index(idx, k):
+    """The window positions in the narrowest integer type that holds them (int8 for windows
+    of up to 127 entries): the per-offset comparisons then read an eighth of the bytes."""
+    kk = 1
+    for d in k:
+        kk *= d
+    t = np.int8 if kk <= 127 else (np.int16 if kk <= 32767 else np.int64)
+    return idx if idx.dtype == t else idx.astype(t)
 
 
 def max_pool_index(x, k, stride, padding):
-    """Flat index (within the window) of each window's first maximum; padding is -inf."""
-    return np.argmax(pool_windows(x, k, stride, padding, -np.inf), axis=-1)
+    """Flat index (within the window) of each window's first maximum; padding is -inf.
+
+    A running maximum over the kernel offsets (one strided view each): offset j takes over
+    where it is strictly greater than all before it, so ties keep the first, and as j grows
+    the index is max(index, j · [greater]) (kept in a small integer type, int64 at the end).
+    A NaN (which ``argmax`` counts as the maximum) or an infinity sends the input to the
+    exact ``argmax`` over the stacked views."""
+    views = pool_views(x, k, stride, padding, -np.inf)
+    best = views[0].copy()
+    idx = pool_small_index(np.zeros(best.shape, dtype=np.int8), k)
+    one = np.ones((), dtype=idx.dtype)
+    for j in range(1, len(views)):
+        np.maximum(idx, np.multiply(np.greater(views[j], best), one * j), out=idx)
+        np.maximum(best, views[j], out=best)
+    t = float(np.add.reduce(best, axis=None))
+    if t - t != 0:  # inf or NaN somewhere (or an overflowing sum): argmax decides
+        return np.argmax(np.stack(views, axis=-1), axis=-1)
+    return idx.astype(np.int64)
 
 
 def max_pool_gather(c, idx, k, stride, padding):
-    """c read at the window positions ``idx`` (max_pool(x) is x read at its own indices)."""
-    win = pool_windows(c, k, stride, padding, 0)
-    return np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
+    """c read at the window positions ``idx`` (max_pool(x) is x read at its own indices):
+    the sum over offsets j of c's bit patterns masked by [idx = j] (one term is nonzero)."""
+    views = pool_views(c, k, stride, padding, 0)
+    idx = pool_small_index(idx, k)
+    out = views[0].copy()
+    ob = pool_bits(out)
+    if ob is None:
+        for j in range(1, len(views)):
+            out = np.where(np.equal(idx, j), views[j], out)
+        return out
+    np.multiply(ob, np.equal(idx, 0), out=ob)
+    for j in range(1, len(views)):
+        np.add(ob, np.multiply(pool_bits(views[j]), np.equal(idx, j)), out=ob)
+    return out
 
 
 def max_pool_dx(g, idx, k, stride, padding, s):
     """Each window's cotangent g added at window position ``idx`` of an input of spatial
-    shape s (one-hot and a reshape when the windows tile the input, else one strided add
-    per kernel offset)."""
+    shape s: one masked write per kernel offset into a strided view (bit pattern times the
+    mask, as ``where(idx = j, g, 0)``), an add where windows overlap."""
     nd = len(k)
     n, c = g.shape[:2]
     out = g.shape[2:]
-    kk = 1
-    for d in k:
-        kk *= d
     padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
-    if tuple(stride) == tuple(k) and all(padded[i] == out[i] * k[i] for i in range(nd)):
-        hot = np.equal(idx[..., None], np.arange(kk)) * g[..., None]
-        hot = hot.reshape((n, c) + tuple(out) + tuple(k))
-        perm = (0, 1)
-        for i in range(nd):
-            perm += (2 + i, 2 + nd + i)
-        dx = hot.transpose(perm).reshape((n, c) + padded)
-    else:
-        dx = np.zeros((n, c) + padded, dtype=g.dtype)
-        for j, kj in enumerate(np.ndindex(*k)):
-            sl = tuple(slice(kj[i], kj[i] + stride[i] * (out[i] - 1) + 1, stride[i])
-                       for i in range(nd))
-            dx[(slice(None), slice(None)) + sl] += np.where(idx == j, g, 0)
+    tile = all(stride[i] >= k[i] for i in range(nd))
+    exact = all(stride[i] == k[i] and padded[i] == out[i] * k[i] for i in range(nd))
+    gb = pool_bits(g)
+    # windows that tile the input exactly write every entry: no zero fill needed
+    dx = (np.empty if exact and gb is not None else np.zeros)((n, c) + padded, dtype=g.dtype)
+    g = np.ascontiguousarray(g)  # read once per offset: one pass to make it contiguous
+    idx = pool_small_index(idx, k)
+    gb = pool_bits(g)
+    for j, kj in enumerate(np.ndindex(*k)):
+        sl = tuple(slice(kj[i], kj[i] + stride[i] * (out[i] - 1) + 1, stride[i])
+                   for i in range(nd))
+        dst = dx[(slice(None), slice(None)) + sl]
+        if gb is None:
+            dst += np.where(np.equal(idx, j), g, 0)
+        elif tile:  # each input position is in one window at most
+            np.multiply(gb, np.equal(idx, j), out=pool_bits(dst))
+        else:
+            dst += np.multiply(gb, np.equal(idx, j)).view(g.dtype)
     if any(lo or hi for lo, hi in padding):
         crop = tuple(slice(padding[i][0], padding[i][0] + s[i]) for i in range(nd))
         dx = dx[(slice(None), slice(None)) + crop]
     return dx
 
 
-for _fn in (conv_windows, conv_cols, conv_nd, conv_dw, conv_dx, pool_windows, max_pool_index,
-            max_pool_gather, max_pool_dx):
+for _fn in (conv_windows, conv_windows_cf, conv_rows_first, conv_cols, conv_wmat, conv_gmat, conv_nd, conv_dw, conv_dx,
+            pool_views, pool_bits, pool_small_index, max_pool_index, max_pool_gather, max_pool_dx):
     numeric.HELPERS[_fn.__name__] = _fn
 numeric.DEPENDS.update({
-    "conv_cols": ("conv_windows",), "conv_nd": ("conv_cols",), "conv_dw": ("conv_cols",),
-    "pool_windows": ("conv_windows",), "max_pool_index": ("pool_windows",),
-    "max_pool_gather": ("pool_windows",),
+    "conv_cols": ("conv_windows",),
+    "conv_nd": ("conv_cols", "conv_wmat", "conv_windows_cf", "conv_rows_first"),
+    "conv_dw": ("conv_cols", "conv_gmat", "conv_windows_cf", "conv_rows_first"),
+    "conv_dx": ("conv_gmat",),
+    "max_pool_index": ("pool_views", "pool_small_index"),
+    "max_pool_gather": ("pool_views", "pool_bits", "pool_small_index"),
+    "max_pool_dx": ("pool_bits", "pool_small_index"),
 })
 
 # ---------------------------------------------------------------- attributes
