@@ -79,18 +79,20 @@ def _number(v: Any) -> Any:
     return sympy.Float(f)
 
 
-#: The SymPy symbol each scalar symbol came from (``from_sympy``), so that ``to_sympy``
-#: gives back the user's own symbol (with the user's assumptions) and
-#: ``to_sympy(from_sympy(e)) - e`` cancels. Symbols made by symback map to real symbols.
-_USER_SYMBOLS: "weakref.WeakKeyDictionary[Expr, Any]" = weakref.WeakKeyDictionary()
+#: For each expression ``from_sympy`` returned: the user's own SymPy symbols by name, so
+#: that ``to_sympy`` of that expression gives them back (with the user's assumptions) and
+#: ``to_sympy(from_sympy(e)) - e`` cancels. Scoped to the returned expression, so that a
+#: conversion never changes how other expressions convert: symbols made by symback, and
+#: every other expression, map to real SymPy symbols.
+_USER_SYMBOLS: "weakref.WeakKeyDictionary[Expr, dict[str, Any]]" = weakref.WeakKeyDictionary()
 
 
-def _leaf_to_sympy(node: Expr) -> Any:
+def _leaf_to_sympy(node: Expr, user: Mapping[str, Any] | None = None) -> Any:
     import sympy
 
     if node.is_symbol:
         if node.ndim == 0:
-            mine = _USER_SYMBOLS.get(node)
+            mine = user.get(node.name) if user else None
             return mine if mine is not None else sympy.Symbol(node.name, real=True)
         return sympy.MatrixSymbol(node.name, *(_dim(d) for d in _as2d(node.shape)))
     v = node.value
@@ -389,6 +391,7 @@ def to_sympy(expr: Any, *, evaluate: bool = True, cse: bool = False,
                 "would take very long. Call to_sympy(expr, cse=True) for named "
                 "intermediates, or raise max_nodes")
     table = _TO_TABLE()
+    user = _USER_SYMBOLS.get(root)
     done: dict[Expr, Any] = {}
     named: dict[Expr, Any] = {}
     replacements: list[tuple[Any, Any]] = []
@@ -403,7 +406,7 @@ def to_sympy(expr: Any, *, evaluate: bool = True, cse: bool = False,
             _check_rank(node)
             try:
                 if not node.args and (node.is_symbol or node.is_const):
-                    done[node] = _leaf_to_sympy(node)
+                    done[node] = _leaf_to_sympy(node, user)
                     continue
                 done[node] = _convert_node(node, [named.get(a, done[a]) for a in node.args],
                                            table)
@@ -466,6 +469,7 @@ class _FromSympy:
     def __init__(self, shapes: Mapping[str, Any] | None) -> None:
         self.shapes = dict(shapes or {})
         self.memo: dict[Any, Expr] = {}
+        self.user: dict[str, Any] = {}  # name -> the user's SymPy symbol
 
     def conv(self, e: Any) -> Expr:
         """An already-converted sub-expression."""
@@ -506,9 +510,8 @@ class _FromSympy:
         if name in self.shapes:
             shp = self.shapes[name]
             return tensor(name, shp)
-        out = symbol(name)
-        _USER_SYMBOLS[out] = e  # to_sympy gives the user's own symbol back
-        return out
+        self.user[name] = e  # to_sympy of the result gives the user's own symbol back
+        return symbol(name)
 
     def matrix_symbol(self, e: Any) -> Expr:
         name = str(e.name)
@@ -900,6 +903,7 @@ def from_sympy_inner(e: Any, fs: _FromSympy) -> Expr:
     """Convert a SymPy expression built during a conversion, sharing its memo."""
     inner = _FromSympy(fs.shapes)
     inner.memo = fs.memo
+    inner.user = fs.user
     return inner.run(e)
 
 
@@ -926,4 +930,8 @@ def from_sympy(expr: Any, shapes: Mapping[str, Any] | None = None) -> Expr:
     if not isinstance(expr, sympy.Basic):
         what = "text: use sb.parse" if isinstance(expr, str) else type(expr).__name__
         raise SymbackError(f"from_sympy takes a SymPy expression, not {what}")
-    return _FromSympy(shapes).run(expr)
+    fs = _FromSympy(shapes)
+    out = fs.run(expr)
+    if fs.user:
+        _USER_SYMBOLS[out] = dict(fs.user)
+    return out

@@ -305,3 +305,15 @@ def test_deep_chain_converts_both_ways_without_recursion():
     wide = sympy.Add(*sympy.symbols("t0:20000"))
     chain = sb.from_sympy(wide)
     assert len(sb.toposort([chain])) == 2 * 20_000 - 1
+
+
+def test_from_sympy_does_not_change_how_other_expressions_convert():
+    """The user's own symbols come back for the expression from_sympy returned, and only for
+    it: a conversion of plain SymPy symbols once made every later to_sympy of symback's
+    own (real) symbols return the user's non-real ones (sympy.diff by a real x gave 0)."""
+    plain = sympy.Symbol("x")
+    e = sympy.exp(plain) * plain
+    assert sympy.simplify(sb.to_sympy(sb.from_sympy(e)) - e) == 0
+    mine = sb.symbols("x")
+    assert sb.to_sympy(mine) == sympy.Symbol("x", real=True)
+    assert sb.to_sympy(mine * 2) == 2 * sympy.Symbol("x", real=True)
