@@ -463,6 +463,7 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     >>> f = sb.lambdify([x], sb.sum(x * x))
     >>> float(f([1.0, 2.0, 3.0]))
     14.0
+    >>> import numpy as np
     >>> t = sb.symbols("t")
     >>> sb.lambdify([t], t ** 2, check=False)(np.array([1.0, 2.0, 3.0]))
     array([1., 4., 9.])

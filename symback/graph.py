@@ -777,8 +777,8 @@ def toposort(roots: Iterable[Expr]) -> list[Expr]:
 
     >>> import symback as sb
     >>> a, b = sb.symbols("a b")
-    >>> [str(n) for n in sb.toposort([a * b + a])]
-    ['a', 'b', 'a * b', 'a * b + a']
+    >>> [str(n) for n in sb.toposort([sb.sin(a) * b + a])]
+    ['a', 'sin(a)', 'b', 'b * sin(a)', 'b * sin(a) + a']
     """
     with gc_paused():  # a deep walk keeps one live tuple per level: no collector passes
         return _toposort(roots)

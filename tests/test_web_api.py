@@ -70,7 +70,7 @@ def test_issue_example_answers_in_the_documented_form(client) -> None:  # type: 
     body = r.json()
     (g,) = body["gradients"]
     assert g["wrt"] == "W" and g["shape"] == [3, 2]
-    assert g["text"] == "X.T @ (sigmoid(X @ W) * (1.0 - sigmoid(X @ W)))"
+    assert g["text"] == "X.T @ (sigmoid(X @ W) * (1 - sigmoid(X @ W)))"
     assert g["latex"] == r"X^{T} (\sigma(X W) \odot (1 - \sigma(X W)))"
     assert "dL/dW" in body["steps"] and "def " in body["source"]
     assert body["graph_svg"].startswith("<svg") and 'class="node derivative"' in body["graph_svg"]
