@@ -409,8 +409,14 @@ class Expr:
     def __le__(self, o: Any) -> Expr: return _OPS["less_equal"](self, o)  # noqa: E704
 
     def __getitem__(self, index: Any) -> Expr:
-        """``x[i, 1:3, None, ...]`` with constant ints, slices, ``None`` and ``...`` (NumPy)."""
-        return _OPS["getitem"](self, index=index)
+        """``x[i, 1:3, None, ...]``: constant ints, slices, ``None`` and ``...`` (basic
+        indexing, a view); integer arrays, int-typed expressions and constant boolean masks
+        (NumPy's advanced indexing: a gather whose derivative scatter-adds back)."""
+        op = _OPS["getitem"]
+        try:
+            return op(self, index=index)
+        except op.extra["signal"]:
+            return op.extra["advanced"](self, index)  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Expr]:
         """Iterate over the first axis (an int length); 0-d and symbolic lengths refuse."""
@@ -622,7 +628,7 @@ CONST = Op(
     doc="A constant (a Python scalar, or a NumPy array).",
 )
 
-_DTYPES = {"float64", "float32"}
+_DTYPES = {"float64", "float32", "int64"}  # int64: index inputs (x[i], sb.take)
 
 
 def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr:
@@ -635,9 +641,11 @@ def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr
         try:
             dtype = str(np.dtype(dtype))
         except TypeError:
-            raise SymbackError(f"symbol {name}: dtype {dtype!r} is not float64 or float32")
+            raise SymbackError(f"symbol {name}: dtype {dtype!r} is not float64, float32 or "
+                               "int64 (int64 for index inputs)")
     if dtype not in _DTYPES:
-        raise SymbackError(f"symbol {name}: dtype {dtype} is not float64 or float32")
+        raise SymbackError(f"symbol {name}: dtype {dtype} is not float64, float32 or int64 "
+                           "(int64 for index inputs)")
     shp = check_shape(shape, what=f"symbol {name}")
     return _intern(SYMBOL, (), (("dtype", dtype), ("name", name), ("shape", shp)), shp, dtype)
 
