@@ -28,6 +28,17 @@ from .ops.reduce import logsumexp_fn as logsumexp
 from .ops.reduce import mean_fn as mean
 from .ops.reduce import softmax_fn as softmax
 from .ops.reduce import sum  # noqa: A001
+from .ops.creation import arange, array, full, full_like, linspace, ones, ones_like
+from .ops.creation import zeros, zeros_like
+from .ops.creation import eye_fn as eye
+from .ops.index import (argpartition, argsort, partition, sort, take,  # noqa: F401
+                        take_along_axis)
+from .ops.layout import (append, array_split, atleast_1d, atleast_2d, atleast_3d,
+                         broadcast_to, column_stack, diff, dsplit, dstack, expand_dims, flip,
+                         fliplr, flipud, hsplit, hstack, moveaxis, pad, ravel, repeat,
+                         rollaxis, roll, rot90, select, split, squeeze, swapaxes, tile,
+                         vsplit, vstack)
+from .ops.shape import astype
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid
 from .printing.latex import latex
@@ -48,4 +59,12 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "matmul", "outer", "where", "greater",
     "greater_equal", "less", "less_equal", "equal",
     "trace", "det", "logdet", "inv", "solve", "diag", "dot", "reshape", "stack", "concatenate",
+    # issue 11: shape and structure, indexing, array creation
+    "ravel", "squeeze", "expand_dims", "moveaxis", "swapaxes", "rollaxis", "flip", "flipud",
+    "fliplr", "rot90", "roll", "repeat", "tile", "broadcast_to", "atleast_1d", "atleast_2d",
+    "atleast_3d", "append", "vstack", "hstack", "dstack", "column_stack", "split",
+    "array_split", "hsplit", "vsplit", "dsplit", "pad", "diff", "sort", "partition",
+    "argsort", "argpartition", "select", "take", "take_along_axis", "astype",
+    "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "full_like", "arange",
+    "linspace", "array",
 ]
