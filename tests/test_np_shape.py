@@ -470,3 +470,34 @@ def test_errors_name_the_function_and_why(build, etype, words):
     msg = str(info.value)
     for w in words:
         assert w in msg, f"{w!r} not in {msg!r}"
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import symback.ops.creation
+    import symback.ops.index
+    import symback.ops.layout
+
+    for mod in (symback.ops.index, symback.ops.creation, symback.ops.layout):
+        result = doctest.testmod(mod)
+        assert result.failed == 0 and result.attempted > 0, mod.__name__
+
+
+def test_readme_shape_section_runs_and_prints_what_its_comments_say():
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"### Shape, structure, indexing and array creation\n(.*?)(?=\n##|\Z)", text,
+                  re.S)
+    assert m, "README.md lost its shape/structure section"
+    (code,) = re.findall(r"```python\n(.*?)```", m.group(1), flags=re.S)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md (shape section)", "exec"), {})  # noqa: S102 - our README
+    printed = out.getvalue().splitlines()
+    expected = [c.strip() for c in re.findall(r"print\(.*\)\s+# (.*)$", code, flags=re.M)]
+    assert expected and expected == [p.strip() for p in printed], (expected, printed)

@@ -70,7 +70,13 @@ def _concat(xs: Sequence[Expr], axis: int) -> Expr:
 
 
 def ravel(a: Any) -> Expr:
-    """NumPy's ``ravel(a)``: the entries in C order as a 1-d array (``reshape(a, (-1,))``)."""
+    """NumPy's ``ravel(a)``: the entries in C order as a 1-d array (``reshape(a, (-1,))``).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 3))
+    >>> print(sb.ravel(x))
+    reshape(x, (6,))
+    """
     x = as_expr(a)
     return x if x.ndim == 1 else reshape_op(x, shape=(-1,))
 
@@ -79,6 +85,11 @@ def squeeze(a: Any, axis: Any = None) -> Expr:
     """NumPy's ``squeeze(a, axis=None)``: drop axes of length 1 (``None``: every such axis).
 
     The ``squeeze`` op (a view); derivative: ``expand_dims`` of the cotangent.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (1, 3, 1))
+    >>> sb.squeeze(x).shape
+    (3,)
     """
     x = as_expr(a)
     if axis is None:
@@ -88,13 +99,25 @@ def squeeze(a: Any, axis: Any = None) -> Expr:
 
 def expand_dims(a: Any, axis: Any) -> Expr:
     """NumPy's ``expand_dims(a, axis)``: insert axes of length 1 at ``axis`` (int or tuple,
-    positions in the result). The ``expand_dims`` op; derivative: ``squeeze``."""
+    positions in the result). The ``expand_dims`` op; derivative: ``squeeze``.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (3,))
+    >>> sb.expand_dims(x, 0).shape
+    (1, 3)
+    """
     return _expand_dims_op(a, axis=axis)
 
 
 def moveaxis(a: Any, source: Any, destination: Any) -> Expr:
     """NumPy's ``moveaxis(a, source, destination)``: a ``transpose`` that moves the axes
-    ``source`` to the positions ``destination``, the others keeping their order."""
+    ``source`` to the positions ``destination``, the others keeping their order.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 3, 4))
+    >>> print(sb.moveaxis(x, 0, -1))
+    transpose(x, axes=(1, 2, 0))
+    """
     x = as_expr(a)
     src = _axes("moveaxis", source, x.ndim)
     dst = _axes("moveaxis", destination, x.ndim)
@@ -107,7 +130,13 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Expr:
 
 
 def swapaxes(a: Any, axis1: Any, axis2: Any) -> Expr:
-    """NumPy's ``swapaxes(a, axis1, axis2)``: a ``transpose`` exchanging two axes."""
+    """NumPy's ``swapaxes(a, axis1, axis2)``: a ``transpose`` exchanging two axes.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 3, 4))
+    >>> sb.swapaxes(x, 0, 2).shape
+    (4, 3, 2)
+    """
     x = as_expr(a)
     i, j = _axis("swapaxes", axis1, x.ndim), _axis("swapaxes", axis2, x.ndim)
     perm = list(range(x.ndim))
@@ -117,7 +146,13 @@ def swapaxes(a: Any, axis1: Any, axis2: Any) -> Expr:
 
 def rollaxis(a: Any, axis: Any, start: int = 0) -> Expr:
     """NumPy's ``rollaxis(a, axis, start=0)``: ``axis`` moved to lie before ``start`` (a
-    ``transpose``)."""
+    ``transpose``).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 3, 4))
+    >>> sb.rollaxis(x, 2).shape
+    (4, 2, 3)
+    """
     x = as_expr(a)
     ax = _axis("rollaxis", axis, x.ndim)
     if isinstance(start, bool) or not _is_int(start):
@@ -135,21 +170,37 @@ def rollaxis(a: Any, axis: Any, start: int = 0) -> Expr:
 
 def broadcast_to(array: Any, shape: Any) -> Expr:
     """NumPy's ``broadcast_to(array, shape)``: the ``broadcast_to`` op (a view); derivative:
-    the cotangent summed over the stretched axes."""
+    the cotangent summed over the stretched axes.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (3,))
+    >>> sb.broadcast_to(x, (2, 3)).shape
+    (2, 3)
+    """
     if isinstance(shape, (int, str)) and not isinstance(shape, bool):
         shape = (shape,)
     return _broadcast_to(as_expr(array), check_shape(shape, what="broadcast_to"))
 
 
 def atleast_1d(*arys: Any) -> Any:
-    """NumPy's ``atleast_1d``: 0-d becomes shape (1,) (``reshape``); one array or a list."""
+    """NumPy's ``atleast_1d``: 0-d becomes shape (1,) (``reshape``); one array or a list.
+
+    >>> import symback as sb
+    >>> sb.atleast_1d(sb.symbols("a")).shape
+    (1,)
+    """
     out = [reshape_op(as_expr(a), shape=(1,)) if as_expr(a).ndim == 0 else as_expr(a)
            for a in arys]
     return out[0] if len(out) == 1 else out
 
 
 def atleast_2d(*arys: Any) -> Any:
-    """NumPy's ``atleast_2d``: (N,) becomes (1, N), 0-d (1, 1) (``expand_dims``)."""
+    """NumPy's ``atleast_2d``: (N,) becomes (1, N), 0-d (1, 1) (``expand_dims``).
+
+    >>> import symback as sb
+    >>> sb.atleast_2d(sb.tensor("x", (3,))).shape
+    (1, 3)
+    """
     out = []
     for a in arys:
         x = as_expr(a)
@@ -159,7 +210,12 @@ def atleast_2d(*arys: Any) -> Any:
 
 def atleast_3d(*arys: Any) -> Any:
     """NumPy's ``atleast_3d``: (N,) becomes (1, N, 1), (M, N) becomes (M, N, 1), 0-d
-    (1, 1, 1) (``expand_dims``)."""
+    (1, 1, 1) (``expand_dims``).
+
+    >>> import symback as sb
+    >>> sb.atleast_3d(sb.tensor("x", (3,))).shape
+    (1, 3, 1)
+    """
     out = []
     for a in arys:
         x = as_expr(a)
@@ -180,6 +236,11 @@ def flip(m: Any, axis: Any = None) -> Expr:
     """NumPy's ``flip(m, axis=None)``: entries reversed along ``axis`` (``None``: all axes).
 
     Basic indexing with step -1 (``m[::-1]``, a view); derivative: the cotangent flipped back.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 3))
+    >>> print(sb.flip(x, 1))
+    x[:, ::-1]
     """
     x = as_expr(m)
     axes = range(x.ndim) if axis is None else _axes("flip", axis, x.ndim)
@@ -190,7 +251,12 @@ def flip(m: Any, axis: Any = None) -> Expr:
 
 
 def flipud(m: Any) -> Expr:
-    """NumPy's ``flipud(m)``: ``flip(m, 0)`` (rows upside down)."""
+    """NumPy's ``flipud(m)``: ``flip(m, 0)`` (rows upside down).
+
+    >>> import symback as sb
+    >>> print(sb.flipud(sb.tensor("x", (3,))))
+    x[::-1]
+    """
     x = as_expr(m)
     if x.ndim < 1:
         raise ShapeError("flipud: needs an array of at least one dimension", op="flipud")
@@ -198,7 +264,12 @@ def flipud(m: Any) -> Expr:
 
 
 def fliplr(m: Any) -> Expr:
-    """NumPy's ``fliplr(m)``: ``flip(m, 1)`` (columns left to right)."""
+    """NumPy's ``fliplr(m)``: ``flip(m, 1)`` (columns left to right).
+
+    >>> import symback as sb
+    >>> print(sb.fliplr(sb.tensor("x", (2, 3))))
+    x[:, ::-1]
+    """
     x = as_expr(m)
     if x.ndim < 2:
         raise ShapeError(f"fliplr: needs an array of at least two dimensions, got "
@@ -208,7 +279,13 @@ def fliplr(m: Any) -> Expr:
 
 def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Expr:
     """NumPy's ``rot90(m, k=1, axes=(0, 1))``: rotate by 90° ``k`` times, from the first
-    axis towards the second (``flip`` and ``transpose``)."""
+    axis towards the second (``flip`` and ``transpose``).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 3))
+    >>> print(sb.rot90(x))
+    x[:, ::-1].T
+    """
     x = as_expr(m)
     if len(tuple(axes)) != 2:
         raise SymbackError("rot90: axes must be two axes")
@@ -230,7 +307,13 @@ def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Expr:
 def roll(a: Any, shift: Any, axis: Any = None) -> Expr:
     """NumPy's ``roll(a, shift, axis=None)``: entries shifted cyclically by ``shift`` along
     ``axis`` (``None``: of the flattened array, shape restored). Two slices joined by
-    ``concatenate``; derivative: the cotangent rolled back."""
+    ``concatenate``; derivative: the cotangent rolled back.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (4,))
+    >>> print(sb.roll(x, 1))
+    concatenate([x[3:], x[:3]], axis=0)
+    """
     x = as_expr(a)
     if axis is None:
         return reshape_op(roll(ravel(x), shift, 0), shape=x.shape) if x.ndim != 1 \
@@ -265,6 +348,11 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Expr:
     An int ``repeats``: ``expand_dims``, ``broadcast_to`` and ``reshape`` (derivative: the
     cotangent summed over the copies); a list of counts: one ``take`` with the constant
     index ``np.repeat(arange(n), repeats)`` (derivative: scatter-add).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 3))
+    >>> sb.repeat(x, 2, axis=0).shape
+    (4, 3)
     """
     x = as_expr(a)
     if axis is None:
@@ -298,7 +386,13 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> Expr:
 def tile(A: Any, reps: Any) -> Expr:
     """NumPy's ``tile(A, reps)``: ``A`` repeated ``reps[i]`` times along each axis (shapes
     padded with leading 1s to the same length). ``expand_dims``, ``broadcast_to`` and
-    ``reshape``; derivative: the cotangent summed over the copies."""
+    ``reshape``; derivative: the cotangent summed over the copies.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 3))
+    >>> sb.tile(x, (2, 2)).shape
+    (4, 6)
+    """
     x = as_expr(A)
     rs = [reps] if _is_int(reps) else list(reps)
     if any(isinstance(r, bool) or not _is_int(r) or r < 0 for r in rs):
@@ -334,7 +428,13 @@ def _seq(name: str, tup: Any) -> list[Expr]:
 
 def append(arr: Any, values: Any, axis: Any = None) -> Expr:
     """NumPy's ``append(arr, values, axis=None)``: ``concatenate`` (``None``: of both
-    flattened)."""
+    flattened).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 2))
+    >>> sb.append(x, sb.tensor("y", (3,))).shape
+    (7,)
+    """
     x, v = as_expr(arr), as_expr(values)
     if axis is None:
         return concatenate_op(ravel(x), ravel(v), axis=0)
@@ -343,26 +443,50 @@ def append(arr: Any, values: Any, axis: Any = None) -> Expr:
 
 def vstack(tup: Any) -> Expr:
     """NumPy's ``vstack(tup)``: rows on top of each other (``atleast_2d``, ``concatenate``
-    along axis 0)."""
+    along axis 0).
+
+    >>> import symback as sb
+    >>> a, b = sb.tensor("a", (3,)), sb.tensor("b", (2, 3))
+    >>> sb.vstack([a, b]).shape
+    (3, 3)
+    """
     xs = [atleast_2d(x) for x in _seq("vstack", tup)]
     return _concat(xs, 0)
 
 
 def hstack(tup: Any) -> Expr:
-    """NumPy's ``hstack(tup)``: side by side (``concatenate`` along axis 1; axis 0 for 1-d)."""
+    """NumPy's ``hstack(tup)``: side by side (``concatenate`` along axis 1; axis 0 for 1-d).
+
+    >>> import symback as sb
+    >>> a, b = sb.tensor("a", (2,)), sb.tensor("b", (3,))
+    >>> sb.hstack([a, b]).shape
+    (5,)
+    """
     xs = [atleast_1d(x) for x in _seq("hstack", tup)]
     return _concat(xs, 0 if xs[0].ndim == 1 else 1)
 
 
 def dstack(tup: Any) -> Expr:
-    """NumPy's ``dstack(tup)``: along the third axis (``atleast_3d``, ``concatenate``)."""
+    """NumPy's ``dstack(tup)``: along the third axis (``atleast_3d``, ``concatenate``).
+
+    >>> import symback as sb
+    >>> a = sb.tensor("a", (2, 3))
+    >>> sb.dstack([a, a]).shape
+    (2, 3, 2)
+    """
     xs = [atleast_3d(x) for x in _seq("dstack", tup)]
     return _concat(xs, 2)
 
 
 def column_stack(tup: Any) -> Expr:
     """NumPy's ``column_stack(tup)``: 1-d arrays as columns, 2-d as they are
-    (``expand_dims``, ``concatenate`` along axis 1)."""
+    (``expand_dims``, ``concatenate`` along axis 1).
+
+    >>> import symback as sb
+    >>> a, b = sb.tensor("a", (3,)), sb.tensor("b", (3, 2))
+    >>> sb.column_stack([a, b]).shape
+    (3, 3)
+    """
     xs = []
     for x in _seq("column_stack", tup):
         xs.append(_expand_dims_op(x, axis=(1,)) if x.ndim < 2 else x)
@@ -376,7 +500,13 @@ def column_stack(tup: Any) -> Expr:
 
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Expr]:
     """NumPy's ``array_split``: a list of slices (basic indexing, views) along ``axis``; an
-    int ``N`` gives N parts, the first ``size % N`` one longer; a list gives split points."""
+    int ``N`` gives N parts, the first ``size % N`` one longer; a list gives split points.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (7,))
+    >>> [p.shape for p in sb.array_split(x, 3)]
+    [(3,), (2,), (2,)]
+    """
     x = as_expr(ary)
     ax = _axis("array_split", axis, x.ndim)
     n = _int_size("array_split", x, ax)
@@ -395,7 +525,13 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Expr]
 
 
 def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Expr]:
-    """NumPy's ``split``: as :func:`array_split`, but an int must divide the axis evenly."""
+    """NumPy's ``split``: as :func:`array_split`, but an int must divide the axis evenly.
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (6, 2))
+    >>> [str(p) for p in sb.split(x, [2])]
+    ['x[:2]', 'x[2:]']
+    """
     x = as_expr(ary)
     ax = _axis("split", axis, x.ndim)
     if _is_int(indices_or_sections) and not isinstance(indices_or_sections, bool):
@@ -408,7 +544,13 @@ def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Expr]:
 
 
 def hsplit(ary: Any, indices_or_sections: Any) -> list[Expr]:
-    """NumPy's ``hsplit``: :func:`split` along axis 1 (axis 0 for 1-d arrays)."""
+    """NumPy's ``hsplit``: :func:`split` along axis 1 (axis 0 for 1-d arrays).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (2, 4))
+    >>> [p.shape for p in sb.hsplit(x, 2)]
+    [(2, 2), (2, 2)]
+    """
     x = as_expr(ary)
     if x.ndim == 0:
         raise ShapeError("hsplit: needs an array of at least one dimension", op="hsplit")
@@ -416,7 +558,13 @@ def hsplit(ary: Any, indices_or_sections: Any) -> list[Expr]:
 
 
 def vsplit(ary: Any, indices_or_sections: Any) -> list[Expr]:
-    """NumPy's ``vsplit``: :func:`split` along axis 0 (arrays of at least 2 dimensions)."""
+    """NumPy's ``vsplit``: :func:`split` along axis 0 (arrays of at least 2 dimensions).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (4, 2))
+    >>> [p.shape for p in sb.vsplit(x, 2)]
+    [(2, 2), (2, 2)]
+    """
     x = as_expr(ary)
     if x.ndim < 2:
         raise ShapeError("vsplit: needs an array of at least two dimensions", op="vsplit")
@@ -424,7 +572,13 @@ def vsplit(ary: Any, indices_or_sections: Any) -> list[Expr]:
 
 
 def dsplit(ary: Any, indices_or_sections: Any) -> list[Expr]:
-    """NumPy's ``dsplit``: :func:`split` along axis 2 (arrays of at least 3 dimensions)."""
+    """NumPy's ``dsplit``: :func:`split` along axis 2 (arrays of at least 3 dimensions).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (1, 2, 4))
+    >>> [p.shape for p in sb.dsplit(x, 2)]
+    [(1, 2, 2), (1, 2, 2)]
+    """
     x = as_expr(ary)
     if x.ndim < 3:
         raise ShapeError("dsplit: needs an array of at least three dimensions", op="dsplit")
@@ -455,6 +609,11 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ex
     the middle slice of the cotangent. ``edge`` and ``reflect``: one ``take`` per padded
     axis with the constant index ``np.pad(arange(n), width, mode)``; derivative: the
     cotangent scatter-added back (edge entries collect the padding's share).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (3,))
+    >>> print(sb.pad(x, (2, 1), mode="edge"))
+    take(x, array([0, 0, 0, 1, 2, 2]), axis=0)
     """
     x = as_expr(array)
     widths = _pad_widths(x, pad_width)
@@ -500,7 +659,13 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Ex
 def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Expr:
     """NumPy's ``diff(a, n=1, axis=-1, prepend=None, append=None)``: ``n``-th forward
     differences ``a[1:] - a[:-1]`` along ``axis`` (basic indexing and ``sub``;
-    ``prepend``/``append`` joined first with ``concatenate``)."""
+    ``prepend``/``append`` joined first with ``concatenate``).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (4,))
+    >>> print(sb.diff(x))
+    x[1:] - x[:-1]
+    """
     x = as_expr(a)
     if isinstance(n, bool) or not _is_int(n) or n < 0:
         raise SymbackError(f"diff: order n={n!r} must be a non-negative int")
@@ -526,7 +691,13 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
 def select(condlist: Any, choicelist: Any, default: Any = 0) -> Expr:
     """NumPy's ``select(condlist, choicelist, default=0)``: where the first true condition
     picks its choice, else ``default``. Nested ``where`` (derivative: each choice's
-    cotangent masked by where it was picked)."""
+    cotangent masked by where it was picked).
+
+    >>> import symback as sb
+    >>> x = sb.tensor("x", (3,))
+    >>> print(sb.select([x > 1.0], [x], 0.0))
+    where(x > 1.0, x, 0.0)
+    """
     from .elementwise import where
 
     conds = list(condlist)
