@@ -164,8 +164,12 @@ getitem_op = register(Op(
 
 
 def getitem(x: Any, index: Any) -> Expr:
-    """``x[index]`` for constant ints, slices, ``None`` and ``...`` (what ``Expr[...]`` calls)."""
-    return getitem_op(x, index=index)
+    """``x[index]``: basic indexing (constant ints, slices, ``None``, ``...``) as the op
+    ``getitem``; an index with int arrays or a constant mask through :func:`advanced_getitem`."""
+    try:
+        return getitem_op(x, index=index)
+    except _Advanced:
+        return advanced_getitem(x, index)
 
 
 def _scatter_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
