@@ -31,13 +31,13 @@ from .ops.reduce import sum  # noqa: A001
 from .ops.creation import arange, array, full, full_like, linspace, ones, ones_like
 from .ops.creation import zeros, zeros_like
 from .ops.creation import eye_fn as eye
-from .ops.index import (argpartition, argsort, partition, sort, take,  # noqa: F401
+from .ops.gather import (argpartition, argsort, partition, sort, take,  # noqa: F401
                         take_along_axis)
-from .ops.layout import (append, array_split, atleast_1d, atleast_2d, atleast_3d,
-                         broadcast_to, column_stack, diff, dsplit, dstack, expand_dims, flip,
-                         fliplr, flipud, hsplit, hstack, moveaxis, pad, ravel, repeat,
-                         rollaxis, roll, rot90, select, split, squeeze, swapaxes, tile,
-                         vsplit, vstack)
+from .ops.join import (append, array_split, column_stack, diff, dsplit, dstack, hsplit,
+                       hstack, pad, select, split, vsplit, vstack)
+from .ops.layout import (atleast_1d, atleast_2d, atleast_3d, broadcast_to, expand_dims, flip,
+                         fliplr, flipud, moveaxis, ravel, repeat, rollaxis, roll, rot90,
+                         squeeze, swapaxes, tile)
 from .ops.shape import astype
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid

@@ -8,7 +8,7 @@ import numpy as np
 from op_specs import OpSpec
 
 import symback as sb
-from symback.ops.index import scatter_add, scatter_add_along_op
+from symback.ops.gather import scatter_add, scatter_add_along_op
 
 
 def _distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

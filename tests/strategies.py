@@ -635,7 +635,7 @@ def _getitem(b: GraphBuilder) -> Any:
 
 def _index_scatter(b: GraphBuilder) -> Any:
     """The adjoint of indexing, built directly: zeros of a shape with a node written at an index."""
-    from symback.ops.index import index_scatter
+    from symback.ops.gather import index_scatter
 
     shape = b.shape(b.ch.integer(1, 3))
     index = _random_index(b, shape)
@@ -669,7 +669,7 @@ def _int_axes(x: Expr) -> list[int]:
 
 def _take(b: GraphBuilder) -> Any:
     """take(x, i, axis) with a constant index (repeats and negatives), 0-3 dimensions."""
-    from symback.ops.index import take
+    from symback.ops.gather import take
 
     x = b.operand(lambda n: bool(_int_axes(n)))
     axes = _int_axes(x)
@@ -684,7 +684,7 @@ def _take(b: GraphBuilder) -> Any:
 
 def _scatter_add(b: GraphBuilder) -> Any:
     """scatter_add(v, i, axis, size): v's axis holds i's shape; repeated indices add."""
-    from symback.ops.index import scatter_add
+    from symback.ops.gather import scatter_add
 
     v = b.operand(lambda n: bool(_int_axes(n)))
     axes = _int_axes(v)
@@ -714,7 +714,7 @@ def _take_along_axis(b: GraphBuilder) -> Any:
 
 
 def _scatter_add_along(b: GraphBuilder) -> Any:
-    from symback.ops.index import scatter_add_along_op
+    from symback.ops.gather import scatter_add_along_op
 
     v = b.operand(lambda n: bool(_int_axes(n)))
     axes = _int_axes(v)

@@ -476,10 +476,11 @@ def test_docstring_examples_run():
     import doctest
 
     import symback.ops.creation
-    import symback.ops.index
+    import symback.ops.gather
+    import symback.ops.join
     import symback.ops.layout
 
-    for mod in (symback.ops.index, symback.ops.creation, symback.ops.layout):
+    for mod in (symback.ops.gather, symback.ops.creation, symback.ops.layout, symback.ops.join):
         result = doctest.testmod(mod)
         assert result.failed == 0 and result.attempted > 0, mod.__name__
 
