@@ -502,3 +502,38 @@ def test_readme_shape_section_runs_and_prints_what_its_comments_say():
     printed = out.getvalue().splitlines()
     expected = [c.strip() for c in re.findall(r"print\(.*\)\s+# (.*)$", code, flags=re.M)]
     assert expected and expected == [p.strip() for p in printed], (expected, printed)
+
+
+def test_symbolic_sizes_gather_scatter_and_parse_back():
+    E = sb.tensor("E", ("V", 4))
+    g = sb.grad(sb.sum(E[[0, 1, 1]] ** 2), E)
+    assert "size=V" in str(g) and sb.parse(str(g), {"E": ("V", 4)}) is g
+    x = sb.tensor("x", (3, "n"))
+    g2 = sb.grad(sb.sum(sb.sort(x, axis=0) ** 2), x)
+    assert "shape=(3, n)" in str(g2) and sb.parse(str(g2), {"x": (3, "n")}) is g2
+    Ev = r(6, 4)
+    want = np.zeros((6, 4))
+    np.add.at(want, [0, 1, 1], 2 * Ev[[0, 1, 1]])
+    assert_close(sb.lambdify([E], g)(Ev), want, rtol=1e-12, atol=0, what="symbolic V")
+    X = distinct(3, 5)
+    assert_close(sb.lambdify([x], g2)(X), 2 * X, rtol=1e-12, atol=0, what="symbolic n")
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: x[[0, 2, 2]], lambda x: sb.sort(x, axis=0), lambda x: sb.pad(x, 1, mode="reflect"),
+    lambda x: sb.take_along_axis(x, np.array([[1], [0], [1]]), 1), lambda x: sb.roll(x, 1),
+    lambda x: sb.tile(x, 2), lambda x: sb.repeat(x, [1, 0, 2], axis=0),
+])
+def test_jacobians_through_the_forward_rules(build):
+    """sb.jacobian pushes tangents with batch axes through take/scatter rules: vs FD."""
+    x = sb.tensor("x", (3, 2))
+    X = distinct(3, 2)
+    y = build(x)
+    J = sb.lambdify([x], sb.jacobian(y, x))(X)
+    f = sb.lambdify([x], y)
+    fd = np.zeros(J.shape)
+    for idx in np.ndindex(X.shape):
+        d = np.zeros_like(X)
+        d[idx] = 1e-6
+        fd[(Ellipsis,) + idx] = (f(X + d) - f(X - d)) / 2e-6
+    assert_close(J, fd, rtol=1e-6, atol=1e-8, what="jacobian")

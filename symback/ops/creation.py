@@ -139,13 +139,21 @@ def _full_numpy(args: list[str], kw: dict[str, Any]) -> str:
     return f"np.full({shp}, {v!r}, {kw['dtype']!r})"
 
 
+def _full_sympy(shape: Shape, v: Any) -> Any:
+    """SymPy's ZeroMatrix / OneMatrix (times the value) for a matrix shape; else None."""
+    if len(shape) != 2 or isinstance(v, bool):
+        return None
+    sp = _sp()
+    dims = [_sp_dim(d) for d in shape]
+    return sp.ZeroMatrix(*dims) if v == 0 else sp.OneMatrix(*dims) * sp.sympify(v)
+
+
 full_op = register(Op(
     "full", 0, lambda shapes, *, shape, fill_value, dtype: shape,
     numpy=_full_numpy, fold=False, normalize=_fill_norm,
     dtype=lambda args, **kw: kw["dtype"],
     text=Notation(_full_text), latex=Notation(r"\mathbf{{1}}", ATOM, select=_full_latex),
-    sympy=lambda *, shape, fill_value, dtype: _sp().ones(*[_sp_dim(d) for d in shape])
-    * fill_value.value if len(shape) == 2 else None,
+    sympy=lambda *, shape, fill_value, dtype: _full_sympy(shape, fill_value.value),
     doc="y = an array of shape s with every entry c (NumPy's zeros, ones, full); a constant "
         "kept as a node so it prints as zeros(s), ones(s), full(s, c).",
 ))

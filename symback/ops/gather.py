@@ -44,6 +44,22 @@ def _int_index(name: str, idx: Any) -> Expr:
     return e
 
 
+def _names(dims: Any) -> Any:
+    """Sizes as given, scalar symbols read as their names (the parser reads ``size=n``)."""
+    def one(d: Any) -> Any:
+        return d.name if isinstance(d, Expr) and d.is_symbol and d.shape == () else d
+    if isinstance(dims, (tuple, list)):
+        return tuple(one(d) for d in dims)
+    return one(dims)
+
+
+def _dims_text(dims: Any) -> str:
+    """Sizes as the parser reads them: ``5``, ``n``, ``(2, n)`` (names unquoted)."""
+    if isinstance(dims, tuple):
+        return fmt(dims)
+    return str(dims)
+
+
 def _axis_of(name: str, axis: Any, ndim: int) -> int:
     if isinstance(axis, bool) or not _is_int(axis):
         raise ShapeError(f"{name}: axis={axis!r} is not an int", op=name)
@@ -115,7 +131,7 @@ def _scatter_add_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str
         raise ShapeError(f"scatter_add: values of shape {fmt(g.shape)} are too small for "
                          f"indices of shape {fmt(idx.shape)}", op="scatter_add")
     axis = _axis_of("scatter_add", attrs.get("axis", 0), nd)
-    (size,) = check_shape((attrs["size"],), what="scatter_add")
+    (size,) = check_shape((_names(attrs["size"]),), what="scatter_add")
     _check_const_bounds("scatter_add", idx, size)
     return {"axis": axis, "size": size}
 
@@ -138,7 +154,8 @@ scatter_add_op = register(Op(
     jvp=lambda ts, out, v, idx, *, axis, size: None if ts[0] is None
     else scatter_add_op(ts[0], idx, axis=axis, size=size),
     dtype=_same_dtype,
-    text=Notation("scatter_add({0}, {1}, axis={axis}, size={size!r})"),
+    text=Notation(lambda a, kw: f"scatter_add({a[0]}, {a[1]}, axis={kw['axis']}, "
+                  f"size={_dims_text(kw['size'])})"),
     latex=Notation(lambda a, kw: r"\operatorname{scatter}_{" + a[1] + r"}\left(" + a[0]
                    + r"\right)", ATOM),
     doc="y = zeros with y[…, i[j…], …] += v[…, j…, …] (np.add.at along axis; a bincount in "
@@ -234,7 +251,7 @@ take_along_axis_op = register(Op(
 
 def _saa_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
     g, idx = args
-    shape = check_shape(attrs["shape"], what="scatter_add_along")
+    shape = check_shape(_names(attrs["shape"]), what="scatter_add_along")
     axis = _axis_of("scatter_add_along", attrs.get("axis", -1), len(shape))
     _int_index("scatter_add_along", idx)
     _check_const_bounds("scatter_add_along", idx, shape[axis])
@@ -260,7 +277,8 @@ scatter_add_along_op = register(Op(
     else scatter_add_along_op(ts[0], _trailing_idx(idx, ts[0].ndim - v.ndim), axis=axis,
                               shape=shape + ts[0].shape[v.ndim:]),
     dtype=_same_dtype,
-    text=Notation("scatter_add_along({0}, {1}, axis={axis}, shape={shape!r})"),
+    text=Notation(lambda a, kw: f"scatter_add_along({a[0]}, {a[1]}, axis={kw['axis']}, "
+                  f"shape={_dims_text(kw['shape'])})"),
     latex=Notation(lambda a, kw: r"\operatorname{scatter}_{" + a[1] + r"}\left(" + a[0]
                    + r"\right)", ATOM),
     doc="y = zeros(shape) with y[…, i[…, j, …], …] += v[…, j, …] along axis (the adjoint "
