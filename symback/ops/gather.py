@@ -104,6 +104,29 @@ def _take_latex(args: list[str], kw: dict[str, Any]) -> str:
     return f"{args[0]}_{{{':, ' * kw['axis']}{args[1]}}}"
 
 
+def _listed(idx: Expr) -> str | None:
+    """A short constant 1-d index written out, ``[3, 1, 3]`` (else None: print the node)."""
+    if idx.op is CONST and np.ndim(idx.value) == 1 and np.size(idx.value) <= 8:
+        return "[" + ", ".join(str(int(v)) for v in idx.value) + "]"
+    return None
+
+
+def _take_latex_select(node: Expr) -> Notation:
+    """``E_{[3, 1, 3]}`` for a short constant index."""
+    listed = _listed(node.args[1])
+    if listed is None:
+        return Notation(_take_latex, POSTFIX, (POSTFIX, LOWEST))
+    return Notation(lambda a, kw: f"{a[0]}_{{{':, ' * kw['axis']}{listed}}}", POSTFIX,
+                    (POSTFIX, LOWEST))
+
+
+def _scatter_latex(node: Expr) -> Notation:
+    """``\\operatorname{scatter}_{i}(v)`` (the index written out when short and constant)."""
+    listed = _listed(node.args[1])
+    return Notation(lambda a, kw: r"\operatorname{scatter}_{" + (listed or a[1]) + r"}\left("
+                    + a[0] + r"\right)", ATOM)
+
+
 def _take_vjp(g: Expr, out: Expr, x: Expr, idx: Expr, *, axis: int) -> tuple[Any, ...]:
     """y = take(x, i, axis);  x̄ = scatter_add(ȳ, i, axis, size=x.shape[axis]) (repeats add)."""
     return (scatter_add_op(g, idx, axis=axis, size=x.shape[axis]), None)
@@ -116,7 +139,7 @@ take_op = register(Op(
     jvp=lambda ts, out, x, idx, *, axis: None if ts[0] is None
     else take_op(ts[0], idx, axis=axis),
     dtype=_same_dtype,
-    text=Notation(_take_text), latex=Notation(_take_latex, POSTFIX, (POSTFIX, LOWEST)),
+    text=Notation(_take_text), latex=Notation(_take_latex, POSTFIX, (POSTFIX, LOWEST), select=_take_latex_select),
     doc="y = take(x, i, axis): y[…, j…, …] = x[…, i[j…], …] (a gather with an int array i; "
         "negative entries count from the end);  x̄ = scatter_add(ȳ, i, axis): ȳ added back "
         "at the rows it was taken from (repeated indices accumulate).",
@@ -156,8 +179,7 @@ scatter_add_op = register(Op(
     dtype=_same_dtype,
     text=Notation(lambda a, kw: f"scatter_add({a[0]}, {a[1]}, axis={kw['axis']}, "
                   f"size={_dims_text(kw['size'])})"),
-    latex=Notation(lambda a, kw: r"\operatorname{scatter}_{" + a[1] + r"}\left(" + a[0]
-                   + r"\right)", ATOM),
+    latex=Notation(r"\operatorname{{scatter}}({0})", ATOM, select=_scatter_latex),
     doc="y = zeros with y[…, i[j…], …] += v[…, j…, …] (np.add.at along axis; a bincount in "
         "the generated code): the adjoint of take;  v̄ = take(ȳ, i, axis).",
 ))
@@ -241,8 +263,9 @@ take_along_axis_op = register(Op(
         ts[0], _trailing_idx(idx, ts[0].ndim - x.ndim), axis=axis),
     dtype=_same_dtype,
     text=Notation("take_along_axis({0}, {1}, axis={axis})"),
-    latex=Notation(lambda a, kw: r"\operatorname{gather}_{" + a[1] + r"}\left(" + a[0]
-                   + r"\right)", ATOM),
+    latex=Notation(r"\operatorname{{gather}}({0})", ATOM, select=lambda node: Notation(
+        lambda a, kw: r"\operatorname{gather}_{" + (_listed(node.args[1]) or a[1])
+        + r"}\left(" + a[0] + r"\right)", ATOM)),
     doc="y = take_along_axis(x, i, axis): y[…, j, …] = x[…, i[…, j, …], …] (one gather per "
         "1-d slice along axis; i broadcasts against x elsewhere);  x̄ = ȳ scatter-added "
         "back to the entries it came from.",
@@ -279,8 +302,7 @@ scatter_add_along_op = register(Op(
     dtype=_same_dtype,
     text=Notation(lambda a, kw: f"scatter_add_along({a[0]}, {a[1]}, axis={kw['axis']}, "
                   f"shape={_dims_text(kw['shape'])})"),
-    latex=Notation(lambda a, kw: r"\operatorname{scatter}_{" + a[1] + r"}\left(" + a[0]
-                   + r"\right)", ATOM),
+    latex=Notation(r"\operatorname{{scatter}}({0})", ATOM, select=_scatter_latex),
     doc="y = zeros(shape) with y[…, i[…, j, …], …] += v[…, j, …] along axis (the adjoint "
         "of take_along_axis; broadcast axes summed);  v̄ = take_along_axis(ȳ, i, axis).",
 ))
