@@ -3,9 +3,9 @@
 The text is never executed: no ``eval``, ``exec``, ``sympify`` or ``ast``.
 A regular-expression tokenizer feeds a shunting-yard (Pratt-style) parser
 whose only stacks are explicit lists, so 100,000 nested parentheses parse
-without recursion. The grammar is the arithmetic subset of Python with
-Python's precedences (``**`` right-associative and tighter than a unary
-minus on its left); names become symbols (``shapes`` gives tensor shapes),
+without recursion. The grammar is the arithmetic subset of Python, with subscripts
+and a whitelist of ndarray methods, and Python's precedences (``**`` right-associative
+and tighter than a unary minus on its left); names become symbols (``shapes`` gives tensor shapes),
 and calls resolve through one table of symback's public functions.
 """
 
@@ -790,8 +790,6 @@ class _Parser:
             return "only one expression is allowed (several lines or statements)"
         if tok.kind == "OP" and tok.text == "(":
             return "only the functions of the table can be called (no calls of expressions)"
-        if tok.kind == "OP" and tok.text == "[":
-            return "subscripts (indexing and slicing) are not supported"
         if tok.kind == "OP" and tok.text == "=":
             return "assignments are not supported ('=' is only for keyword arguments)"
         if tok.kind == "NAME" and keyword.iskeyword(tok.text):
@@ -884,9 +882,11 @@ def parse(text: str, shapes: dict[str, Any] | None = None, *,
 
     ``shapes`` maps names to tensor shapes (``{"X": (3, 4), "w": ("n",)}``);
     every other name is a scalar symbol. Operators ``+ - * / ** @``, unary
-    minus, comparisons ``> >= < <= ==`` (for ``where``), ``.T`` and the
-    functions of :data:`FUNCTIONS` with keyword arguments (``axis=1``,
-    ``keepdims=True``). Ints stay ints and floats stay floats.
+    minus, comparisons ``> >= < <= ==`` (for ``where``), ``.T``, subscripts with
+    ints, slices, ``None``, ``...`` and index lists (``x[1:, 0]``, ``x[:, [0, 2]]``), the
+    methods of :data:`METHODS` (``x.sum(axis=0)``) and the functions of
+    :data:`FUNCTIONS` with keyword arguments (``axis=1``, ``keepdims=True``). Ints stay
+    ints and floats stay floats.
 
     Raises ``ParseError`` (with the position and a caret line) for text outside
     this grammar, and ``ShapeError`` (with the position) for shapes that do not fit.
