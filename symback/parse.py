@@ -402,6 +402,9 @@ class _Parser:
         if s.startswith("_"):
             raise self.error(f"names starting with '_' are reserved ({s!r})", tok.pos)
         if s in self.shapes:
+            spec = self.shapes[s]
+            if isinstance(spec, Expr) and spec.is_symbol and spec.name == s:
+                return spec  # a symbol given as is (an int64 index input, a float32 tensor)
             try:
                 return symbol(s, _shape_of(self.shapes[s]))
             except ShapeError:
@@ -880,7 +883,8 @@ def parse(text: str, shapes: dict[str, Any] | None = None, *,
           max_nodes: int | None = MAX_NODES, max_depth: int | None = MAX_DEPTH) -> Expr:
     """Parse ``text`` (Python-like syntax) into an expression; the text is never executed.
 
-    ``shapes`` maps names to tensor shapes (``{"X": (3, 4), "w": ("n",)}``);
+    ``shapes`` maps names to tensor shapes (``{"X": (3, 4), "w": ("n",)}``) or to the
+    symbol itself (``{"i": sb.tensor("i", (4,), dtype="int64")}``, for other dtypes);
     every other name is a scalar symbol. Operators ``+ - * / ** @``, unary
     minus, comparisons ``> >= < <= ==`` (for ``where``), ``.T``, subscripts with
     ints, slices, ``None``, ``...`` and index lists (``x[1:, 0]``, ``x[:, [0, 2]]``), the

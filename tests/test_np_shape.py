@@ -537,3 +537,12 @@ def test_jacobians_through_the_forward_rules(build):
         d[idx] = 1e-6
         fd[(Ellipsis,) + idx] = (f(X + d) - f(X - d)) / 2e-6
     assert_close(J, fd, rtol=1e-6, atol=1e-8, what="jacobian")
+
+
+def test_parse_reads_int_inputs_given_as_symbols():
+    E = sb.tensor("E", (5, 3))
+    i = sb.tensor("i", (4,), dtype="int64")
+    g = sb.grad(sb.sum(E[i] ** 2), E)
+    shapes = {"E": (5, 3), "i": i}
+    assert sb.parse("E[i]", shapes) is E[i]
+    assert sb.parse(str(g), shapes) is g
