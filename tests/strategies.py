@@ -635,7 +635,7 @@ def _getitem(b: GraphBuilder) -> Any:
 
 def _index_scatter(b: GraphBuilder) -> Any:
     """The adjoint of indexing, built directly: zeros of a shape with a node written at an index."""
-    from symback.ops.gather import index_scatter
+    from symback.ops.index import index_scatter
 
     shape = b.shape(b.ch.integer(1, 3))
     index = _random_index(b, shape)
