@@ -172,6 +172,9 @@ CASES = [
      lambda x: x[np.array([[True, False, True], [False, True, True]])], [r(2, 3)]),
     ("index_mask_rows", lambda x: x[np.array([True, False, True])],
      lambda x: x[np.array([True, False, True])], [r(3, 2)]),
+    ("index_0d_array", lambda x: x[np.array(1)], lambda x: x[1], [r(2, 3)]),
+    ("index_0d_arrays", lambda x: x[np.array(1), np.array(-1)], lambda x: x[1, -1], [r(2, 3)]),
+    ("take_scalar", lambda x: sb.take(x, 2, axis=1), lambda x: x[:, 2], [r(2, 3)]),
     ("index_newaxis_array", lambda x: x[None, [1, 0]], lambda x: x[None, np.array([1, 0])],
      [r(2, 2)]),
 ]

@@ -127,6 +127,13 @@ def _scatter_latex(node: Expr) -> Notation:
                     + a[0] + r"\right)", ATOM)
 
 
+def _take_simplify(x: Expr, idx: Expr, *, axis: int) -> Expr | None:
+    """A single constant index is basic indexing: ``take(x, 2, axis=1)`` is ``x[:, 2]``."""
+    if idx.op is CONST and idx.ndim == 0:
+        return getitem(x, (slice(None),) * axis + (int(idx.value),))
+    return None
+
+
 def _take_vjp(g: Expr, out: Expr, x: Expr, idx: Expr, *, axis: int) -> tuple[Any, ...]:
     """y = take(x, i, axis);  x̄ = scatter_add(ȳ, i, axis, size=x.shape[axis]) (repeats add)."""
     return (scatter_add_op(g, idx, axis=axis, size=x.shape[axis]), None)
@@ -135,7 +142,7 @@ def _take_vjp(g: Expr, out: Expr, x: Expr, idx: Expr, *, axis: int) -> tuple[Any
 take_op = register(Op(
     "take", 2, _take_shape,
     numpy=lambda a, kw: f"np.take({a[0]}, {a[1]}, axis={kw['axis']})",
-    normalize=_take_norm, vjp=_take_vjp,
+    normalize=_take_norm, vjp=_take_vjp, simplify=_take_simplify,
     jvp=lambda ts, out, x, idx, *, axis: None if ts[0] is None
     else take_op(ts[0], idx, axis=axis),
     dtype=_same_dtype,
@@ -596,7 +603,7 @@ def advanced_getitem(x: Any, index: Any) -> Expr:
         flat_idx = arrays[0]
     from ..graph import const
 
-    return take_op(y, const(np.ascontiguousarray(flat_idx, dtype=np.int64)), axis=start)
+    return take_op(y, const(np.array(flat_idx, dtype=np.int64, order="C")), axis=start)
 
 
 # Expr.__getitem__ tries basic indexing (getitem) first; an index with arrays comes here.
