@@ -192,12 +192,13 @@ scatter_add_op = register(Op(
 ))
 
 
-def take(a: Any, indices: Any, axis: Any = None) -> Expr:
-    """NumPy's ``take(a, indices, axis=None)``: entries of ``a`` at integer ``indices``.
+def take(a: Any, indices: Any, axis: Any = None, mode: str = "raise") -> Expr:
+    """NumPy's ``take(a, indices, axis=None, mode='raise')``: entries of ``a`` at ``indices``.
 
     ``y[…, j…, …] = a[…, indices[j…], …]`` along ``axis`` (``None``: of the flattened
     ``a``); ``indices`` is a constant int array (bounds checked now, negatives count from
     the end) or an int-typed expression (``sb.tensor("i", (5,), dtype="int64")``).
+    ``mode='wrap'`` or ``'clip'`` adjusts constant indices when the node is built.
     Derivative: the cotangent scatter-added back, repeated indices accumulating
     (``scatter_add``, an ``np.add.at``). A registered op (``take``).
 
@@ -213,7 +214,19 @@ def take(a: Any, indices: Any, axis: Any = None) -> Expr:
         from .shape import reshape
 
         x, axis = (reshape(x, (-1,)) if x.ndim != 1 else x), 0
-    return take_op(x, _int_index("take", indices), axis=axis)
+    idx = _int_index("take", indices)
+    if mode != "raise":
+        if mode not in ("wrap", "clip"):
+            raise SymbackError(f"take: mode={mode!r} is not 'raise', 'wrap' or 'clip'")
+        size = x.shape[_axis_of("take", axis, x.ndim)]
+        if idx.op is not CONST or not isinstance(size, int) or size == 0:
+            raise SymbackError(f"take: mode={mode!r} needs constant indices and an int axis "
+                               "size (the indices are adjusted when the node is built)")
+        v = np.asarray(idx.value)
+        from ..graph import const
+
+        idx = const(v % size if mode == "wrap" else np.clip(v, 0, size - 1))
+    return take_op(x, idx, axis=axis)
 
 
 def scatter_add(values: Any, indices: Any, axis: int, size: Dim) -> Expr:
@@ -397,11 +410,18 @@ argpartition_op = register(Op(
 ))
 
 
-def argsort(a: Any, axis: Any = -1) -> Expr:
-    """NumPy's ``argsort(a, axis=-1)`` (stable sort; ``axis=None`` sorts the flattened
-    array). An int64 node with derivative zero (a registered op)."""
+def _no_order(name: str, order: Any) -> None:
+    if order is not None:
+        raise SymbackError(f"{name}: order= (structured arrays) is not supported")
+
+
+def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None) -> Expr:
+    """NumPy's ``argsort(a, axis=-1, kind=None, order=None)`` (``axis=None`` sorts the
+    flattened array). The sort is always stable (``kind`` is accepted and ignored: every kind
+    gives the same values). An int64 node with derivative zero (a registered op)."""
     from ..graph import as_expr
 
+    _no_order("argsort", order)
     x = as_expr(a)
     if axis is None:
         from .shape import reshape
@@ -410,10 +430,12 @@ def argsort(a: Any, axis: Any = -1) -> Expr:
     return argsort_op(x, axis=axis)
 
 
-def argpartition(a: Any, kth: Any, axis: Any = -1) -> Expr:
+def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
+                 order: Any = None) -> Expr:
     """NumPy's ``argpartition(a, kth, axis=-1)``: an int64 node with derivative zero."""
     from ..graph import as_expr
 
+    _no_order("argpartition", order)
     x = as_expr(a)
     if axis is None:
         from .shape import reshape
@@ -422,9 +444,10 @@ def argpartition(a: Any, kth: Any, axis: Any = -1) -> Expr:
     return argpartition_op(x, kth=kth, axis=axis)
 
 
-def sort(a: Any, axis: Any = -1) -> Expr:
+def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None) -> Expr:
     """NumPy's ``sort(a, axis=-1)`` (values; ``axis=None``: of the flattened array).
 
+    ``kind`` is accepted and ignored: the permutation is always the stable one.
     Composed as ``take_along_axis(a, argsort(a, axis), axis)``: the permutation is computed
     in the generated code, so the derivative is the permutation's: ``ā`` = the cotangent
     scatter-added back to where each entry came from. At ties (equal entries) the stable
@@ -436,6 +459,7 @@ def sort(a: Any, axis: Any = -1) -> Expr:
     """
     from ..graph import as_expr
 
+    _no_order("sort", order)
     x = as_expr(a)
     if axis is None:
         from .shape import reshape
@@ -445,14 +469,15 @@ def sort(a: Any, axis: Any = -1) -> Expr:
     return take_along_axis_op(x, idx, axis=idx.kw["axis"])
 
 
-def partition(a: Any, kth: Any, axis: Any = -1) -> Expr:
+def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
+              order: Any = None) -> Expr:
     """NumPy's ``partition(a, kth, axis=-1)``: values, the kth smallest in its sorted place,
     smaller ones before it and larger ones after (in no stated order).
 
     Composed as ``take_along_axis(a, argpartition(a, kth, axis), axis)``; derivative by the
     permutation, as for :func:`sort`.
     """
-    idx = argpartition(a, kth, axis)
+    idx = argpartition(a, kth, axis, order=order)
     return take_along_axis_op(idx.args[0], idx, axis=idx.kw["axis"])
 
 
