@@ -50,7 +50,10 @@ _NUMPY_SHAPE = (  # issue 11, shape and structure (functions that return one exp
 for _family in (_NUMPY_SHAPE,):
     FUNCTIONS.update(dict.fromkeys(_family, "symback"))
 # the adjoints of the gathers appear in printed gradients: read through the op registry
-FUNCTIONS.update(dict.fromkeys(("scatter_add", "scatter_add_along"), "op"))
+FUNCTIONS.update(dict.fromkeys(("scatter_add", "scatter_add_along", "index_scatter"), "op"))
+
+#: ``s_[...]`` (NumPy's ``np.s_``): an index as a value, for index_scatter's ``index=``.
+_INDEX_MAKER = "s_"
 
 #: The functions an unknown-function error names (the full table is too long for a message).
 _COMMON = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "softplus", "abs",
@@ -554,6 +557,8 @@ class _Parser:
                 raise self.error("an empty subscript x[] is not allowed", frame.pos)
             items = [_arg(a) for a in frame.args]
             index = items[0] if len(items) == 1 and frame.commas == 0 else tuple(items)
+            if x is None:  # s_[...]: the index itself, a value for a function argument
+                return _Val(_IndexValue(index), pos)
             return _Val(self.build(operator.getitem, (x, index), frame.pos, "subscript"), pos)
         if frame.kind == "method":
             x, pos = frame.receiver
@@ -721,6 +726,12 @@ class _Parser:
                 top.keyword = tok.text
                 self.expect_after = True
                 return i + 2
+            if nxt.kind == "OP" and nxt.text == "[" and tok.text == _INDEX_MAKER \
+                    and tok.text not in self.shapes:
+                self.open_frame(_Frame("index", nxt.pos, len(self.values),
+                                       receiver=(None, tok.pos)))
+                self.expect_after = True
+                return i + 2
             if nxt.kind == "OP" and nxt.text == "(" and tok.text not in self.shapes:
                 if tok.text not in FUNCTIONS:
                     if keyword.iskeyword(tok.text) or tok.text.startswith("_"):
@@ -804,7 +815,16 @@ class _Parser:
 # --------------------------------------------------------------------------- helpers
 
 
+class _IndexValue(tuple):  # type: ignore[type-arg]
+    """The value of ``s_[...]``: an index (a tuple of ints, slices, None, ...)."""
+
+    def __new__(cls, index: Any) -> "_IndexValue":
+        return super().__new__(cls, index if isinstance(index, tuple) else (index,))
+
+
 def _arg(v: _Val) -> Any:
+    if isinstance(v.value, _IndexValue):
+        return tuple(v.value)
     return v.value
 
 

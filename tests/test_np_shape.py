@@ -557,3 +557,23 @@ def test_parse_reads_int_inputs_given_as_symbols():
     shapes = {"E": (5, 3), "i": i}
     assert sb.parse("E[i]", shapes) is E[i]
     assert sb.parse(str(g), shapes) is g
+
+
+@pytest.mark.parametrize("name,build,ref,values", CASES, ids=[c[0] for c in CASES])
+def test_every_case_and_its_gradient_print_and_parse_back(name, build, ref, values):
+    syms = [sb.tensor(f"a{i}", np.shape(v)) for i, v in enumerate(values)]
+    y = build(*syms)
+    shapes = {s.name: s.shape for s in syms}
+    for e in [y, *sb.grad(sb.sum(y * y), syms)]:
+        assert sb.parse(str(e), shapes) is e, str(e)
+
+
+def test_index_scatter_and_symbolic_shapes_print_as_the_parser_reads():
+    y = sb.tensor("y", ("n", 3))
+    g = sb.grad(sb.sum(y[:, 1]), y)
+    assert str(g) == "index_scatter(broadcast_to(1.0, shape=(n,)), shape=(n, 3), index=s_[:, 1])"
+    assert sb.parse(str(g), {"y": ("n", 3)}) is g
+    r = sb.reshape(y, (3, "n"))
+    assert str(r) == "reshape(y, (3, n))" and sb.parse(str(r), {"y": ("n", 3)}) is r
+    with pytest.raises(sb.ParseError):
+        sb.parse("s_[1] + y", {"y": ("n", 3)})

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import ShapeError, SymbackError
 from ..graph import CONST, Expr, Op
 from ..notation import ATOM, LOWEST, POSTFIX, Notation
-from ..shapes import Dim, Shape, check_shape, fmt
+from ..shapes import Dim, Shape, check_shape, dim_names, fmt
 from . import register
 from ._common import _dim_src, _is_int, _same_dtype, _shape_src
 from .index import _Advanced, getitem, getitem_op
@@ -42,15 +42,6 @@ def _int_index(name: str, idx: Any) -> Expr:
     if not e.dtype.startswith("int"):
         raise SymbackError(f"{name}: indices must be integers, got dtype {e.dtype}")
     return e
-
-
-def _names(dims: Any) -> Any:
-    """Sizes as given, scalar symbols read as their names (the parser reads ``size=n``)."""
-    def one(d: Any) -> Any:
-        return d.name if isinstance(d, Expr) and d.is_symbol and d.shape == () else d
-    if isinstance(dims, (tuple, list)):
-        return tuple(one(d) for d in dims)
-    return one(dims)
 
 
 def _dims_text(dims: Any) -> str:
@@ -161,7 +152,7 @@ def _scatter_add_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str
         raise ShapeError(f"scatter_add: values of shape {fmt(g.shape)} are too small for "
                          f"indices of shape {fmt(idx.shape)}", op="scatter_add")
     axis = _axis_of("scatter_add", attrs.get("axis", 0), nd)
-    (size,) = check_shape((_names(attrs["size"]),), what="scatter_add")
+    (size,) = check_shape((dim_names(attrs["size"]),), what="scatter_add")
     _check_const_bounds("scatter_add", idx, size)
     return {"axis": axis, "size": size}
 
@@ -294,7 +285,7 @@ take_along_axis_op = register(Op(
 
 def _saa_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
     g, idx = args
-    shape = check_shape(_names(attrs["shape"]), what="scatter_add_along")
+    shape = check_shape(dim_names(attrs["shape"]), what="scatter_add_along")
     axis = _axis_of("scatter_add_along", attrs.get("axis", -1), len(shape))
     _int_index("scatter_add_along", idx)
     _check_const_bounds("scatter_add_along", idx, shape[axis])

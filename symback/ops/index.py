@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op
 from ..notation import ATOM, POSTFIX, Notation
-from ..shapes import Dim, Shape, check_shape, fmt
+from ..shapes import Dim, Shape, check_shape, dim_names, fmt
 from . import register
 from ._common import _is_int, _same_dtype, _shape_src
 
@@ -176,7 +176,7 @@ def getitem(x: Any, index: Any) -> Expr:
 
 
 def _scatter_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
-    shape = check_shape(attrs["shape"], what="index_scatter")
+    shape = check_shape(dim_names(attrs["shape"]), what="index_scatter")
     probe = _getitem_norm((_ShapeOnly(shape),), {"index": attrs["index"]})  # type: ignore
     return {"shape": shape, "index": probe["index"]}
 
@@ -206,8 +206,9 @@ index_scatter_op = register(Op(
     jvp=lambda ts, out, x, *, shape, index: index_scatter_op(
         ts[0], shape=shape + ts[0].shape[x.ndim:], index=index),
     dtype=_same_dtype,
-    text=Notation(lambda a, kw: f"index_scatter({a[0]}, shape={kw['shape']!r}, "
-                  f"index=np.s_[{index_source(kw['index'])}])"),
+    # s_[...] as NumPy's np.s_ (the parser reads it as an index, only as an argument)
+    text=Notation(lambda a, kw: f"index_scatter({a[0]}, shape={fmt(kw['shape'])}, "
+                  f"index=s_[{index_source(kw['index'])}])"),
     latex=Notation(lambda a, kw: r"\operatorname{embed}_{" + _index_latex(kw["index"])
                    + r"}\left(" + a[0] + r"\right)", ATOM),
     doc="y = zeros(shape) with y[index] = x: the adjoint (transpose) of indexing;  "

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ShapeError, SymbackError
 from ..graph import Expr, as_expr, broadcast_to as _broadcast_to, const
-from ..shapes import Dim, check_shape, fmt
+from ..shapes import Dim, check_shape, dim_names, fmt
 from ._common import _is_int
 from .gather import take_op
 from .index import getitem
@@ -178,9 +178,9 @@ def broadcast_to(array: Any, shape: Any) -> Expr:
     >>> sb.broadcast_to(x, (2, 3)).shape
     (2, 3)
     """
-    if isinstance(shape, (int, str)) and not isinstance(shape, bool):
+    if isinstance(shape, (int, str, Expr)) and not isinstance(shape, bool):
         shape = (shape,)
-    return _broadcast_to(as_expr(array), check_shape(shape, what="broadcast_to"))
+    return _broadcast_to(as_expr(array), check_shape(dim_names(shape), what="broadcast_to"))
 
 
 def atleast_1d(*arys: Any) -> Any:

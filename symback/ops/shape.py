@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op, zeros
 from ..notation import ATOM, LOWEST, POSTFIX, Notation
-from ..shapes import Dim, Shape, check_shape, fmt
+from ..shapes import Dim, Shape, check_shape, dim_names, fmt
 from . import register
 from ._common import _same_dtype, _sp
 from .index import getitem
@@ -104,10 +104,10 @@ def _monomial(shape: Shape) -> tuple[int, Counter[str]]:
 
 def _reshape_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
     raw = attrs["shape"]
-    if isinstance(raw, (int, str)) and not isinstance(raw, bool):
+    if isinstance(raw, (int, str, Expr)) and not isinstance(raw, bool):
         raw = (raw,)
     try:
-        items = list(raw)
+        items = list(dim_names(raw))
     except TypeError:
         raise ShapeError(f"reshape: shape={raw!r} is not a tuple of sizes", op="reshape")
     xs = args[0].shape
@@ -153,7 +153,7 @@ reshape_op = register(Op(
     vjp=lambda g, out, x, *, shape: (reshape_op(g, shape=x.shape),),
     jvp=lambda ts, out, x, *, shape: reshape_op(ts[0], shape=shape + ts[0].shape[x.ndim:]),
     view=True, dtype=_same_dtype,
-    text=Notation("reshape({0}, {shape})"),
+    text=Notation(lambda a, kw: f"reshape({a[0]}, {fmt(kw['shape'])})"),
     latex=Notation(lambda a, kw: r"\operatorname{reshape}_{" + fmt(kw["shape"]) + r"}\left("
                    + a[0] + r"\right)", ATOM),
     doc="y = x with its entries (C order) laid out in a new shape (-1: the one missing size);  "

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import ShapeError
 from ..graph import Expr, Op, const
 from ..notation import ATOM, LOWEST, MUL, Notation
-from ..shapes import Shape, broadcast, check_shape, fmt, normalize_axis
+from ..shapes import Shape, broadcast, check_shape, dim_names, fmt, normalize_axis
 from . import register
 
 # ---------------------------------------------------------------- broadcast_to
@@ -32,7 +32,7 @@ def _broadcast_to_shape(shapes: tuple[Shape, ...], *, shape: Shape) -> Shape:
 
 
 def _broadcast_to_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
-    return {"shape": check_shape(attrs["shape"], what="broadcast_to")}
+    return {"shape": check_shape(dim_names(attrs["shape"]), what="broadcast_to")}
 
 
 def _broadcast_to_simplify(x: Expr, *, shape: Shape) -> Expr | None:
@@ -73,7 +73,7 @@ broadcast_to_op = register(Op(
     # a stretched Python number is a float64 array, a stretched True/False a bool one
     dtype=lambda args, **kw: ("float64" if args[0].weak and args[0].dtype != "bool"
                               else args[0].dtype),
-    text=Notation("broadcast_to({0}, shape={shape})"),
+    text=Notation(lambda a, kw: f"broadcast_to({a[0]}, shape={fmt(kw['shape'])})"),
     latex=Notation("{0}", ATOM, LOWEST, _broadcast_to_latex),
     doc="y = x stretched to shape s (NumPy broadcasting, a view);  x̄ = ȳ summed over the stretched axes",
 ))
