@@ -97,9 +97,9 @@ def column_stack(tup: Any) -> Expr:
     """
     xs = []
     for x in _seq("column_stack", tup):
-        xs.append(_expand_dims_op(x, axis=(1,)) if x.ndim < 2 else x)
         if x.ndim == 0:
             raise ShapeError("column_stack: 0-d arrays cannot be columns", op="column_stack")
+        xs.append(_expand_dims_op(x, axis=(1,)) if x.ndim < 2 else x)
     return _concat(xs, 1)
 
 
