@@ -28,6 +28,17 @@ from .ops.reduce import logsumexp_fn as logsumexp
 from .ops.reduce import mean_fn as mean
 from .ops.reduce import softmax_fn as softmax
 from .ops.reduce import sum  # noqa: A001
+from .ops.creation import arange, array, full, full_like, linspace, ones, ones_like
+from .ops.creation import zeros, zeros_like
+from .ops.creation import eye_fn as eye
+from .ops.gather import (argpartition, argsort, partition, sort, take,  # noqa: F401
+                        take_along_axis)
+from .ops.join import (append, array_split, column_stack, diff, dsplit, dstack, hsplit,
+                       hstack, pad, select, split, vsplit, vstack)
+from .ops.layout import (atleast_1d, atleast_2d, atleast_3d, broadcast_to, expand_dims, flip,
+                         fliplr, flipud, moveaxis, ravel, repeat, rollaxis, roll, rot90,
+                         squeeze, swapaxes, tile)
+from .ops.shape import astype
 from . import nn
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid
@@ -62,6 +73,14 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "matmul", "outer", "where", "greater",
     "greater_equal", "less", "less_equal", "equal",
     "trace", "det", "logdet", "inv", "solve", "diag", "dot", "reshape", "stack", "concatenate",
+    # issue 11: shape and structure, indexing, array creation
+    "ravel", "squeeze", "expand_dims", "moveaxis", "swapaxes", "rollaxis", "flip", "flipud",
+    "fliplr", "rot90", "roll", "repeat", "tile", "broadcast_to", "atleast_1d", "atleast_2d",
+    "atleast_3d", "append", "vstack", "hstack", "dstack", "column_stack", "split",
+    "array_split", "hsplit", "vsplit", "dsplit", "pad", "diff", "sort", "partition",
+    "argsort", "argpartition", "select", "take", "take_along_axis", "astype",
+    "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "full_like", "arange",
+    "linspace", "array",
 ]
 
 # The ops exposed above become plain functions with a signature, the maths and an

@@ -456,8 +456,14 @@ class Expr:
     def __le__(self, o: Any) -> Expr: return _OPS["less_equal"](self, o)  # noqa: E704
 
     def __getitem__(self, index: Any) -> Expr:
-        """``x[i, 1:3, None, ...]`` with constant ints, slices, ``None`` and ``...`` (NumPy)."""
-        return _OPS["getitem"](self, index=index)
+        """``x[i, 1:3, None, ...]``: constant ints, slices, ``None`` and ``...`` (basic
+        indexing, a view); integer arrays, int-typed expressions and constant boolean masks
+        (NumPy's advanced indexing: a gather whose derivative scatter-adds back)."""
+        op = _OPS["getitem"]
+        try:
+            return op(self, index=index)
+        except op.extra["signal"]:
+            return op.extra["advanced"](self, index)  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[Expr]:
         """Iterate over the first axis (an int length); 0-d and symbolic lengths refuse."""
@@ -477,11 +483,95 @@ class Expr:
     def mean(self, axis: Any = None, keepdims: bool = False) -> Expr:
         return _OPS["mean"](self, axis=axis, keepdims=keepdims)
 
+    # ndarray's methods, as NumPy's: each calls the public function of the same name
+    # (looked up when called, so a function added by another family is found).
+    def __len__(self) -> int:
+        """The length of the first axis (an int; 0-d and symbolic lengths refuse)."""
+        if not self.shape:
+            raise TypeError("len() of a 0-d expression")
+        if not isinstance(self.shape[0], int):
+            raise TypeError(f"len() of an expression whose first dimension is the symbolic "
+                            f"size {self.shape[0]!r}")
+        return self.shape[0]
+
+    def reshape(self, *shape: Any, order: str = "C") -> Expr:
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))`` (C order; one -1 allowed)."""
+        if order != "C":
+            raise SymbackError(f"reshape: only order='C' is supported, not {order!r}")
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _OPS["reshape"](self, shape=shape)
+
+    def ravel(self) -> Expr:
+        """The entries as a 1-d array (C order)."""
+        return _np("ravel")(self)
+
+    def flatten(self) -> Expr:
+        """The entries as a 1-d array (C order): ``ravel`` (nodes are immutable, no copy)."""
+        return _np("ravel")(self)
+
+    def squeeze(self, axis: Any = None) -> Expr:
+        return _np("squeeze")(self, axis)
+
+    def transpose(self, *axes: Any) -> Expr:
+        """``x.transpose()``, ``x.transpose(1, 0, 2)`` or ``x.transpose((1, 0, 2))``."""
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return _OPS["transpose"](self, axes=axes or None)
+
+    def swapaxes(self, axis1: Any, axis2: Any) -> Expr:
+        return _np("swapaxes")(self, axis1, axis2)
+
+    def astype(self, dtype: Any) -> Expr:
+        """The entries as ``dtype`` (``float64``/``float32``; a cast whose derivative casts
+        back). The same dtype gives ``self``."""
+        return _np("astype")(self, dtype)
+
+    def dot(self, b: Any) -> Expr:
+        return _np("dot")(self, b)
+
+    def clip(self, a_min: Any = None, a_max: Any = None) -> Expr:
+        return _np("clip")(self, a_min, a_max)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _np("max")(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _np("min")(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Expr:
+        return _np("prod")(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Expr:
+        return _np("var")(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Expr:
+        return _np("std")(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis: Any = None) -> Expr:
+        return _np("cumsum")(self, axis=axis)
+
+    def take(self, indices: Any, axis: Any = None) -> Expr:
+        return _np("take")(self, indices, axis)
+
+    def repeat(self, repeats: Any, axis: Any = None) -> Expr:
+        return _np("repeat")(self, repeats, axis)
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as a flat list of nodes (any depth, no recursion); loading re-interns,
         so in one process ``pickle.loads(pickle.dumps(e)) is e`` (and ``copy.deepcopy(e) is e``).
         """
         return (_unflatten, (_flatten(self),))
+
+
+def _np(name: str) -> Callable[..., Expr]:
+    """symback's public function ``name`` (for ndarray-style methods), or a clear error."""
+    import symback
+
+    fn = getattr(symback, name, None)
+    if fn is None:
+        raise SymbackError(f"Expr.{name}(): symback has no function {name!r} in this version")
+    return fn  # type: ignore[no-any-return]
 
 
 # Expr is frozen and hashed by identity.
@@ -669,7 +759,7 @@ CONST = Op(
     doc="A constant (a Python scalar, or a NumPy array).",
 )
 
-_DTYPES = {"float64", "float32"}
+_DTYPES = {"float64", "float32", "int64"}  # int64: index inputs (x[i], sb.take)
 
 
 def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr:
@@ -682,9 +772,11 @@ def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr
         try:
             dtype = str(np.dtype(dtype))
         except TypeError:
-            raise SymbackError(f"symbol {name}: dtype {dtype!r} is not float64 or float32")
+            raise SymbackError(f"symbol {name}: dtype {dtype!r} is not float64, float32 or "
+                               "int64 (int64 for index inputs)")
     if dtype not in _DTYPES:
-        raise SymbackError(f"symbol {name}: dtype {dtype} is not float64 or float32")
+        raise SymbackError(f"symbol {name}: dtype {dtype} is not float64, float32 or int64 "
+                           "(int64 for index inputs)")
     shp = check_shape(shape, what=f"symbol {name}")
     return _intern(SYMBOL, (), (("dtype", dtype), ("name", name), ("shape", shp)), shp, dtype)
 

@@ -110,3 +110,55 @@ HELPERS = {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_so
 
 # helper -> helpers it calls (inlined too)
 DEPENDS = {"log_softmax": ("logsumexp",), "log_softmax_into": ("log_softmax",)}
+
+
+# --------------------------------------------------------------------------- gathers' adjoints
+# (issue 11, np-shape): one bincount each, which sums repeated indices in C
+
+
+def scatter_add(v, idx, axis, size):
+    """Zeros with ``v`` added along ``axis`` at ``idx`` (length ``size``): the adjoint of
+    ``np.take(x, idx, axis)``, as one ``np.bincount`` over flat positions."""
+    v = np.asarray(v)
+    idx = np.asarray(idx)
+    dt = v.dtype if v.dtype.kind == "f" else np.dtype(np.float64)
+    lead, rest = v.shape[:axis], v.shape[axis + idx.ndim:]
+    nl, nr = int(np.prod(lead, dtype=np.int64)), int(np.prod(rest, dtype=np.int64))
+    flat = idx.reshape(-1)
+    if flat.size and flat.min() < 0:
+        flat = np.where(flat < 0, flat + size, flat)
+    if nl == 1 and nr == 1:
+        pos = flat
+    else:
+        pos = ((np.arange(nl)[:, None, None] * size + flat[None, :, None]) * nr
+               + np.arange(nr)[None, None, :])
+    out = np.bincount(pos.reshape(-1), weights=v.reshape(-1).astype(np.float64, copy=False),
+                      minlength=nl * size * nr)
+    return out.astype(dt, copy=False).reshape(lead + (size,) + rest)
+
+
+def scatter_add_along(v, idx, axis, shape):
+    """Zeros of ``shape`` with ``v`` added at ``idx`` along ``axis`` in every 1-d slice: the
+    adjoint of ``np.take_along_axis`` (broadcast axes of ``shape`` summed), one bincount."""
+    v = np.asarray(v)
+    idx = np.asarray(idx)
+    dt = v.dtype if v.dtype.kind == "f" else np.dtype(np.float64)
+    shape = tuple(shape)
+    strides = [1] * len(shape)
+    for i in range(len(shape) - 2, -1, -1):
+        strides[i] = strides[i + 1] * shape[i + 1]
+    size = shape[axis]
+    i = np.where(idx < 0, idx + size, idx) if idx.size and idx.min() < 0 else idx
+    pos = i * strides[axis]
+    for d, n in enumerate(shape):
+        if d != axis and n != 1:
+            grid = np.arange(n).reshape((1,) * d + (n,) + (1,) * (len(shape) - d - 1))
+            pos = pos + grid * strides[d]
+    pos = np.broadcast_to(pos, v.shape)
+    total = int(np.prod(shape, dtype=np.int64))
+    out = np.bincount(pos.reshape(-1), weights=v.reshape(-1).astype(np.float64, copy=False),
+                      minlength=total)
+    return out.astype(dt, copy=False).reshape(shape)
+
+
+HELPERS.update({f.__name__: f for f in (scatter_add, scatter_add_along)})

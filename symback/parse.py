@@ -3,9 +3,9 @@
 The text is never executed: no ``eval``, ``exec``, ``sympify`` or ``ast``.
 A regular-expression tokenizer feeds a shunting-yard (Pratt-style) parser
 whose only stacks are explicit lists, so 100,000 nested parentheses parse
-without recursion. The grammar is the arithmetic subset of Python with
-Python's precedences (``**`` right-associative and tighter than a unary
-minus on its left); names become symbols (``shapes`` gives tensor shapes),
+without recursion. The grammar is the arithmetic subset of Python, with subscripts
+and a whitelist of ndarray methods, and Python's precedences (``**`` right-associative
+and tighter than a unary minus on its left); names become symbols (``shapes`` gives tensor shapes),
 and calls resolve through one table of symback's public functions.
 """
 
@@ -41,8 +41,36 @@ FUNCTIONS: dict[str, str] = {
 
 # Each family of the NumPy surface adds its public names here (resolved through symback's
 # namespace as above; dotted names such as "linalg.norm" through the sub-namespace).
-for _family in ():
+_NUMPY_SHAPE = (  # issue 11, shape and structure (functions that return one expression)
+    "ravel", "squeeze", "expand_dims", "moveaxis", "swapaxes", "rollaxis", "flip", "flipud",
+    "fliplr", "rot90", "roll", "repeat", "tile", "broadcast_to", "atleast_1d", "atleast_2d",
+    "atleast_3d", "append", "vstack", "hstack", "dstack", "column_stack", "pad", "diff",
+    "sort", "partition", "argsort", "argpartition", "select", "take", "take_along_axis",
+    "astype", "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "full_like",
+    "arange", "linspace", "array",
+)
+for _family in (_NUMPY_SHAPE,):
     FUNCTIONS.update(dict.fromkeys(_family, "symback"))
+# the adjoints of the gathers appear in printed gradients: read through the op registry
+FUNCTIONS.update(dict.fromkeys(("scatter_add", "scatter_add_along", "index_scatter"), "op"))
+
+#: ``s_[...]`` (NumPy's ``np.s_``): an index as a value, for index_scatter's ``index=``.
+_INDEX_MAKER = "s_"
+
+#: The functions an unknown-function error names (the full table is too long for a message).
+_COMMON = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "softplus", "abs",
+           "maximum", "minimum", "where", "sum", "mean", "softmax", "log_softmax",
+           "logsumexp", "matmul", "dot", "transpose", "reshape", "concatenate", "stack")
+
+#: Methods the parser reads after an expression (``x.sum(axis=0)``), each bound to the
+#: Expr method of that name through this table only: no attribute of any other name is
+#: ever looked up.
+METHODS: dict[str, Callable[..., Any]] = {
+    name: getattr(Expr, name) for name in (
+        "sum", "mean", "reshape", "ravel", "flatten", "squeeze", "transpose", "swapaxes",
+        "astype", "dot", "clip", "max", "min", "prod", "var", "std", "cumsum", "take",
+        "repeat")
+}
 
 #: Names that stand for float constants (as the text printer writes them).
 CONSTANTS: dict[str, float] = {"inf": float("inf"), "nan": float("nan")}
@@ -79,7 +107,7 @@ _UNSUPPORTED_OPS: dict[str, str] = {
     "~": "the operator '~' is not supported", "<<": "the operator '<<' is not supported",
     ">>": "the operator '>>' is not supported", "!=": "the operator '!=' is not supported",
     "!": "the character '!' is not supported", ":=": "assignment expressions are not supported",
-    "->": "'->' is not supported", ":": "':' is not supported (no slices, lambdas or dicts)",
+    "->": "'->' is not supported",
     ";": "only one expression is allowed (no ';')",
     "{": "braces are not supported (no sets or dicts)",
     "}": "braces are not supported (no sets or dicts)",
@@ -123,11 +151,11 @@ _CODE.update({c: "0" for c in "0123456789"})
 _CODE.update({c: "n" for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 _CODE.update({c: "o" for c in "*/@<>"})
 _CODE.update({c: c for c in "+-,="})
-_CODE.update({c: c for c in "()[]."})
+_CODE.update({c: c for c in "()[].:"})
 _CODE.update({s: "o" for s in ("**", ">=", "<=", "==")})
 _CODE.update({s: "x" for s in ("//", "!=", ":=", "->", "<<", ">>")})
 _KIND = {"n": "NAME", "?": "NAME", "0": "NUM", "L": "NEWLINE",
-         **{c: "OP" for c in "o()[].+-,="}}
+         **{c: "OP" for c in "o()[].+-,=:"}}
 _NAME_RE = re.compile(r"[^\W\d]\w*")
 # where a fault may be: a piece outside the grammar, a non-ASCII piece, or a number
 # touching a name, a number or a '.' (such as 0x10, 1_000, 1.2.3, 2e, 1²)
@@ -290,14 +318,18 @@ class _Operator(NamedTuple):
 class _Frame:
     """An open bracket: a group ``( )``, a list ``[ ]`` or a call ``name( )``."""
 
-    __slots__ = ("kind", "pos", "base", "name", "closer", "args", "kwargs", "keyword", "commas")
+    __slots__ = ("kind", "pos", "base", "name", "closer", "args", "kwargs", "keyword", "commas",
+                 "receiver", "parts")
 
-    def __init__(self, kind: str, pos: int, base: int, name: str = "") -> None:
-        self.kind = kind  # "group" | "list" | "call"
+    def __init__(self, kind: str, pos: int, base: int, name: str = "",
+                 receiver: Any = None) -> None:
+        self.kind = kind  # "group" | "list" | "call" | "index" (x[...]) | "method" (x.f(...))
+        self.receiver = receiver  # the expression subscripted, or whose method is called
+        self.parts: list[Any] | None = None  # the bounds of a slice being read (a:b:c)
         self.pos = pos
         self.base = base  # len(values) when the frame opened
         self.name = name
-        self.closer = "]" if kind == "list" else ")"
+        self.closer = "]" if kind in ("list", "index") else ")"
         self.args: list[_Val] = []
         self.kwargs: dict[str, _Val] = {}
         self.keyword: str | None = None
@@ -375,6 +407,9 @@ class _Parser:
         if s.startswith("_"):
             raise self.error(f"names starting with '_' are reserved ({s!r})", tok.pos)
         if s in self.shapes:
+            spec = self.shapes[s]
+            if isinstance(spec, Expr) and spec.is_symbol and spec.name == s:
+                return spec  # a symbol given as is (an int64 index input, a float32 tensor)
             try:
                 return symbol(s, _shape_of(self.shapes[s]))
             except ShapeError:
@@ -488,9 +523,27 @@ class _Parser:
 
     # ----------------------------------------------------------------- brackets
 
+    def slice_frame(self, tok: Token) -> _Frame:
+        """The subscript a ':' belongs to (an error anywhere else)."""
+        top = self.stack[-1] if self.stack else None
+        if not isinstance(top, _Frame) or top.kind != "index":
+            raise self.error("':' is allowed only in a subscript, as in x[1:3] (no lambdas, "
+                             "dicts or annotations)", tok.pos)
+        return top
+
+    def add_part(self, frame: _Frame, value: Any, tok: Token) -> None:
+        """One bound of a slice ``a:b:c`` read (``None``: left out)."""
+        parts = (frame.parts or []) + [value]
+        if len(parts) > 2:
+            raise self.error("a slice has at most three parts (start:stop:step)", tok.pos)
+        frame.parts = parts
+
     def end_item(self, frame: _Frame, tok: Token) -> None:
         """Move the value just parsed into ``frame``'s argument list."""
         v = self.values.pop()
+        if frame.parts is not None:  # the last bound of a slice
+            v = _Val(slice(*frame.parts, v.value), v.pos)
+            frame.parts = None
         if frame.keyword is not None:
             frame.kwargs[frame.keyword] = v
             frame.keyword = None
@@ -507,6 +560,25 @@ class _Parser:
             return _Val(tuple(_arg(a) for a in frame.args), frame.pos)
         if frame.kind == "list":
             return _Val([_arg(a) for a in frame.args], frame.pos)
+        if frame.kind == "index":
+            x, pos = frame.receiver
+            if not frame.args:
+                raise self.error("an empty subscript x[] is not allowed", frame.pos)
+            items = [_arg(a) for a in frame.args]
+            index = items[0] if len(items) == 1 and frame.commas == 0 else tuple(items)
+            if x is None:  # s_[...]: the index itself, a value for a function argument
+                return _Val(_IndexValue(index), pos)
+            return _Val(self.build(operator.getitem, (x, index), frame.pos, "subscript"), pos)
+        if frame.kind == "method":
+            x, pos = frame.receiver
+            fn = METHODS[frame.name]
+            args = [_arg(a) for a in frame.args]
+            kwargs = {k: _arg(v) for k, v in frame.kwargs.items()}
+            try:
+                inspect.signature(fn).bind(x, *args, **kwargs)
+            except TypeError as e:
+                raise self.error(f".{frame.name}(): {e}", frame.pos) from None
+            return _Val(self.build(fn, (x, *args), frame.pos, f".{frame.name}()", kwargs), pos)
         return _Val(self.call(frame), frame.pos)
 
     def call(self, frame: _Frame) -> Expr:
@@ -577,15 +649,37 @@ class _Parser:
                 expect_operand = True
             elif tok.kind == "OP" and tok.text == ".":
                 nxt = tokens[i + 1]
+                if nxt.kind == "NAME" and nxt.text in METHODS and tokens[i + 2].text == "(" \
+                        and tokens[i + 2].kind == "OP":
+                    v = self.values.pop()
+                    x = self.operand(v, f"'.{nxt.text}()'", tok.pos)
+                    self.open_frame(_Frame("method", nxt.pos, len(self.values), name=nxt.text,
+                                           receiver=(as_expr(x), v.pos)))
+                    expect_operand = True
+                    i += 3
+                    continue
                 if nxt.kind != "NAME" or nxt.text != "T":
-                    raise self.error("attribute access is not supported (only .T, the transpose)",
-                                     nxt.pos if nxt.kind == "NAME" else tok.pos)
+                    raise self.error("attribute access is not supported (only .T, the transpose, "
+                                     "and the methods " + ", ".join(f".{m}()" for m in METHODS)
+                                     + ")", nxt.pos if nxt.kind == "NAME" else tok.pos)
                 v = self.values.pop()
                 x = self.operand(v, "'.T'", tok.pos)
                 self.values.append(
                     _Val(self.build(operator.attrgetter("T"), (as_expr(x),), tok.pos, ".T"),
                          v.pos))
                 i += 1
+            elif tok.kind == "OP" and tok.text == "[":
+                v = self.values.pop()
+                x = self.operand(v, "a subscript", tok.pos)
+                self.open_frame(_Frame("index", tok.pos, len(self.values),
+                                       receiver=(as_expr(x), v.pos)))
+                expect_operand = True
+            elif tok.kind == "OP" and tok.text == ":":
+                self.reduce_to_frame()
+                frame = self.slice_frame(tok)
+                v = self.values.pop()
+                self.add_part(frame, v.value, tok)
+                expect_operand = True
             elif tok.kind == "OP" and tok.text in ",)]":
                 self.reduce_to_frame()
                 if not self.stack:
@@ -637,10 +731,16 @@ class _Parser:
         if tok.kind == "NAME":
             nxt = tokens[i + 1]
             if nxt.kind == "OP" and nxt.text == "=" and isinstance(top, _Frame) \
-                    and top.kind == "call" and top.keyword is None:
+                    and top.kind in ("call", "method") and top.keyword is None:
                 if tok.text in top.kwargs:
                     raise self.error(f"keyword argument {tok.text!r} is repeated", tok.pos)
                 top.keyword = tok.text
+                self.expect_after = True
+                return i + 2
+            if nxt.kind == "OP" and nxt.text == "[" and tok.text == _INDEX_MAKER \
+                    and tok.text not in self.shapes:
+                self.open_frame(_Frame("index", nxt.pos, len(self.values),
+                                       receiver=(None, tok.pos)))
                 self.expect_after = True
                 return i + 2
             if nxt.kind == "OP" and nxt.text == "(" and tok.text not in self.shapes:
@@ -649,13 +749,27 @@ class _Parser:
                         self.name(tok)  # raises the keyword / reserved-name error
                     raise self.error(
                         f"unknown function {tok.text!r}{_did_you_mean(tok.text)}; known "
-                        "functions: " + ", ".join(sorted(FUNCTIONS)), tok.pos)
+                        "functions: " + ", ".join(_COMMON) + f", … ({len(FUNCTIONS)} in all: "
+                        "symback.parse.FUNCTIONS)", tok.pos)
                 self.open_frame(_Frame("call", tok.pos, len(self.values), name=tok.text))
                 self.expect_after = True
                 return i + 2
             self.values.append(_Val(self.name(tok), tok.pos))
             return i + 1
         if tok.kind == "OP":
+            if tok.text == ":":  # a slice with its start left out: x[:3], x[::2]
+                self.add_part(self.slice_frame(tok), None, tok)
+                self.expect_after = True
+                return i + 1
+            if tok.text in ",]" and isinstance(top, _Frame) and top.parts is not None \
+                    and len(self.values) == top.base:
+                self.values.append(_Val(None, tok.pos))  # a slice's last part left out: x[1:]
+                return i
+            if tok.text == "." and isinstance(top, _Frame) and top.kind == "index" \
+                    and tokens[i + 1].text == "." and tokens[i + 2].text == "." \
+                    and tokens[i + 1].pos == tok.pos + 1 and tokens[i + 2].pos == tok.pos + 2:
+                self.values.append(_Val(Ellipsis, tok.pos))
+                return i + 3
             if tok.text in "([":
                 kind = "group" if tok.text == "(" else "list"
                 self.open_frame(_Frame(kind, tok.pos, len(self.values)))
@@ -697,8 +811,6 @@ class _Parser:
             return "only one expression is allowed (several lines or statements)"
         if tok.kind == "OP" and tok.text == "(":
             return "only the functions of the table can be called (no calls of expressions)"
-        if tok.kind == "OP" and tok.text == "[":
-            return "subscripts (indexing and slicing) are not supported"
         if tok.kind == "OP" and tok.text == "=":
             return "assignments are not supported ('=' is only for keyword arguments)"
         if tok.kind == "NAME" and keyword.iskeyword(tok.text):
@@ -720,7 +832,16 @@ def _is_nan(a: Any) -> bool:
     return a != a
 
 
+class _IndexValue(tuple):  # type: ignore[type-arg]
+    """The value of ``s_[...]``: an index (a tuple of ints, slices, None, ...)."""
+
+    def __new__(cls, index: Any) -> "_IndexValue":
+        return super().__new__(cls, index if isinstance(index, tuple) else (index,))
+
+
 def _arg(v: _Val) -> Any:
+    if isinstance(v.value, _IndexValue):
+        return tuple(v.value)
     return v.value
 
 
@@ -868,11 +989,14 @@ def parse(text: str, shapes: dict[str, Any] | None = None, *,
           max_nodes: int | None = MAX_NODES, max_depth: int | None = MAX_DEPTH) -> Expr:
     """Parse ``text`` (Python-like syntax) into an expression; the text is never executed.
 
-    ``shapes`` maps names to tensor shapes (``{"X": (3, 4), "w": ("n",)}``);
+    ``shapes`` maps names to tensor shapes (``{"X": (3, 4), "w": ("n",)}``) or to the
+    symbol itself (``{"i": sb.tensor("i", (4,), dtype="int64")}``, for other dtypes);
     every other name is a scalar symbol. Operators ``+ - * / ** @``, unary
-    minus, comparisons ``> >= < <= ==`` (for ``where``), ``.T`` and the
-    functions of :data:`FUNCTIONS` with keyword arguments (``axis=1``,
-    ``keepdims=True``). Ints stay ints and floats stay floats.
+    minus, comparisons ``> >= < <= ==`` (for ``where``), ``.T``, subscripts with
+    ints, slices, ``None``, ``...`` and index lists (``x[1:, 0]``, ``x[:, [0, 2]]``), the
+    methods of :data:`METHODS` (``x.sum(axis=0)``) and the functions of
+    :data:`FUNCTIONS` with keyword arguments (``axis=1``, ``keepdims=True``). Ints stay
+    ints and floats stay floats.
 
     Raises ``ParseError`` (with the position and a caret line) for text outside
     this grammar, and ``ShapeError`` (with the position) for shapes that do not fit.

@@ -52,6 +52,25 @@ def check_shape(shape: Iterable[Dim], what: str = "shape") -> Shape:
     return tuple(out)
 
 
+def dim_names(dims: object) -> object:
+    """Sizes with scalar symbols read as their names (the parser reads ``shape=(n, 3)``
+    with ``n`` a symbol); a tuple stays a tuple, one size stays one size."""
+    if dims.__class__ is tuple:  # the usual case, ints and names: nothing to do (fast)
+        for d in dims:  # type: ignore[attr-defined]
+            if d.__class__ is not int and d.__class__ is not str:
+                break
+        else:
+            return dims
+
+    def one(d: object) -> object:
+        if getattr(d, "is_symbol", False) and getattr(d, "shape", None) == ():
+            return d.name  # type: ignore[attr-defined]
+        return d
+    if isinstance(dims, (tuple, list)):
+        return tuple(one(d) for d in dims)
+    return one(dims)
+
+
 def broadcast(op: str, *shapes: Shape) -> Shape:
     """NumPy broadcasting of several shapes; ``ShapeError`` naming ``op`` if they clash."""
     if len(shapes) == 2 and shapes[0] == shapes[1]:  # the common case, e.g. x + y of one shape

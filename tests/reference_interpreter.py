@@ -66,7 +66,58 @@ def _scatter(x: Any, shape: tuple[int, ...], index: Any) -> Any:
     return out
 
 
+def _ints(a: Any) -> Any:
+    return np.asarray(a).astype(np.int64)
+
+
+def _take(x: Any, idx: Any, axis: int) -> Any:
+    return np.asarray(x)[(slice(None),) * axis + (_ints(idx),)]
+
+
+def _scatter_add(v: Any, idx: Any, axis: int, size: int) -> Any:
+    """np.add.at along ``axis`` (the generated code uses a bincount instead)."""
+    v = np.asarray(v, dtype=np.float64)
+    idx = _ints(idx)
+    out = np.zeros(v.shape[:axis] + (size,) + v.shape[axis + idx.ndim:])
+    np.add.at(out, (slice(None),) * axis + (idx,), v)
+    return out
+
+
+def _along_index(idx: Any, axis: int, shape: tuple[int, ...]) -> tuple[Any, ...]:
+    idx = _ints(idx)
+    full = np.broadcast_shapes(idx.shape, tuple(1 if i == axis else d
+                                                for i, d in enumerate(shape)))
+    out = []
+    for d in range(len(shape)):
+        if d == axis:
+            out.append(np.broadcast_to(idx, full))
+        else:
+            grid = np.arange(full[d]) if shape[d] != 1 else np.zeros(full[d], dtype=np.int64)
+            out.append(np.broadcast_to(grid.reshape((1,) * d + (-1,) + (1,) * (len(shape) - d - 1)),
+                                       full))
+    return tuple(out)
+
+
+def _scatter_add_along(v: Any, idx: Any, axis: int, shape: tuple[int, ...]) -> Any:
+    out = np.zeros(shape)
+    np.add.at(out, _along_index(idx, axis, shape), np.asarray(v, dtype=np.float64))
+    return out
+
+
 IMPL: dict[str, Impl] = {
+    # issue 11 (np-shape): gathers, their adjoints, sorting permutations, creation, casts
+    "take": lambda a, kw: _take(a[0], a[1], kw["axis"]),
+    "scatter_add": lambda a, kw: _scatter_add(a[0], a[1], kw["axis"], kw["size"]),
+    "take_along_axis": lambda a, kw: np.asarray(a[0])[
+        _along_index(a[1], kw["axis"], np.shape(a[0]))],
+    "scatter_add_along": lambda a, kw: _scatter_add_along(a[0], a[1], kw["axis"], kw["shape"]),
+    "argsort": lambda a, kw: np.argsort(a[0], axis=kw["axis"], kind="stable"),
+    "argpartition": lambda a, kw: np.argpartition(a[0], kw["kth"], axis=kw["axis"]),
+    "astype": lambda a, kw: np.asarray(a[0]).astype(kw["dtype"]),
+    "full": lambda a, kw: np.full(kw["shape"], kw["fill_value"].value),
+    "arange": lambda a, kw: np.arange(kw["start"], kw["stop"], kw["step"]),
+    "linspace": lambda a, kw: np.linspace(kw["start"], kw["stop"], kw["num"],
+                                          endpoint=kw["endpoint"]),
     # structural
     "broadcast_to": lambda a, kw: np.broadcast_to(a[0], kw["shape"]),
     "expand_dims": lambda a, kw: np.expand_dims(a[0], kw["axis"]),
@@ -173,6 +224,9 @@ def eval_node(node: Expr, args: list[Any], sizes: Mapping[str, int] | None = Non
         kw["shape"] = _resolve(kw["shape"], sizes)
     if "n" in kw and isinstance(kw["n"], str):
         kw["n"] = sizes[kw["n"]]
+    for k in ("size", "num", "stop"):  # symbolic sizes of scatter_add, linspace, arange
+        if isinstance(kw.get(k), str):
+            kw[k] = sizes[kw[k]]
     if "dims" in kw:
         kw["dims"] = tuple(d if isinstance(d, int) else sizes[d] for d in kw["dims"])
     impl = IMPL.get(node.op.name)

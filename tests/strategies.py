@@ -660,8 +660,105 @@ def _tensordot(b: GraphBuilder) -> Any:
     return REGISTRY["tensordot"](a, c, axes=(ia, ib))
 
 
+# --- issue 11: shape (gathers, their scatter-add adjoints, sort/partition permutations)
+
+
+def _int_axes(x: Expr) -> list[int]:
+    return [i for i, d in enumerate(x.shape) if isinstance(d, int) and d > 0]
+
+
+def _take(b: GraphBuilder) -> Any:
+    """take(x, i, axis) with a constant index (repeats and negatives), 0-3 dimensions."""
+    from symback.ops.gather import take
+
+    x = b.operand(lambda n: bool(_int_axes(n)))
+    axes = _int_axes(x)
+    if not axes:
+        return None
+    ax = b.ch.choice(axes)
+    n = x.shape[ax]
+    shape = tuple(b.ch.choice((1, 2, 3)) for _ in range(b.ch.choice((1, 0, 1, 2))))
+    idx = b.rng.integers(-n, n, size=shape)
+    return take(x, idx, axis=ax)
+
+
+def _scatter_add(b: GraphBuilder) -> Any:
+    """scatter_add(v, i, axis, size): v's axis holds i's shape; repeated indices add."""
+    from symback.ops.gather import scatter_add
+
+    v = b.operand(lambda n: bool(_int_axes(n)))
+    axes = _int_axes(v)
+    if not axes:
+        return None
+    ax = b.ch.choice(axes)
+    size = b.ch.choice((1, 2, 3, 4))
+    idx = b.rng.integers(0, size, size=(v.shape[ax],))
+    return scatter_add(v, idx, axis=ax, size=size)
+
+
+def _along_idx(b: GraphBuilder, shape: tuple[Any, ...], ax: int, size: int, k: int) -> Any:
+    """A constant index for take_along_axis: k entries along ax, other int axes full or 1."""
+    ishape = tuple(k if i == ax else (d if isinstance(d, int) and b.ch.coin(0.7) else 1)
+                   for i, d in enumerate(shape))
+    return b.rng.integers(0, size, size=ishape)
+
+
+def _take_along_axis(b: GraphBuilder) -> Any:
+    x = b.operand(lambda n: bool(_int_axes(n)))
+    axes = _int_axes(x)
+    if not axes:
+        return None
+    ax = b.ch.choice(axes)
+    return sb.take_along_axis(x, _along_idx(b, x.shape, ax, x.shape[ax], b.ch.choice((1, 2, 3))),
+                              axis=ax)
+
+
+def _scatter_add_along(b: GraphBuilder) -> Any:
+    from symback.ops.gather import scatter_add_along_op
+
+    v = b.operand(lambda n: bool(_int_axes(n)))
+    axes = _int_axes(v)
+    if not axes:
+        return None
+    ax = b.ch.choice(axes)
+    size = b.ch.choice((1, 2, 3))
+    shape = tuple(size if i == ax else d for i, d in enumerate(v.shape))
+    idx = b.rng.integers(0, size, size=tuple(d if isinstance(d, int) else 1 for d in v.shape))
+    return scatter_add_along_op(v, sb.const(idx), axis=ax, shape=shape)
+
+
+def _sorted(partial: bool) -> Callable[[GraphBuilder], Any]:
+    """sort (or partition) along an int axis of an operand whose entries differ by KINK_GAP."""
+    def build(b: GraphBuilder) -> Any:
+        x = b.operand(lambda n: bool(_int_axes(n)))
+        axes = _int_axes(x)
+        if not axes:
+            return None
+        v = np.sort(b.val(x).ravel())
+        if v.size > 1 and np.min(np.diff(v)) < KINK_GAP:
+            return None  # a tie: the permutation would flip under finite differences
+        ax = b.ch.choice(axes)
+        if partial:
+            return sb.partition(x, b.ch.integer(0, x.shape[ax] - 1), axis=ax)
+        return sb.sort(x, axis=ax)
+    return build
+
+
+def _order_kink(vals: Sequence[np.ndarray]) -> np.ndarray:
+    """The signs of all pairwise differences: they change where the permutation does."""
+    v = np.ravel(vals[0])
+    return v[:, None] - v[None, :] + np.eye(v.size)
+
+
 #: op name -> how to build it; ops not yet registered are ignored
 OPS: dict[str, Entry] = {
+    # --- issue 11: shape
+    "take": Entry(_take),
+    "scatter_add": Entry(_scatter_add),
+    "take_along_axis": Entry(_take_along_axis),
+    "scatter_add_along": Entry(_scatter_add_along),
+    "argsort": Entry(_sorted(False), _order_kink),
+    "argpartition": Entry(_sorted(True), _order_kink),
     # structural
     "broadcast_to": Entry(_broadcast_to),
     "expand_dims": Entry(_expand_dims),
@@ -726,6 +823,9 @@ SKIPPED: dict[str, str] = {
     # and PyTorch, first and second derivatives against central differences)
     **dict.fromkeys(("conv", "conv_dx", "conv_dw", "max_pool_index", "max_pool_dx",
                      "max_pool_gather"), "tests/test_nn_conv.py"),
+    # --- issue 11: shape
+    "astype": "a float32 round trip rounds values past the float64 tolerances; its value, "
+              "gradient and dtype rules are checked in tests/test_np_shape.py",
 }
 
 

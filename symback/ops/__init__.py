@@ -29,6 +29,7 @@ from . import (
     conv,  # noqa: E402,F401
     creation,  # noqa: E402,F401
     elementwise,  # noqa: E402,F401
+    gather,  # noqa: E402,F401
     index,  # noqa: E402,F401
     linalg,  # noqa: E402,F401
     reduce,  # noqa: E402,F401

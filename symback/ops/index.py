@@ -1,14 +1,19 @@
 """Indexing: ``x[i, 1:3, None, ...]`` (getitem) and its adjoint, index_scatter.
+
+An index with integer arrays or a constant mask (NumPy's advanced indexing) is a gather:
+see :mod:`symback.ops.gather`, which installs itself as ``getitem``'s ``advanced`` handler.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op
 from ..notation import ATOM, POSTFIX, Notation
-from ..shapes import Dim, Shape, check_shape, fmt
+from ..shapes import Dim, Shape, check_shape, dim_names, fmt
 from . import register
 from ._common import _is_int, _same_dtype, _shape_src
 
@@ -43,6 +48,8 @@ def _raw_entries(index: Any) -> list[Any]:
             if parts[2] == 0:
                 raise SymbackError("index: slice step cannot be zero")
             out.append(("s", *parts))
+        elif _is_array_entry(it):
+            raise _Advanced("index: an integer array or boolean mask (advanced indexing)")
         else:
             what = "an expression" if isinstance(it, Expr) else type(it).__name__
             raise SymbackError(
@@ -170,12 +177,16 @@ getitem_op = register(Op(
 
 
 def getitem(x: Any, index: Any) -> Expr:
-    """``x[index]`` for constant ints, slices, ``None`` and ``...`` (what ``Expr[...]`` calls)."""
-    return getitem_op(x, index=index)
+    """``x[index]``: basic indexing (constant ints, slices, ``None``, ``...``) as the op
+    ``getitem``; an index with int arrays or a constant mask through :func:`advanced_getitem`."""
+    try:
+        return getitem_op(x, index=index)
+    except _Advanced:
+        return getitem_op.extra["advanced"](x, index)  # type: ignore[no-any-return]
 
 
 def _scatter_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
-    shape = check_shape(attrs["shape"], what="index_scatter")
+    shape = check_shape(dim_names(attrs["shape"]), what="index_scatter")
     probe = _getitem_norm((_ShapeOnly(shape),), {"index": attrs["index"]})  # type: ignore
     return {"shape": shape, "index": probe["index"]}
 
@@ -210,8 +221,9 @@ index_scatter_op = register(Op(
     jvp=lambda ts, out, x, *, shape, index: index_scatter_op(
         ts[0], shape=shape + ts[0].shape[x.ndim:], index=index),
     dtype=_same_dtype,
-    text=Notation(lambda a, kw: f"index_scatter({a[0]}, shape={kw['shape']!r}, "
-                  f"index=np.s_[{index_source(kw['index'])}])"),
+    # s_[...] as NumPy's np.s_ (the parser reads it as an index, only as an argument)
+    text=Notation(lambda a, kw: f"index_scatter({a[0]}, shape={fmt(kw['shape'])}, "
+                  f"index=s_[{index_source(kw['index'])}])"),
     latex=Notation(lambda a, kw: r"\operatorname{embed}_{" + _index_latex(kw["index"])
                    + r"}\left(" + a[0] + r"\right)", ATOM),
     doc="y = zeros(shape) with y[index] = x: the adjoint (transpose) of indexing;  "
@@ -224,3 +236,13 @@ def index_scatter(x: Any, shape: Shape, index: Any) -> Expr:
     return index_scatter_op(x, shape=shape, index=index)
 
 
+# ---------------------------------------------------------------- integer-array and mask indexing
+
+
+class _Advanced(SymbackError):
+    """Raised by getitem's normalisation for an index with arrays (handled by Expr[...])."""
+
+
+def _is_array_entry(it: Any) -> bool:
+    return isinstance(it, (list, np.ndarray, Expr)) or (
+        isinstance(it, np.generic) and it.dtype.kind == "b") or isinstance(it, (bool, np.bool_))

@@ -11,8 +11,8 @@ from typing import Any, Sequence
 
 from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op, zeros
-from ..notation import ATOM, POSTFIX, Notation
-from ..shapes import Dim, Shape, check_shape, fmt
+from ..notation import ATOM, LOWEST, POSTFIX, Notation
+from ..shapes import Dim, Shape, check_shape, dim_names, fmt
 from . import register
 from ._common import _same_dtype, _sp
 from .index import getitem
@@ -105,10 +105,10 @@ def _monomial(shape: Shape) -> tuple[int, Counter[str]]:
 
 def _reshape_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
     raw = attrs["shape"]
-    if isinstance(raw, (int, str)) and not isinstance(raw, bool):
+    if isinstance(raw, (int, str, Expr)) and not isinstance(raw, bool):
         raw = (raw,)
     try:
-        items = list(raw)
+        items = list(dim_names(raw))
     except TypeError:
         raise ShapeError(f"reshape: shape={raw!r} is not a tuple of sizes", op="reshape")
     xs = args[0].shape
@@ -154,7 +154,7 @@ reshape_op = register(Op(
     vjp=lambda g, out, x, *, shape: (reshape_op(g, shape=x.shape),),
     jvp=lambda ts, out, x, *, shape: reshape_op(ts[0], shape=shape + ts[0].shape[x.ndim:]),
     view=True, dtype=_same_dtype,
-    text=Notation("reshape({0}, {shape})"),
+    text=Notation(lambda a, kw: f"reshape({a[0]}, {fmt(kw['shape'])})"),
     latex=Notation(lambda a, kw: r"\operatorname{reshape}_{" + fmt(kw["shape"]) + r"}\left("
                    + a[0] + r"\right)", ATOM),
     doc="y = x with its entries (C order) laid out in a new shape (-1: the one missing size);  "
@@ -299,3 +299,53 @@ def concatenate(xs: Sequence[Any], axis: int = 0) -> Expr:
 def transpose_fn(x: Any, axes: Any = None) -> Expr:
     """xᵀ, or the axes permuted by ``axes`` (NumPy's meaning)."""
     return transpose(x, axes=axes)
+
+# ---------------------------------------------------------------- astype
+
+_CASTS = ("float64", "float32", "int64", "bool")
+
+
+def _astype_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    dtype = attrs["dtype"]
+    if isinstance(dtype, Expr) and dtype.is_symbol and dtype.shape == ():
+        dtype = dtype.name  # parsed text: astype(x, float32)
+    try:
+        dt = str(np.dtype(dtype))
+    except TypeError:
+        raise SymbackError(f"astype: {dtype!r} is not a dtype") from None
+    if dt not in _CASTS:
+        raise SymbackError(f"astype: dtype {dt} is not supported (float64, float32, int64, "
+                           "bool; complex dtypes are not)")
+    return {"dtype": dt}
+
+
+def _astype_vjp(g: Expr, out: Expr, x: Expr, *, dtype: str) -> tuple[Expr | None]:
+    """y = x as dtype;  x̄ = ȳ cast back to x's dtype (none through an int or bool cast)."""
+    if dtype not in ("float64", "float32") or x.dtype not in ("float64", "float32"):
+        return (None,)
+    return (astype_op(g, dtype=x.dtype),)
+
+
+astype_op = register(Op(
+    "astype", 1, lambda shapes, *, dtype: shapes[0],
+    numpy=lambda a, kw: f"np.asarray({a[0]}).astype({kw['dtype']!r})",
+    normalize=_astype_norm,
+    simplify=lambda x, *, dtype: x if x.dtype == dtype and not x.weak else None,
+    vjp=_astype_vjp,
+    jvp=lambda ts, out, x, *, dtype: None if ts[0] is None or dtype not in (
+        "float64", "float32") or x.dtype not in ("float64", "float32")
+    else astype_op(ts[0], dtype=dtype),
+    dtype=lambda args, **kw: kw["dtype"],
+    text=Notation("astype({0}, {dtype})"),
+    latex=Notation("{0}", ATOM, LOWEST, transparent=True),
+    doc="y = x with its entries converted to dtype (NumPy's astype);  x̄ = ȳ converted back "
+        "(zero through a cast to int or bool).",
+))
+
+
+def astype(x: Any, dtype: Any) -> Expr:
+    """``x.astype(dtype)``: a cast (float64, float32, int64, bool); a float-to-float cast
+    passes its derivative back in ``x``'s dtype. Registered op ``astype``; LaTeX shows ``x``."""
+    return astype_op(x, dtype=dtype)

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import ShapeError
 from ..graph import Expr, Op, const, render_shape
 from ..notation import ATOM, LOWEST, MUL, Notation
-from ..shapes import Shape, broadcast, check_shape, fmt, normalize_axis
+from ..shapes import Shape, broadcast, check_shape, dim_names, fmt, normalize_axis
 from . import register
 
 # ---------------------------------------------------------------- broadcast_to
@@ -32,7 +32,7 @@ def _broadcast_to_shape(shapes: tuple[Shape, ...], *, shape: Shape) -> Shape:
 
 
 def _broadcast_to_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
-    return {"shape": check_shape(attrs["shape"], what="broadcast_to")}
+    return {"shape": check_shape(dim_names(attrs["shape"]), what="broadcast_to")}
 
 
 def _broadcast_to_simplify(x: Expr, *, shape: Shape) -> Expr | None:
