@@ -161,6 +161,20 @@ full_op = register(Op(
 ))
 
 
+def _filled(shape: Any, fill_value: Any, dtype: str, named: bool) -> Expr:
+    """The constant array. Without a dtype named (``named`` False) a float one is a
+    stretched Python float, ``broadcast_to(c, s)``: weakly typed like a Python number (as in
+    JAX, ``x32 * sb.ones(3)`` stays float32) and the very node the reverse pass builds for
+    ∂Σx/∂x, so ``ones(3)`` printed from a gradient parses back to it. With a dtype named,
+    or for int/bool fills, it is a ``full`` node of exactly that dtype (NumPy's promotion)."""
+    if not named and dtype == "float64" and isinstance(fill_value, (int, float)) \
+            and not isinstance(fill_value, bool):
+        from .structural import broadcast_to_op
+
+        return broadcast_to_op(float(fill_value), shape=_shape_arg("full", shape))
+    return full_op(shape=shape, fill_value=fill_value, dtype=dtype)
+
+
 def full(shape: Any, fill_value: Any, dtype: Any = None) -> Expr:
     """NumPy's ``full(shape, fill_value, dtype=None)``: every entry ``fill_value``.
 
@@ -177,7 +191,7 @@ def full(shape: Any, fill_value: Any, dtype: Any = None) -> Expr:
         v = v.value
     default = ("bool" if isinstance(v, bool) else "int64" if isinstance(v, int)
                else "float64")
-    return full_op(shape=shape, fill_value=v, dtype=_dtype_arg("full", dtype, default))
+    return _filled(shape, v, _dtype_arg("full", dtype, default), dtype is not None)
 
 
 def zeros(shape: Any, dtype: Any = None) -> Expr:
@@ -190,12 +204,12 @@ def zeros(shape: Any, dtype: Any = None) -> Expr:
     zeros((2, n))
     (None, None)
     """
-    return full_op(shape=shape, fill_value=0, dtype=_dtype_arg("zeros", dtype, "float64"))
+    return _filled(shape, 0, _dtype_arg("zeros", dtype, "float64"), dtype is not None)
 
 
 def ones(shape: Any, dtype: Any = None) -> Expr:
     """NumPy's ``ones(shape, dtype=float64)``: a constant node printed ``ones(shape)``."""
-    return full_op(shape=shape, fill_value=1, dtype=_dtype_arg("ones", dtype, "float64"))
+    return _filled(shape, 1, _dtype_arg("ones", dtype, "float64"), dtype is not None)
 
 
 def _like(name: str, a: Any, dtype: Any, shape: Any) -> tuple[Shape, str]:
@@ -211,20 +225,20 @@ def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> Expr:
     """NumPy's ``zeros_like(a, dtype=None, shape=None)``: zeros of ``a``'s shape and dtype
     (a constant: it does not depend on ``a``'s values)."""
     shp, dt = _like("zeros_like", a, dtype, shape)
-    return full_op(shape=shp, fill_value=0, dtype=dt)
+    return _filled(shp, 0, dt, dtype is not None)
 
 
 def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> Expr:
     """NumPy's ``ones_like(a, dtype=None, shape=None)``: ones of ``a``'s shape and dtype."""
     shp, dt = _like("ones_like", a, dtype, shape)
-    return full_op(shape=shp, fill_value=1, dtype=dt)
+    return _filled(shp, 1, dt, dtype is not None)
 
 
 def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> Expr:
     """NumPy's ``full_like(a, fill_value, dtype=None, shape=None)``: ``fill_value`` in
     ``a``'s shape and dtype."""
     shp, dt = _like("full_like", a, dtype, shape)
-    return full_op(shape=shp, fill_value=fill_value, dtype=dt)
+    return _filled(shp, fill_value, dt, dtype is not None)
 
 
 def eye_fn(N: Any, M: Any = None, k: int = 0, dtype: Any = None) -> Expr:

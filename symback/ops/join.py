@@ -304,7 +304,7 @@ def select(condlist: Any, choicelist: Any, default: Any = 0) -> Expr:
     >>> import symback as sb
     >>> x = sb.tensor("x", (3,))
     >>> print(sb.select([x > 1.0], [x], 0.0))
-    where(x > 1.0, x, 0.0)
+    where(x > 1, x, 0)
     """
     from .elementwise import where
 

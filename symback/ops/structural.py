@@ -67,14 +67,17 @@ def shape_text(shape: Shape) -> str:
 
 
 def _broadcast_to_text(node: Expr) -> Notation:
-    """``ones(3)`` / ``zeros((n, 2))`` for a stretched 1.0 / 0.0 (NumPy's names, and the
-    same node when parsed back); else ``broadcast_to(x, shape=(n, 2))``."""
+    """``ones(3)`` / ``zeros((n, 2))`` / ``full(3, 0.5)`` for a stretched Python float
+    (NumPy's names, and the same node when parsed back); else ``broadcast_to(x, shape=…)``."""
     x = node.args[0]
     shp = shape_text(node.kw["shape"])
     if x.is_const and x.weak and isinstance(x.value, float) and x.value in (0.0, 1.0) \
             and str(x.value) in ("0.0", "1.0"):
         name = "ones" if x.value == 1.0 else "zeros"
         return Notation(lambda a, kw: f"{name}({shp})", ATOM)
+    if x.is_const and x.weak and isinstance(x.value, float) and x.value == x.value:
+        # NumPy's full: sb.full(s, c) builds this very node
+        return Notation(lambda a, kw: f"full({shp}, {a[0]})", ATOM)
     return Notation(lambda a, kw: f"broadcast_to({a[0]}, shape={shp})", ATOM)
 
 
