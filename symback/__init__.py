@@ -28,6 +28,14 @@ from .ops.reduce import logsumexp_fn as logsumexp
 from .ops.reduce import mean_fn as mean
 from .ops.reduce import softmax_fn as softmax
 from .ops.reduce import sum  # noqa: A001
+from .ops.ufuncs import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around,
+                         ceil, clip, cosh, deg2rad, degrees, exp2, fabs, floor, fmax, fmin,
+                         hypot, log2, log10, logaddexp, logaddexp2, mod, nan_to_num, power,
+                         rad2deg, radians, reciprocal, remainder, sinc, sinh, square)
+from .ops.ufuncs import round  # noqa: A001
+from .ops.stats import amax, amin, average, cumprod, cumsum, prod, ptp, std, var
+from .ops.stats import max, min  # noqa: A001
+from . import special
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid
 from .printing.latex import latex
@@ -48,4 +56,11 @@ __all__ = [
     "softmax", "log_softmax", "logsumexp", "matmul", "outer", "where", "greater",
     "greater_equal", "less", "less_equal", "equal",
     "trace", "det", "logdet", "inv", "solve", "diag", "dot", "reshape", "stack", "concatenate",
+    # issue 11: elementwise (symback/ops/ufuncs.py), reductions (ops/stats.py), sb.special
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2",
+    "log10", "exp2", "square", "reciprocal", "power", "fabs", "clip", "floor", "ceil", "round",
+    "around", "sinc", "deg2rad", "rad2deg", "radians", "degrees", "nan_to_num", "arctan2",
+    "hypot", "logaddexp", "logaddexp2", "mod", "remainder", "fmax", "fmin",
+    "max", "min", "amax", "amin", "ptp", "prod", "cumsum", "cumprod", "var", "std", "average",
+    "special",
 ]
