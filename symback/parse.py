@@ -39,7 +39,16 @@ FUNCTIONS: dict[str, str] = {
 
 # Each family of the NumPy surface adds its public names here (resolved through symback's
 # namespace as above; dotted names such as "linalg.norm" through the sub-namespace).
-for _family in ():
+# issue 11, the elementwise functions and reductions (symback/ops/ufuncs.py, ops/stats.py)
+_NUMPY_UFUNCS = (
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2",
+    "log10", "exp2", "square", "reciprocal", "power", "fabs", "clip", "floor", "ceil", "round",
+    "around", "sinc", "deg2rad", "rad2deg", "radians", "degrees", "nan_to_num", "arctan2",
+    "hypot", "logaddexp", "logaddexp2", "mod", "remainder", "fmax", "fmin",
+)
+_NUMPY_STATS = ("max", "min", "amax", "amin", "ptp", "prod", "cumsum", "cumprod", "var", "std",
+                "average")
+for _family in (_NUMPY_UFUNCS, _NUMPY_STATS):
     FUNCTIONS.update(dict.fromkeys(_family, "symback"))
 
 #: Names that stand for float constants (as the text printer writes them).
@@ -65,13 +74,13 @@ _BINARY: dict[str, tuple[int, bool, Callable[[Any, Any], Any]]] = {
     "==": (_CMP, False, _equal),
     "+": (_ADD, False, operator.add), "-": (_ADD, False, operator.sub),
     "*": (_MUL, False, operator.mul), "/": (_MUL, False, operator.truediv),
+    "%": (_MUL, False, operator.mod),
     "@": (_MUL, False, operator.matmul),
     "**": (_POW, True, operator.pow),
 }
 
 _UNSUPPORTED_OPS: dict[str, str] = {
     "//": "floor division '//' is not supported",
-    "%": "the operator '%' is not supported",
     "^": "the operator '^' is not supported (write '**' for powers)",
     "&": "the operator '&' is not supported", "|": "the operator '|' is not supported",
     "~": "the operator '~' is not supported", "<<": "the operator '<<' is not supported",
@@ -119,7 +128,7 @@ _CODE.update({c: "s" for c in " \t\r\f\v"})
 _CODE.update({"\n": "l", "_": "n"})
 _CODE.update({c: "0" for c in "0123456789"})
 _CODE.update({c: "n" for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"})
-_CODE.update({c: "o" for c in "*/@<>"})
+_CODE.update({c: "o" for c in "*/@<>%"})
 _CODE.update({c: c for c in "+-,="})
 _CODE.update({c: c for c in "()[]."})
 _CODE.update({s: "o" for s in ("**", ">=", "<=", "==")})
