@@ -145,3 +145,5 @@ def spec_ids() -> list[str]:
 
 def cases() -> list[tuple[OpSpec, tuple[Shape, ...]]]:
     return [(s, shapes) for s in SPECS for shapes in s.shapes]
+from op_specs_np_ew import NP_EW_SPECS  # noqa: E402  (issue 11: elementwise, special, stats)
+SPECS += NP_EW_SPECS
