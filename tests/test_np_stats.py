@@ -249,3 +249,25 @@ def test_symbolic_sizes() -> None:
         v = np.random.default_rng(0).normal(size=(5, 2))
         np.testing.assert_allclose(sb.lambdify([n], y)(v), ref(v))
         sb.lambdify([n], sb.grad(sb.sum(y), n))(v)
+
+
+def test_readme_numpy_surface_block_runs_and_prints_what_it_says() -> None:
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text[text.index("## The NumPy surface"):]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md:numpy-surface", "exec"), {})  # noqa: S102 - our README
+    printed = out.getvalue().splitlines()
+    checked = 0
+    for line in code.splitlines():
+        m = re.match(r"print\((.*)\)\s+# (.*)$", line)
+        if m:
+            assert m.group(2).strip() in printed, (m.group(2), printed)
+            checked += 1
+    assert checked == 2
