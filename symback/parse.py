@@ -645,9 +645,7 @@ class _Parser:
                 if tok.text not in FUNCTIONS:
                     if keyword.iskeyword(tok.text) or tok.text.startswith("_"):
                         self.name(tok)  # raises the keyword / reserved-name error
-                    raise self.error(
-                        f"unknown function {tok.text!r}; known functions: "
-                        + ", ".join(sorted(FUNCTIONS)), tok.pos)
+                    raise self.error(_unknown_function(tok.text), tok.pos)
                 self.open_frame(_Frame("call", tok.pos, len(self.values), name=tok.text))
                 self.expect_after = True
                 return i + 2
@@ -731,6 +729,21 @@ def _shape_of(shape: Any) -> tuple[Any, ...]:
     if isinstance(shape, (int, str)):
         return (shape,)
     return tuple(shape)
+
+
+def _unknown_function(name: str) -> str:
+    """The message for an unknown function: the close names, or the start of the list
+    (the table has grown past what one line can list: symback.parse.FUNCTIONS has it all)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(FUNCTIONS), n=4, cutoff=0.6)
+    if close:
+        return f"unknown function {name!r}; did you mean {', '.join(close)}? (known functions: " \
+               f"{len(FUNCTIONS)} in symback.parse.FUNCTIONS)"
+    names = sorted(FUNCTIONS)
+    shown = ", ".join(names[:20])
+    return (f"unknown function {name!r}; known functions: {shown}, … ({len(names)} in all, "
+            "see symback.parse.FUNCTIONS)")
 
 
 def _resolve(name: str) -> Callable[..., Any]:
