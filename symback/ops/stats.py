@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ShapeError, SymbackError
-from ..graph import Expr, Op, as_expr, const
+from ..graph import CONST, Expr, Op, as_expr, const
 from ..notation import ATOM, MUL, Notation
 from ..shapes import Shape, check_flag, normalize_axis, reduced
 from . import register
@@ -113,8 +113,20 @@ def _reduce_shape(shapes: tuple[Shape, ...], *, axis: tuple[int, ...] | None,
 
 
 def _one(x: Expr) -> Expr:
-    """1 in ``x``'s dtype (a strong constant: float32 stays float32)."""
-    return const(np.array(1.0, dtype=x.dtype if x.dtype in ("float32", "float64") else "float64"))
+    """1 in ``x``'s dtype: the Python number 1.0 for float64 (printed ``1.0``), a float32
+    constant for float32 (so float32 stays float32)."""
+    if x.dtype == "float32":
+        return const(np.array(1.0, dtype=np.float32))
+    return as_expr(1.0)
+
+
+def _spread(g: Expr, x: Expr, axis: tuple[int, ...] | None, keepdims: bool) -> Expr:
+    """``unreduce(g)``; a uniform Python-number ȳ (the 1 of a plain gradient) is broadcast
+    directly, so ``1 ⊙ w`` simplifies to ``w`` as the graph is built."""
+    inner = g.args[0] if g.op is broadcast_to_op else g
+    if inner.op is CONST and inner.weak:
+        return broadcast_to_op(inner, shape=x.shape)
+    return unreduce(g, x, axis, keepdims)
 
 
 def _no_empty(op: str) -> Any:
@@ -145,7 +157,7 @@ def _argmax_weights(out: Expr, x: Expr, axis: tuple[int, ...] | None, keepdims: 
 def _extreme(name: str, np_name: str, cmd: str) -> Op:
     def vjp(g: Expr, out: Expr, x: Expr, *, axis: tuple[int, ...] | None,
             keepdims: bool) -> tuple[Expr]:
-        return (mul(unreduce(g, x, axis, keepdims), _argmax_weights(out, x, axis, keepdims)),)
+        return (mul(_spread(g, x, axis, keepdims), _argmax_weights(out, x, axis, keepdims)),)
 
     def jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *, axis: tuple[int, ...] | None,
             keepdims: bool) -> Expr:
@@ -366,7 +378,7 @@ def _prod_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
 
 def _prod_vjp(g: Expr, out: Expr, x: Expr, *, axis: int, keepdims: bool) -> tuple[Expr]:
     """x̄_j = ȳ Π_{k≠j} x_k (exclusive running products: zeros handled, any order)."""
-    return (mul(unreduce(g, x, (axis,), keepdims), _others(x, axis)),)
+    return (mul(_spread(g, x, (axis,), keepdims), _others(x, axis)),)
 
 
 def _prod_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *, axis: int, keepdims: bool) -> Expr:
@@ -459,7 +471,7 @@ var_op: Op = register(Op(
     numpy=_np("np.var({0}, axis={axis}, ddof={ddof}, keepdims={keepdims})"),
     normalize=_moment_norm("var"),
     vjp=lambda g, out, x, *, axis, keepdims, ddof: (
-        mul(unreduce(g, x, axis, keepdims), _var_weights(x, axis, ddof)),),
+        mul(_spread(g, x, axis, keepdims), _var_weights(x, axis, ddof)),),
     jvp=lambda ts, out, x, *, axis, keepdims, ddof: _contract(
         _var_weights(x, axis, ddof), ts[0], x, axis, keepdims),
     text=_moment_text("var"), latex=_index_latex(r"\operatorname{var}", _ddof_sup),
@@ -471,7 +483,7 @@ std_op: Op = register(Op(
     numpy=_np("np.std({0}, axis={axis}, ddof={ddof}, keepdims={keepdims})"),
     normalize=_moment_norm("std"),
     vjp=lambda g, out, x, *, axis, keepdims, ddof: (
-        mul(unreduce(g, x, axis, keepdims), _std_weights(out, x, axis, keepdims, ddof)),),
+        mul(_spread(g, x, axis, keepdims), _std_weights(out, x, axis, keepdims, ddof)),),
     jvp=lambda ts, out, x, *, axis, keepdims, ddof: _contract(
         _std_weights(out, x, axis, keepdims, ddof), ts[0], x, axis, keepdims),
     text=_moment_text("std"), latex=_index_latex(r"\operatorname{std}", _ddof_sup),
@@ -526,8 +538,8 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
         avg = mean(x, axis=axis, keepdims=keepdims)
         if not returned:
             return avg
-        return avg, broadcast_to_op(div(count_of(_reduced_axes(
-            x, normalize_axis("average", axis, x.ndim))), 1.0), shape=avg.shape)
+        n = count_of(_reduced_axes(x, normalize_axis("average", axis, x.ndim)))
+        return avg, broadcast_to_op(n, shape=avg.shape)  # Σ w with every weight 1
     w = as_expr(weights)
     axes = normalize_axis("average", axis, x.ndim)
     if w.shape != x.shape:
