@@ -230,6 +230,11 @@ def test_errors_name_the_function() -> None:
         sb.cumsum(X, axis=(0, 1))
     with pytest.raises(sb.SymbackError, match="std: dtype"):
         sb.std(X, dtype="float32")
+    with pytest.raises(sb.SymbackError, match="prod: out= is not supported"):
+        sb.prod(X, out=X)
+    # NumPy's positional order: prod(a, axis, dtype, out, keepdims)
+    assert sb.prod(X, 0, None, None, True).shape == (1, 3)
+    assert sb.var(X, 1, None, None, 1) is sb.var(X, axis=1, ddof=1)
     with pytest.raises(sb.ShapeError, match="max: zero-size axis"):
         sb.max(sb.tensor("E", (0, 3)), axis=0)
     n = sb.tensor("N", ("n",))

@@ -185,7 +185,7 @@ max_op = _extreme("max", "maximum", r"\max")
 min_op = _extreme("min", "minimum", r"\min")
 
 
-def max(a: Any, axis: Any = None, keepdims: bool = False) -> Expr:  # noqa: A001
+def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Expr:  # noqa: A001
     """``np.max(a, axis=None, keepdims=False)`` (``np.amax``): the largest entry over ``axis``.
 
     Derivative: ȳ goes to the entries equal to the maximum, split evenly among ties
@@ -195,11 +195,13 @@ def max(a: Any, axis: Any = None, keepdims: bool = False) -> Expr:  # noqa: A001
     >>> sb.max(sb.tensor("X", (2, 3)), axis=1)
     max(X, axis=1)
     """
+    _no_out("max", out)
     return max_op(a, axis=axis, keepdims=keepdims)
 
 
-def min(a: Any, axis: Any = None, keepdims: bool = False) -> Expr:  # noqa: A001
+def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Expr:  # noqa: A001
     """``np.min(a, axis=None, keepdims=False)`` (``np.amin``); ties split evenly as ``max``."""
+    _no_out("min", out)
     return min_op(a, axis=axis, keepdims=keepdims)
 
 
@@ -207,9 +209,10 @@ amax = max
 amin = min
 
 
-def ptp(a: Any, axis: Any = None, keepdims: bool = False) -> Expr:
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Expr:
     """``np.ptp(a, axis=None, keepdims=False)`` = max - min over ``axis`` (composed of the
     ``max`` and ``min`` ops, so ties are split as there)."""
+    _no_out("ptp", out)
     return sub(max_op(a, axis=axis, keepdims=keepdims), min_op(a, axis=axis, keepdims=keepdims))
 
 
@@ -298,10 +301,12 @@ def _flat(op: str, a: Any, axis: Any) -> tuple[Expr, Any]:
     return x, axis
 
 
-def cumsum(a: Any, axis: Any = None) -> Expr:
+def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Expr:
     """``np.cumsum(a, axis=None)``: running sums along ``axis`` (None: of the flattened
     input). Derivative: x̄_j = Σ_{i≥j} ȳ_i."""
+    _no_out("cumsum", out)
     x, ax = _flat("cumsum", a, axis)
+    _dtype_arg("cumsum", x, dtype)
     return cumsum_op(x, axis=ax)
 
 
@@ -347,12 +352,14 @@ cumprod_op: Op = register(Op(
 ))
 
 
-def cumprod(a: Any, axis: Any = None) -> Expr:
+def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Expr:
     """``np.cumprod(a, axis=None)``: running products along ``axis`` (None: flattened).
 
     Derivative x̄_j = Σ_{i≥j} ȳ_i Π_{k≤i, k≠j} x_k, without division (zeros are fine);
     it tabulates the axis (O(n²) memory for an axis of length n)."""
+    _no_out("cumprod", out)
     x, ax = _flat("cumprod", a, axis)
+    _dtype_arg("cumprod", x, dtype)
     return cumprod_op(x, axis=ax)
 
 
@@ -400,7 +407,8 @@ prod_op: Op = register(Op(
 ))
 
 
-def prod(a: Any, axis: Any = None, keepdims: bool = False) -> Expr:
+def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+         keepdims: bool = False) -> Expr:
     """``np.prod(a, axis=None, keepdims=False)``: the product over ``axis`` (None: all).
 
     One ``prod`` op per reduced axis. Derivative: x̄_j = ȳ Π_{k≠j} x_k, written without
@@ -411,7 +419,9 @@ def prod(a: Any, axis: Any = None, keepdims: bool = False) -> Expr:
     >>> sb.prod(sb.vector("x", 3))
     prod(x, axis=0)
     """
+    _no_out("prod", out)
     x = as_expr(a)
+    _dtype_arg("prod", x, dtype)
     axes = normalize_axis("prod", axis, x.ndim)
     axes = tuple(range(x.ndim)) if axes is None else axes
     keep = check_flag("prod", "keepdims", keepdims)
@@ -491,13 +501,19 @@ std_op: Op = register(Op(
 ))
 
 
+def _no_out(op: str, out: Any) -> None:
+    if out is not None:
+        raise SymbackError(f"{op}: out= is not supported (expressions are immutable values; "
+                           "use the result)")
+
+
 def _dtype_arg(op: str, x: Expr, dtype: Any) -> None:
     if dtype is not None and str(np.dtype(dtype)) != x.dtype:
         raise SymbackError(f"{op}: dtype={dtype!r} differs from the input's {x.dtype}; "
                            "cast the input instead (symback computes in float32 or float64)")
 
 
-def var(a: Any, axis: Any = None, dtype: Any = None, ddof: float = 0,
+def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
         keepdims: bool = False) -> Expr:
     """``np.var(a, axis=None, dtype=None, ddof=0, keepdims=False)``: Σ (x - μ)² / (N - ddof).
 
@@ -507,17 +523,19 @@ def var(a: Any, axis: Any = None, dtype: Any = None, ddof: float = 0,
     >>> sb.var(sb.vector("x", 4), ddof=1)
     var(x, ddof=1)
     """
+    _no_out("var", out)
     x = as_expr(a)
     _dtype_arg("var", x, dtype)
     return var_op(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
-def std(a: Any, axis: Any = None, dtype: Any = None, ddof: float = 0,
+def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: float = 0,
         keepdims: bool = False) -> Expr:
     """``np.std(a, axis=None, dtype=None, ddof=0, keepdims=False)`` = √var.
 
     Derivative: (x - μ) / ((N - ddof) σ); at zero variance it is 0, not NaN (a
     convention: the minimum-norm subgradient, as for a norm at 0)."""
+    _no_out("std", out)
     x = as_expr(a)
     _dtype_arg("std", x, dtype)
     return std_op(x, axis=axis, keepdims=keepdims, ddof=ddof)
@@ -526,7 +544,7 @@ def std(a: Any, axis: Any = None, dtype: Any = None, ddof: float = 0,
 # ---------------------------------------------------------------- average
 
 
-def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False,
+def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *,
             keepdims: bool = False) -> Any:
     """``np.average(a, axis=None, weights=None, returned=False, keepdims=False)``.
 
