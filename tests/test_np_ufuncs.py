@@ -302,3 +302,26 @@ def test_sympy_forms_and_back_with_sympys_derivative() -> None:
     assert sb.from_sympy(sb.to_sympy(sb.special.polygamma(3, x))) is sb.special.polygamma(3, x)
     assert sb.from_sympy(sb.to_sympy(sb.sinc(x))) is sb.sinc(x)
     assert sb.from_sympy(sb.to_sympy(x % y)) is x % y
+
+
+def test_docstring_examples_run() -> None:
+    """Every new public function's docstring example (doctest) prints what it says."""
+    import doctest
+
+    import symback.ops.special
+    import symback.ops.stats
+    import symback.ops.ufuncs
+    import symback.special
+
+    for mod in (symback.ops.ufuncs, symback.ops.stats, symback.ops.special, symback.special):
+        result = doctest.testmod(mod, verbose=False)
+        assert result.failed == 0, mod.__name__
+        assert result.attempted > 0, mod.__name__
+    names = ("arcsin arccos arctan sinh cosh arcsinh arccosh arctanh log2 log10 exp2 square "
+             "reciprocal power fabs clip floor ceil round sinc deg2rad rad2deg nan_to_num "
+             "arctan2 hypot logaddexp logaddexp2 mod fmax fmin max min prod var std cumsum "
+             "cumprod average ptp").split()
+    for n in names:
+        assert ">>>" in (getattr(sb, n).__doc__ or ""), n
+    for n in sb.special.__all__:
+        assert ">>>" in (getattr(sb.special, n).__doc__ or ""), n

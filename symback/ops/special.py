@@ -182,17 +182,35 @@ def erf(x: Any) -> Expr:
 
 
 def erfc(x: Any) -> Expr:
-    """``scipy.special.erfc(x)`` = 1 - erf(x), accurate for large x; derivative -(2/√π) e^{-x²}."""
+    """``scipy.special.erfc(x)`` = 1 - erf(x), accurate for large x; derivative -(2/√π) e^{-x²}.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.erfc(x)
+    special.erfc(x)
+    """
     return erfc_op(x)
 
 
 def gammaln(x: Any) -> Expr:
-    """``scipy.special.gammaln(x)`` = log |Γ(x)|; derivative ψ(x) (``digamma``)."""
+    """``scipy.special.gammaln(x)`` = log |Γ(x)|; derivative ψ(x) (``digamma``).
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.grad(sb.special.gammaln(x), x)
+    special.digamma(x)
+    """
     return gammaln_op(x)
 
 
 def digamma(x: Any) -> Expr:
-    """``scipy.special.digamma(x)`` = ψ(x) = Γ'(x)/Γ(x); derivative ``polygamma(1, x)``."""
+    """``scipy.special.digamma(x)`` = ψ(x) = Γ'(x)/Γ(x); derivative ``polygamma(1, x)``.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.grad(sb.special.digamma(x), x)
+    special.polygamma(1, x)
+    """
     return digamma_op(x)
 
 
@@ -201,32 +219,62 @@ psi = digamma
 
 def polygamma(n: int, x: Any) -> Expr:
     """``scipy.special.polygamma(n, x)`` = ψ⁽ⁿ⁾(x), ``n`` a constant int ≥ 0 (ψ⁽⁰⁾ = ψ);
-    derivative ``polygamma(n + 1, x)``."""
+    derivative ``polygamma(n + 1, x)``.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.grad(sb.special.polygamma(2, x), x)
+    special.polygamma(3, x)
+    """
     return polygamma_op(x, n=n)
 
 
 def xlogy(x: Any, y: Any) -> Expr:
     """``scipy.special.xlogy(x, y)`` = x log y, and 0 where x = 0 (even at y = 0).
 
-    Derivatives: x̄ = z̄ log y; ȳ = z̄ x / y, taken as 0 where x = 0."""
+    Derivatives: x̄ = z̄ log y; ȳ = z̄ x / y, taken as 0 where x = 0.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.xlogy(x, y)
+    special.xlogy(x, y)
+    """
     return xlogy_op(x, y)
 
 
 def xlog1py(x: Any, y: Any) -> Expr:
     """``scipy.special.xlog1py(x, y)`` = x log(1 + y), and 0 where x = 0.
 
-    Derivatives: x̄ = z̄ log1p(y); ȳ = z̄ x / (1 + y), taken as 0 where x = 0."""
+    Derivatives: x̄ = z̄ log1p(y); ȳ = z̄ x / (1 + y), taken as 0 where x = 0.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.xlog1py(x, y)
+    special.xlog1py(x, y)
+    """
     return xlog1py_op(x, y)
 
 
 def expit(x: Any) -> Expr:
-    """``scipy.special.expit(x)`` = 1 / (1 + e^{-x}): the ``sigmoid`` op (stable form)."""
+    """``scipy.special.expit(x)`` = 1 / (1 + e^{-x}): the ``sigmoid`` op (stable form).
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.expit(x)
+    sigmoid(x)
+    """
     return sigmoid(x)
 
 
 def logit(p: Any) -> Expr:
     """``scipy.special.logit(p)`` = log(p / (1 - p)), computed as log p - log1p(-p);
-    derivative 1 / (p (1 - p)). Needs no SciPy."""
+    derivative 1 / (p (1 - p)). Needs no SciPy.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.logit(x)
+    special.logit(x)
+    """
     return logit_op(p)
 
 

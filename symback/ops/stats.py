@@ -200,7 +200,13 @@ def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Ex
 
 
 def min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Expr:  # noqa: A001
-    """``np.min(a, axis=None, keepdims=False)`` (``np.amin``); ties split evenly as ``max``."""
+    """``np.min(a, axis=None, keepdims=False)`` (``np.amin``); ties split evenly as ``max``.
+
+    >>> import symback as sb
+    >>> X = sb.tensor("X", (2, 3))
+    >>> sb.min(X, axis=0, keepdims=True)
+    min(X, axis=0, keepdims=True)
+    """
     _no_out("min", out)
     return min_op(a, axis=axis, keepdims=keepdims)
 
@@ -211,7 +217,13 @@ amin = min
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Expr:
     """``np.ptp(a, axis=None, keepdims=False)`` = max - min over ``axis`` (composed of the
-    ``max`` and ``min`` ops, so ties are split as there)."""
+    ``max`` and ``min`` ops, so ties are split as there).
+
+    >>> import symback as sb
+    >>> X = sb.tensor("X", (2, 3))
+    >>> sb.ptp(X, axis=1)
+    max(X, axis=1) - min(X, axis=1)
+    """
     _no_out("ptp", out)
     return sub(max_op(a, axis=axis, keepdims=keepdims), min_op(a, axis=axis, keepdims=keepdims))
 
@@ -303,7 +315,13 @@ def _flat(op: str, a: Any, axis: Any) -> tuple[Expr, Any]:
 
 def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Expr:
     """``np.cumsum(a, axis=None)``: running sums along ``axis`` (None: of the flattened
-    input). Derivative: x̄_j = Σ_{i≥j} ȳ_i."""
+    input). Derivative: x̄_j = Σ_{i≥j} ȳ_i.
+
+    >>> import symback as sb
+    >>> X = sb.tensor("X", (2, 3))
+    >>> sb.cumsum(X, axis=1)
+    cumsum(X, axis=1)
+    """
     _no_out("cumsum", out)
     x, ax = _flat("cumsum", a, axis)
     _dtype_arg("cumsum", x, dtype)
@@ -356,7 +374,13 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Exp
     """``np.cumprod(a, axis=None)``: running products along ``axis`` (None: flattened).
 
     Derivative x̄_j = Σ_{i≥j} ȳ_i Π_{k≤i, k≠j} x_k, without division (zeros are fine);
-    it tabulates the axis (O(n²) memory for an axis of length n)."""
+    it tabulates the axis (O(n²) memory for an axis of length n).
+
+    >>> import symback as sb
+    >>> X = sb.tensor("X", (2, 3))
+    >>> sb.cumprod(X, axis=0)
+    cumprod(X, axis=0)
+    """
     _no_out("cumprod", out)
     x, ax = _flat("cumprod", a, axis)
     _dtype_arg("cumprod", x, dtype)
@@ -534,7 +558,13 @@ def std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: floa
     """``np.std(a, axis=None, dtype=None, ddof=0, keepdims=False)`` = √var.
 
     Derivative: (x - μ) / ((N - ddof) σ); at zero variance it is 0, not NaN (a
-    convention: the minimum-norm subgradient, as for a norm at 0)."""
+    convention: the minimum-norm subgradient, as for a norm at 0).
+
+    >>> import symback as sb
+    >>> X = sb.tensor("X", (2, 3))
+    >>> sb.std(X, axis=1, ddof=1)
+    std(X, axis=1, ddof=1)
+    """
     _no_out("std", out)
     x = as_expr(a)
     _dtype_arg("std", x, dtype)
@@ -550,7 +580,13 @@ def average(a: Any, axis: Any = None, weights: Any = None, returned: bool = Fals
 
     Composed: Σ_axis a ⊙ w / Σ_axis w (``mean`` without weights). As NumPy, 1-D weights
     with a single ``axis`` run along that axis; otherwise weights broadcast against ``a``.
-    With ``returned=True`` the pair (average, Σ w) is returned."""
+    With ``returned=True`` the pair (average, Σ w) is returned.
+
+    >>> import symback as sb
+    >>> X = sb.tensor("X", (2, 3))
+    >>> sb.average(X, axis=1, weights=[1.0, 2.0, 1.0]).shape
+    (2,)
+    """
     x = as_expr(a)
     if weights is None:
         avg = mean(x, axis=axis, keepdims=keepdims)

@@ -323,7 +323,12 @@ def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: float | None
                neginf: float | None = None) -> Expr:
     """``np.nan_to_num(x, nan=0.0, posinf=None, neginf=None)``: NaN and ±inf replaced
     (``None``: the largest finite number of the dtype). Derivative: ȳ where x is
-    finite, 0 where an entry was replaced."""
+    finite, 0 where an entry was replaced.
+
+    >>> import symback as sb
+    >>> sb.nan_to_num(sb.symbols("x"), nan=1.0)
+    nan_to_num(x, nan=1.0)
+    """
     return nan_to_num_op(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -430,32 +435,68 @@ fmin = elementwise(
 
 
 def square(x: Any) -> Expr:
-    """``np.square(x)`` = x ** 2 (composed: the ``pow`` op, printed x^{2})."""
+    """``np.square(x)`` = x ** 2 (composed: the ``pow`` op, printed x^{2}).
+
+    >>> import symback as sb
+    >>> x = sb.symbols("x")
+    >>> sb.square(x)
+    x ** 2
+    """
     return pow_(x, 2)
 
 
 def reciprocal(x: Any) -> Expr:
-    """``np.reciprocal(x)`` = 1 / x (composed: the ``div`` op)."""
+    """``np.reciprocal(x)`` = 1 / x (composed: the ``div`` op).
+
+    >>> import symback as sb
+    >>> x = sb.symbols("x")
+    >>> sb.reciprocal(x)
+    1.0 / x
+    """
     return div(1.0, x)
 
 
 def power(x1: Any, x2: Any) -> Expr:
-    """``np.power(x1, x2)`` = x1 ** x2 (the ``pow`` op)."""
+    """``np.power(x1, x2)`` = x1 ** x2 (the ``pow`` op).
+
+    >>> import symback as sb
+    >>> x = sb.symbols("x")
+    >>> sb.power(x, 3)
+    x ** 3
+    """
     return pow_(x1, x2)
 
 
 def fabs(x: Any) -> Expr:
-    """``np.fabs(x)`` = |x| (the ``abs`` op; abs'(0) = 0)."""
+    """``np.fabs(x)`` = |x| (the ``abs`` op; abs'(0) = 0).
+
+    >>> import symback as sb
+    >>> x = sb.symbols("x")
+    >>> sb.fabs(x)
+    abs(x)
+    """
     return abs_(x)
 
 
 def deg2rad(x: Any) -> Expr:
-    """``np.deg2rad(x)`` = x π / 180 (composed: a product with a constant)."""
+    """``np.deg2rad(x)`` = x π / 180 (composed: a product with a constant).
+
+    >>> import symback as sb
+    >>> x = sb.symbols("x")
+    >>> sb.deg2rad(x)
+    0.017453292519943295 * x
+    """
     return mul(math.pi / 180.0, x)
 
 
 def rad2deg(x: Any) -> Expr:
-    """``np.rad2deg(x)`` = x 180 / π (composed: a product with a constant)."""
+    """``np.rad2deg(x)`` = x 180 / π (composed: a product with a constant).
+
+    >>> import symback as sb
+    >>> x = sb.symbols("x")
+    >>> sb.rad2deg(x)
+    57.29577951308232 * x
+    """
     return mul(180.0 / math.pi, x)
 
 
@@ -468,3 +509,52 @@ NAMES = ("arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "ar
          "ceil", "round", "around", "sinc", "deg2rad", "rad2deg", "radians", "degrees",
          "nan_to_num", "arctan2", "hypot", "logaddexp", "logaddexp2", "mod", "remainder",
          "fmax", "fmin")
+
+
+# ---------------------------------------------------------------- public, documented functions
+
+
+def _documented(op: Any, example: str, printed: str | None = None) -> Any:
+    """The public function for an op: NumPy's signature, the op's maths as its docstring,
+    and a doctest (the op itself stays reachable as ``fn.op``)."""
+    name = op.name
+    args = ["x"] if op.arity == 1 else ["x1", "x2"]
+
+    if op.arity == 1:
+        def fn(x: Any) -> Expr:  # the signature help() shows
+            return op(x)
+    else:
+        def fn(x1: Any, x2: Any) -> Expr:  # type: ignore[misc]
+            return op(x1, x2)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__module__ = __name__
+    shown = printed or example
+    fn.__doc__ = (f"``np.{name}({', '.join(args)})``, elementwise with broadcasting (the "
+                  f"``{name}`` op).\n\n    {op.doc}\n\n    >>> import symback as sb\n"
+                  f"    >>> x, y = sb.symbols('x y')\n    >>> sb.{example}\n    {shown}\n")
+    fn.op = op  # type: ignore[attr-defined]
+    return fn
+
+
+arcsin = _documented(arcsin, "arcsin(x)")
+arccos = _documented(arccos, "arccos(x)")
+arctan = _documented(arctan, "arctan(x)")
+sinh = _documented(sinh, "sinh(x)")
+cosh = _documented(cosh, "cosh(x)")
+arcsinh = _documented(arcsinh, "arcsinh(x)")
+arccosh = _documented(arccosh, "arccosh(x)")
+arctanh = _documented(arctanh, "arctanh(x)")
+log2 = _documented(log2, "log2(x)")
+log10 = _documented(log10, "log10(x)")
+exp2 = _documented(exp2, "exp2(x)")
+floor = _documented(floor, "floor(x)")
+ceil = _documented(ceil, "ceil(x)")
+sinc = _documented(sinc, "sinc(x)")
+arctan2 = _documented(arctan2, "arctan2(x, y)")
+hypot = _documented(hypot, "hypot(x, y)")
+logaddexp = _documented(logaddexp, "logaddexp(x, y)")
+logaddexp2 = _documented(logaddexp2, "logaddexp2(x, y)")
+fmax = _documented(fmax, "fmax(x, y)")
+fmin = _documented(fmin, "fmin(x, y)")
+mod = _documented(mod, "mod(x, y)", "x % y")
+remainder = mod
