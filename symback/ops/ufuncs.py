@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import SymbackError
 from ..graph import Expr
 from ..notation import ATOM, MUL, POW, Notation, infix
+from ._common import _sp
 from .elementwise import (abs_, add, cos, div, elementwise, equal, exp, greater, less,
                           less_equal, mul, neg, pow_, sqrt, sub, where)
 
@@ -139,18 +140,19 @@ def _log_base(b: int) -> Any:
 
 log2 = _unary(
     "log2", "log2", lambda g, out, x: (div(g, mul(_LN2, x)),),
-    Notation(r"\log_2 {0}", MUL, POW), "y = log₂ x;  x̄ = ȳ ⊘ (x ln 2)",
+    # binds like a sum: (\log_2 x) y is parenthesised in a product
+    Notation(r"\log_2 {0}", MUL - 1, POW), "y = log₂ x;  x̄ = ȳ ⊘ (x ln 2)",
     scalar="_m.log2({0})", sympy=lambda a: _log_base(2)(a),
 )
 log10 = _unary(
     "log10", "log10", lambda g, out, x: (div(g, mul(_LN10, x)),),
-    Notation(r"\log_{{10}} {0}", MUL, POW), "y = log₁₀ x;  x̄ = ȳ ⊘ (x ln 10)",
+    Notation(r"\log_{{10}} {0}", MUL - 1, POW), "y = log₁₀ x;  x̄ = ȳ ⊘ (x ln 10)",
     scalar="_m.log10({0})", sympy=lambda a: _log_base(10)(a),
 )
 exp2 = _unary(
     "exp2", "exp2", lambda g, out, x: (mul(g, mul(_LN2, out)),),
     Notation("2^{{{0}}}", POW, 0), "y = 2^x;  x̄ = ȳ ⊙ y ln 2 (reuses y)",
-    sympy=lambda a: _sympy1("exp")(a * __import__("sympy").log(2)),
+    sympy=lambda a: _sympy1("exp")(a * _sp().log(2)),
 )
 
 # ---------------------------------------------------------------- rounding (derivative zero)
@@ -234,7 +236,7 @@ def _sinc_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
 sinc = elementwise(
     "sinc", 1, "np.sinc({0})", _sinc_vjp,
     latex=_fn(r"\operatorname{sinc}"),
-    sympy=lambda a: _sympy1("sinc")(a * __import__("sympy").pi),
+    sympy=lambda a: _sympy1("sinc")(a * _sp().pi),
     doc="y = sin(πx) / (πx), y(0) = 1 (NumPy's normalised sinc);  "
         "x̄ = ȳ ⊙ (cos πx - y) / x, and its Taylor polynomial near 0",
 )
@@ -260,8 +262,7 @@ clip_op = elementwise(
     "clip", 3, "np.clip({0}, {1}, {2})", _clip_vjp,
     numpy_out="np.clip({0}, {1}, {2}, out={out})",
     text=Notation(_clip_text), latex=Notation(r"\operatorname{{clip}}({0}, {1}, {2})", ATOM),
-    sympy=lambda x, lo, hi: None if hasattr(x, "shape") else __import__("sympy").Min(
-        __import__("sympy").Max(x, lo), hi),
+    sympy=lambda x, lo, hi: None if hasattr(x, "shape") else _sp().Min(_sp().Max(x, lo), hi),
     doc="y = min(max(x, lo), hi);  x̄ = ȳ where lo ≤ x ≤ hi (bounds included), "
         "lō = ȳ where x < lo, hī = ȳ where x > hi",
 )
