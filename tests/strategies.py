@@ -895,11 +895,14 @@ OPS.update(NP_EW_OPS)
 try:  # sb.special computes through SciPy (an optional extra): without it, not drawn
     import scipy.special  # noqa: F401
 except ImportError:  # pragma: no cover - SciPy is in the test extra
-    for _name in ("erf", "erfc", "gammaln", "digamma", "polygamma", "xlogy", "xlog1py"):
+    _NO_SCIPY = ("erf", "erfc", "gammaln", "digamma", "polygamma", "xlogy", "xlog1py")
+    for _name in _NO_SCIPY:
         OPS.pop(_name, None)
 
 #: registered ops the fuzzer leaves out on purpose (leaves need no entry: arity 0)
 SKIPPED: dict[str, str] = {}
+SKIPPED.update({n: "SciPy (an optional extra) is not installed" for n in globals().get(
+    "_NO_SCIPY", ())})
 
 
 def uncovered_ops() -> list[str]:
