@@ -278,3 +278,29 @@ def test_readme_numpy_surface_block_runs_and_prints_what_it_says() -> None:
             assert m.group(2).strip() in printed, (m.group(2), printed)
             checked += 1
     assert checked == 2
+
+
+@pytest.mark.parametrize("name,build,ref", [
+    ("max", lambda x: sb.max(x, axis=1), lambda v: np.max(v, axis=1)),
+    ("min_keep", lambda x: sb.min(x, axis=0, keepdims=True), lambda v: np.min(v, 0, keepdims=True)),
+    ("prod", lambda x: sb.prod(x, axis=1), lambda v: np.prod(v, axis=1)),
+    ("prod_all", lambda x: sb.prod(x), lambda v: np.prod(v)),
+    ("var", lambda x: sb.var(x, axis=0, ddof=1), lambda v: np.var(v, axis=0, ddof=1)),
+    ("std", lambda x: sb.std(x, axis=1, keepdims=True), lambda v: np.std(v, 1, keepdims=True)),
+    ("cumsum", lambda x: sb.cumsum(x, axis=1), lambda v: np.cumsum(v, axis=1)),
+    ("cumprod", lambda x: sb.cumprod(x, axis=0), lambda v: np.cumprod(v, axis=0)),
+])
+def test_jacobians_with_batched_tangents(name, build, ref) -> None:
+    """sb.jacobian pushes a batch of tangents (trailing axes) through each op's jvp rule."""
+    v = np.random.default_rng(8).uniform(0.5, 1.5, size=(3, 4)) * np.array([1, -1, 1, -1])
+    x = sb.tensor("x", (3, 4))
+    jac = sb.lambdify([x], sb.jacobian(build(x), x))(v)
+    out = np.asarray(ref(v))
+    fd = np.zeros(out.shape + v.shape)
+    for idx in np.ndindex(*v.shape):
+        h = 1e-6
+        p, m = v.copy(), v.copy()
+        p[idx] += h
+        m[idx] -= h
+        fd[(...,) + idx] = (np.asarray(ref(p)) - np.asarray(ref(m))) / (2 * h)
+    np.testing.assert_allclose(jac, fd, rtol=1e-6, atol=1e-7, err_msg=name)
