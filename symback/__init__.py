@@ -40,6 +40,14 @@ from .ops.layout import (atleast_1d, atleast_2d, atleast_3d, broadcast_to, expan
                          squeeze, swapaxes, tile)
 from .ops.shape import astype
 from . import nn
+from .ops.ufuncs import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, around,
+                         ceil, clip, cosh, deg2rad, degrees, exp2, fabs, floor, fmax, fmin,
+                         hypot, log2, log10, logaddexp, logaddexp2, mod, nan_to_num, power,
+                         rad2deg, radians, reciprocal, remainder, sinc, sinh, square)
+from .ops.ufuncs import round  # noqa: A001
+from .ops.stats import amax, amin, average, cumprod, cumsum, prod, ptp, std, var
+from .ops.stats import max, min  # noqa: A001
+from . import special
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid
 from .printing.latex import latex
@@ -81,6 +89,13 @@ __all__ = [
     "argsort", "argpartition", "select", "take", "take_along_axis", "astype",
     "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "full_like", "arange",
     "linspace", "array",
+    # issue 11: elementwise (symback/ops/ufuncs.py), reductions (ops/stats.py), sb.special
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2",
+    "log10", "exp2", "square", "reciprocal", "power", "fabs", "clip", "floor", "ceil", "round",
+    "around", "sinc", "deg2rad", "rad2deg", "radians", "degrees", "nan_to_num", "arctan2",
+    "hypot", "logaddexp", "logaddexp2", "mod", "remainder", "fmax", "fmin",
+    "max", "min", "amax", "amin", "ptp", "prod", "cumsum", "cumprod", "var", "std", "average",
+    "special",
 ]
 
 # The ops exposed above become plain functions with a signature, the maths and an

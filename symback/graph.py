@@ -443,6 +443,8 @@ class Expr:
     def __rmul__(self, o: Any) -> Expr: return _OPS["mul"](o, self)  # noqa: E704
     def __truediv__(self, o: Any) -> Expr: return _OPS["div"](self, o)  # noqa: E704
     def __rtruediv__(self, o: Any) -> Expr: return _OPS["div"](o, self)  # noqa: E704
+    def __mod__(self, o: Any) -> Expr: return _OPS["mod"](self, o)  # noqa: E704
+    def __rmod__(self, o: Any) -> Expr: return _OPS["mod"](o, self)  # noqa: E704
     def __pow__(self, o: Any) -> Expr: return _OPS["pow"](self, o)  # noqa: E704
     def __rpow__(self, o: Any) -> Expr: return _OPS["pow"](o, self)  # noqa: E704
     def __matmul__(self, o: Any) -> Expr: return _OPS["matmul"](self, o)  # noqa: E704

@@ -105,8 +105,65 @@ def index_scatter(g, shape, index):
     return out
 
 
+# SciPy's special functions, for the ops of symback.special. SciPy is optional: each helper
+# imports it when first called (the op checks it is installed when the code is generated).
+
+
+def scipy_erf(x):
+    """erf(x) = (2/√π) ∫₀ˣ e^{-t²} dt (scipy.special.erf; keeps float32)."""
+    from scipy.special import erf
+    return erf(x)
+
+
+def scipy_erfc(x):
+    """erfc(x) = 1 - erf(x), accurate where erf(x) is near 1 (scipy.special.erfc)."""
+    from scipy.special import erfc
+    return erfc(x)
+
+
+def scipy_gammaln(x):
+    """log |Γ(x)| (scipy.special.gammaln)."""
+    from scipy.special import gammaln
+    return gammaln(x)
+
+
+def scipy_digamma(x):
+    """ψ(x) = Γ'(x) / Γ(x) (scipy.special.digamma)."""
+    from scipy.special import digamma
+    return digamma(x)
+
+
+def scipy_polygamma(n, x):
+    """ψ⁽ⁿ⁾(x), the n-th derivative of ψ (scipy.special.polygamma), in x's float dtype."""
+    from scipy.special import polygamma
+    x = np.asarray(x)
+    dt = x.dtype if x.dtype.kind == "f" else np.float64
+    return np.asarray(polygamma(n, x), dtype=dt)[()]
+
+
+def scipy_xlogy(x, y):
+    """x log y, 0 where x = 0 (scipy.special.xlogy)."""
+    from scipy.special import xlogy
+    return xlogy(x, y)
+
+
+def scipy_xlog1py(x, y):
+    """x log(1 + y), 0 where x = 0 (scipy.special.xlog1py)."""
+    from scipy.special import xlog1py
+    return xlog1py(x, y)
+
+
+def logit(p):
+    """log(p / (1 - p)) as log p - log1p(-p): accurate for p near 0 and near 1."""
+    p = np.asarray(p)
+    with np.errstate(divide="ignore"):
+        return (np.log(p) - np.log1p(-p))[()]
+
+
 HELPERS = {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax, logdet,
-                                   index_scatter, where_into, log_softmax_into)}
+                                   index_scatter, where_into, log_softmax_into, scipy_erf,
+                                   scipy_erfc, scipy_gammaln, scipy_digamma, scipy_polygamma,
+                                   scipy_xlogy, scipy_xlog1py, logit)}
 
 # helper -> helpers it calls (inlined too)
 DEPENDS = {"log_softmax": ("logsumexp",), "log_softmax_into": ("log_softmax",)}

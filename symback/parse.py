@@ -49,7 +49,16 @@ _NUMPY_SHAPE = (  # issue 11, shape and structure (functions that return one exp
     "astype", "zeros", "ones", "eye", "full", "zeros_like", "ones_like", "full_like",
     "arange", "linspace", "array",
 )
-for _family in (_NUMPY_SHAPE,):
+# issue 11, the elementwise functions and reductions (symback/ops/ufuncs.py, ops/stats.py)
+_NUMPY_UFUNCS = (
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "log2",
+    "log10", "exp2", "square", "reciprocal", "power", "fabs", "clip", "floor", "ceil", "round",
+    "around", "sinc", "deg2rad", "rad2deg", "radians", "degrees", "nan_to_num", "arctan2",
+    "hypot", "logaddexp", "logaddexp2", "mod", "remainder", "fmax", "fmin",
+)
+_NUMPY_STATS = ("max", "min", "amax", "amin", "ptp", "prod", "cumsum", "cumprod", "var", "std",
+                "average")
+for _family in (_NUMPY_SHAPE, _NUMPY_UFUNCS, _NUMPY_STATS):
     FUNCTIONS.update(dict.fromkeys(_family, "symback"))
 # the adjoints of the gathers appear in printed gradients: read through the op registry
 FUNCTIONS.update(dict.fromkeys(("scatter_add", "scatter_add_along", "index_scatter"), "op"))
@@ -95,13 +104,13 @@ _BINARY: dict[str, tuple[int, bool, Callable[[Any, Any], Any]]] = {
     "==": (_CMP, False, _equal),
     "+": (_ADD, False, operator.add), "-": (_ADD, False, operator.sub),
     "*": (_MUL, False, operator.mul), "/": (_MUL, False, operator.truediv),
+    "%": (_MUL, False, operator.mod),
     "@": (_MUL, False, operator.matmul),
     "**": (_POW, True, operator.pow),
 }
 
 _UNSUPPORTED_OPS: dict[str, str] = {
     "//": "floor division '//' is not supported",
-    "%": "the operator '%' is not supported",
     "^": "the operator '^' is not supported (write '**' for powers)",
     "&": "the operator '&' is not supported", "|": "the operator '|' is not supported",
     "~": "the operator '~' is not supported", "<<": "the operator '<<' is not supported",
@@ -149,7 +158,7 @@ _CODE.update({c: "s" for c in " \t\r\f\v"})
 _CODE.update({"\n": "l", "_": "n"})
 _CODE.update({c: "0" for c in "0123456789"})
 _CODE.update({c: "n" for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"})
-_CODE.update({c: "o" for c in "*/@<>"})
+_CODE.update({c: "o" for c in "*/@<>%"})
 _CODE.update({c: c for c in "+-,="})
 _CODE.update({c: c for c in "()[].:"})
 _CODE.update({s: "o" for s in ("**", ">=", "<=", "==")})

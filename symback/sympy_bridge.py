@@ -862,8 +862,29 @@ def _FROM_TABLE() -> dict[type, _Handler]:
         # symback's own conventions have it (sign' = 0, relu'(0) = 0)
         sympy.DiracDelta: _Handler(lambda fs, e: 0.0 * fs.conv(e.args[0]),
                                    lambda e: (e.args[0],)),
-        sympy.sinh: via(lambda e: e.rewrite(sympy.exp)),
-        sympy.cosh: via(lambda e: e.rewrite(sympy.exp)),
+        # issue 11: NumPy's elementwise functions and sb.special (symback/ops/ufuncs.py,
+        # ops/special.py)
+        sympy.sinh: func(sb.sinh),
+        sympy.cosh: func(sb.cosh),
+        sympy.asin: func(sb.arcsin),
+        sympy.acos: func(sb.arccos),
+        sympy.atan: func(sb.arctan),
+        sympy.asinh: func(sb.arcsinh),
+        sympy.acosh: func(sb.arccosh),
+        sympy.atanh: func(sb.arctanh),
+        sympy.atan2: func(sb.arctan2),
+        sympy.floor: func(sb.floor),
+        sympy.ceiling: func(sb.ceil),
+        sympy.Mod: func(sb.mod),
+        sympy.sinc: _Handler(lambda fs, e: sb.sinc(fs.conv(e.args[0] / sympy.pi)),
+                             lambda e: (e.args[0] / sympy.pi,)),  # SymPy's sinc is sin(x)/x
+        sympy.erf: func(sb.special.erf),
+        sympy.erfc: func(sb.special.erfc),
+        sympy.loggamma: func(sb.special.gammaln),
+        sympy.polygamma: _Handler(
+            lambda fs, e: (sb.special.digamma(fs.conv(e.args[1])) if int(e.args[0]) == 0 else
+                           sb.special.polygamma(int(e.args[0]), fs.conv(e.args[1]))),
+            lambda e: (e.args[1],)),
         sympy.sec: via(lambda e: 1 / sympy.cos(e.args[0])),
         sympy.csc: via(lambda e: 1 / sympy.sin(e.args[0])),
         sympy.cot: via(lambda e: 1 / sympy.tan(e.args[0])),

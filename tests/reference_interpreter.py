@@ -181,7 +181,60 @@ IMPL: dict[str, Impl] = {
     "index_scatter": lambda a, kw: _scatter(a[0], kw["shape"], kw["index"]),
     "tensordot": lambda a, kw: np.tensordot(a[0], a[1], axes=(list(kw["axes"][0]),
                                                               list(kw["axes"][1]))),
+    # --- issue 11: ufuncs, special, stats (textbook formulas; SciPy for special functions)
+    **{n: (lambda f: lambda a, kw: f(a[0]))(getattr(np, n)) for n in (
+        "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh",
+        "floor", "ceil")},
+    "log2": lambda a, kw: np.log(a[0]) / math.log(2.0),
+    "log10": lambda a, kw: np.log(a[0]) / math.log(10.0),
+    "exp2": lambda a, kw: np.power(2.0, a[0]),
+    "round": lambda a, kw: np.round(a[0], kw["decimals"]),
+    "sinc": lambda a, kw: np.where(np.asarray(a[0]) == 0, 1.0, np.sin(np.pi * np.where(
+        np.asarray(a[0]) == 0, 1.0, a[0])) / (np.pi * np.where(np.asarray(a[0]) == 0, 1.0, a[0]))),
+    "clip": lambda a, kw: np.minimum(np.maximum(a[0], a[1]), a[2]),
+    "nan_to_num": lambda a, kw: np.nan_to_num(a[0], nan=kw["nan"], posinf=kw["posinf"],
+                                              neginf=kw["neginf"]),
+    "arctan2": lambda a, kw: np.arctan2(a[0], a[1]),
+    "hypot": lambda a, kw: np.sqrt(np.square(a[0]) + np.square(a[1])),
+    "logaddexp": lambda a, kw: np.logaddexp(a[0], a[1]),
+    "logaddexp2": lambda a, kw: np.logaddexp(a[0] * math.log(2.0), a[1] * math.log(2.0))
+    / math.log(2.0),
+    "mod": lambda a, kw: a[0] - a[1] * np.floor(np.divide(a[0], a[1])),
+    "fmax": lambda a, kw: np.fmax(a[0], a[1]),
+    "fmin": lambda a, kw: np.fmin(a[0], a[1]),
+    "erf": lambda a, kw: _scipy("erf")(a[0]),
+    "erfc": lambda a, kw: _scipy("erfc")(a[0]),
+    "gammaln": lambda a, kw: _scipy("gammaln")(a[0]),
+    "digamma": lambda a, kw: _scipy("psi")(a[0]),
+    "polygamma": lambda a, kw: _scipy("polygamma")(kw["n"], a[0]),
+    "xlogy": lambda a, kw: np.where(np.asarray(a[0]) == 0, 0.0, a[0] * np.log(a[1])),
+    "xlog1py": lambda a, kw: np.where(np.asarray(a[0]) == 0, 0.0, a[0] * np.log1p(a[1])),
+    "logit": lambda a, kw: np.log(a[0] / (1.0 - np.asarray(a[0]))),
+    "max": lambda a, kw: np.amax(a[0], axis=_axis(kw), keepdims=kw["keepdims"]),
+    "min": lambda a, kw: np.amin(a[0], axis=_axis(kw), keepdims=kw["keepdims"]),
+    "prod": lambda a, kw: np.prod(a[0], axis=kw["axis"], keepdims=kw["keepdims"]),
+    "cumsum": lambda a, kw: np.cumsum(a[0], axis=kw["axis"]),
+    "cumprod": lambda a, kw: np.cumprod(a[0], axis=kw["axis"]),
+    "var": lambda a, kw: np.mean(np.square(a[0] - np.mean(a[0], axis=_axis(kw), keepdims=True)),
+                                 axis=_axis(kw), keepdims=kw["keepdims"])
+    * _ddof_factor(np.shape(a[0]), _axis(kw), kw["ddof"]),
+    "std": lambda a, kw: np.sqrt(np.mean(np.square(a[0] - np.mean(
+        a[0], axis=_axis(kw), keepdims=True)), axis=_axis(kw), keepdims=kw["keepdims"])
+        * _ddof_factor(np.shape(a[0]), _axis(kw), kw["ddof"])),
 }
+
+
+def _scipy(name: str) -> Any:
+    import scipy.special
+
+    return getattr(scipy.special, name)
+
+
+def _ddof_factor(shape: tuple[int, ...], axis: Any, ddof: Any) -> float:
+    """N / (N - ddof), N the number of entries reduced."""
+    axes = range(len(shape)) if axis is None else axis
+    n = math.prod(shape[i] for i in axes)
+    return n / (n - ddof) if n != ddof else math.inf
 
 # ops evaluated through their own NumPy template (no independent formula yet)
 TEMPLATE_FALLBACK: set[str] = set()

@@ -750,6 +750,174 @@ def _order_kink(vals: Sequence[np.ndarray]) -> np.ndarray:
     return v[:, None] - v[None, :] + np.eye(v.size)
 
 
+# --- issue 11: ufuncs, special, stats (np-ew)
+
+
+def _step(fn: Callable[[Expr], Expr], offset: float) -> Callable[[GraphBuilder], Any]:
+    """A step function (floor, ceil: jumps at integers, offset 0; round: at halves, 0.5),
+    its argument kept KINK_GAP away from every jump (shifted by a quarter if needed)."""
+    def build(b: GraphBuilder) -> Any:
+        x = b.bounded(b.operand(), 3.0)
+        for shift in (0.0, 0.25, -0.25, 0.125):
+            cand = x if shift == 0.0 else x + shift
+            v = b.val(cand) - offset
+            if np.min(np.abs(v - np.round(v)), initial=1.0) >= KINK_GAP:
+                return fn(cand)
+        return None
+    return build
+
+
+def _int_kink(offset: float) -> Callable[[list[np.ndarray]], np.ndarray]:
+    return lambda a: np.sin(np.pi * (np.asarray(a[0]) - offset))
+
+
+def _clip(b: GraphBuilder) -> Any:
+    x = b.operand()
+    v = b.val(x)
+    lo, hi = b.ch.choice(((-0.5, 0.5), (-1.0, 0.25), (0.0, 2.0), (None, 0.3), (-0.3, None)))
+    for bound in (lo, hi):
+        if bound is not None and np.min(np.abs(v - bound), initial=1.0) < KINK_GAP:
+            return None
+    return sb.clip(x, lo, hi)
+
+
+def _clip_kink(a: list[np.ndarray]) -> np.ndarray:
+    return np.asarray((a[0] - a[1]) * (a[0] - a[2]))
+
+
+def _mod(b: GraphBuilder) -> Any:
+    a = b.bounded(b.operand(), 4.0)
+    c = b.partner(a)
+    c = b.positive(c, 0.5, 3.0) if isinstance(c, Expr) else 1.5
+    q = np.asarray(b.val(a) / (b.val(c) if isinstance(c, Expr) else c))
+    if np.min(np.abs(q - np.round(q)), initial=1.0) < KINK_GAP:
+        return None
+    return a % c
+
+
+def _mod_kink(a: list[np.ndarray]) -> np.ndarray:
+    return np.sin(np.pi * np.asarray(a[0]) / np.asarray(a[1]))
+
+
+def _all_distinct(b: GraphBuilder, x: Expr) -> bool:
+    v = np.sort(np.asarray(b.val(x)).ravel())
+    return bool(v.size < 2 or np.min(np.diff(v)) >= KINK_GAP)
+
+
+def _extreme(fn: Callable[..., Expr]) -> Callable[[GraphBuilder], Any]:
+    """max/min over random axes of an operand whose entries are all distinct (no ties)."""
+    def build(b: GraphBuilder) -> Any:
+        x = b.operand(lambda n: n.ndim >= 1)
+        if x.ndim == 0 or not _all_distinct(b, x):
+            return None
+        axis = _axis_choice(b, x.ndim)
+        return fn(x, axis=axis, keepdims=b.ch.coin(0.3))
+    return build
+
+
+def _int_axis(b: GraphBuilder, x: Expr) -> int | None:
+    axes = [i for i, d in enumerate(x.shape) if isinstance(d, int)]
+    return b.ch.choice(axes) if axes else None
+
+
+def _prod(b: GraphBuilder) -> Any:
+    x = b.bounded(b.operand(lambda n: n.ndim >= 1), 1.5)
+    ax = _int_axis(b, x)
+    if ax is None:
+        return None
+    return sb.prod(x, axis=ax, keepdims=b.ch.coin(0.3))
+
+
+def _cum(fn: Callable[..., Expr], lim: float) -> Callable[[GraphBuilder], Any]:
+    def build(b: GraphBuilder) -> Any:
+        x = b.bounded(b.operand(lambda n: n.ndim >= 1), lim)
+        ax = _int_axis(b, x) if x.ndim else None
+        if ax is None:
+            return None
+        return fn(x, axis=ax - x.ndim if b.ch.coin(0.3) else ax)
+    return build
+
+
+def _moment(fn: Callable[..., Expr]) -> Callable[[GraphBuilder], Any]:
+    """var/std over axes with at least 2 entries whose spread is not tiny (std's kink)."""
+    def build(b: GraphBuilder) -> Any:
+        x = b.operand(lambda n: n.ndim >= 1)
+        if x.ndim == 0:
+            return None
+        axis = _axis_choice(b, x.ndim, allow_none=True)
+        ddof = b.ch.choice((0, 0, 1))
+        y = fn(x, axis=axis, ddof=ddof, keepdims=b.ch.coin(0.3))
+        v = np.asarray(b.val(REGISTRY["var"](x, axis=axis, ddof=0, keepdims=False)))
+        n = [d for i, d in enumerate(x.shape) if axis is None or i in np.atleast_1d(axis)
+             % max(x.ndim, 1)]
+        if any(isinstance(d, str) for d in n) or int(np.prod(n, dtype=int)) <= 1 + ddof:
+            return None
+        return y if np.min(v, initial=1.0) >= 0.05 else None
+    return build
+
+
+def _xlog(b: GraphBuilder, fn: Callable[..., Expr]) -> Any:
+    a = b.bounded(b.operand(), 3.0)
+    c = b.partner(a)
+    c = b.positive(c, 0.3) if isinstance(c, Expr) else 1.5
+    return fn(a, c) if b.ch.coin(0.7) else fn(a, c)
+
+
+def _arctan2(b: GraphBuilder) -> Any:
+    a = b.operand()
+    c = b.partner(a)
+    c = b.positive(c, 0.3, 5.0) if isinstance(c, Expr) else 1.5
+    return sb.arctan2(a, c)
+
+
+def _special(fn: Callable[..., Expr], prep: Callable[[GraphBuilder, Expr], Any]) -> Any:
+    return _unary(fn, prep)
+
+
+NP_EW_OPS: dict[str, Entry] = {
+    "arcsin": Entry(_unary(sb.arcsin, lambda b, x: b.bounded(x, 0.9))),
+    "arccos": Entry(_unary(sb.arccos, lambda b, x: b.bounded(x, 0.9))),
+    "arctan": Entry(_unary(sb.arctan)),
+    "sinh": Entry(_unary(sb.sinh, lambda b, x: b.bounded(x, 3.0))),
+    "cosh": Entry(_unary(sb.cosh, lambda b, x: b.bounded(x, 3.0))),
+    "arcsinh": Entry(_unary(sb.arcsinh)),
+    "arccosh": Entry(_unary(sb.arccosh, lambda b, x: b.positive(x, 0.2, 20.0) + 1.0)),
+    "arctanh": Entry(_unary(sb.arctanh, lambda b, x: b.bounded(x, 0.9))),
+    "log2": Entry(_unary(sb.log2, lambda b, x: b.positive(x, 0.2))),
+    "log10": Entry(_unary(sb.log10, lambda b, x: b.positive(x, 0.2))),
+    "exp2": Entry(_unary(sb.exp2, lambda b, x: b.bounded(x, 3.0))),
+    "floor": Entry(_step(sb.floor, 0.0), _int_kink(0.0)),
+    "ceil": Entry(_step(sb.ceil, 0.0), _int_kink(0.0)),
+    "round": Entry(_step(sb.round, 0.5), _int_kink(0.5)),
+    "sinc": Entry(_unary(sb.sinc, lambda b, x: b.bounded(x, 3.0))),
+    "clip": Entry(_clip, _clip_kink),
+    "nan_to_num": Entry(_unary(sb.nan_to_num)),
+    "arctan2": Entry(_arctan2),
+    "hypot": Entry(_binary(sb.hypot)),
+    "logaddexp": Entry(_binary(sb.logaddexp)),
+    "logaddexp2": Entry(_binary(sb.logaddexp2)),
+    "mod": Entry(_mod, _mod_kink),
+    "fmax": Entry(_minmax(sb.fmax), _diff_kink),
+    "fmin": Entry(_minmax(sb.fmin), _diff_kink),
+    "erf": Entry(_special(sb.special.erf, lambda b, x: b.bounded(x, 3.0))),
+    "erfc": Entry(_special(sb.special.erfc, lambda b, x: b.bounded(x, 3.0))),
+    "gammaln": Entry(_special(sb.special.gammaln, lambda b, x: b.positive(x, 0.3, 8.0))),
+    "digamma": Entry(_special(sb.special.digamma, lambda b, x: b.positive(x, 0.3, 8.0))),
+    "polygamma": Entry(lambda b: sb.special.polygamma(
+        b.ch.integer(0, 2), b.positive(b.operand(), 0.5, 8.0))),
+    "xlogy": Entry(lambda b: _xlog(b, sb.special.xlogy)),
+    "xlog1py": Entry(lambda b: _xlog(b, sb.special.xlog1py)),
+    "logit": Entry(_unary(sb.special.logit, lambda b, x: sb.sigmoid(b.bounded(x, 3.0)))),
+    "max": Entry(_extreme(sb.max), _order_kink),
+    "min": Entry(_extreme(sb.min), _order_kink),
+    "prod": Entry(_prod),
+    "cumsum": Entry(_cum(sb.cumsum, 1e3)),
+    "cumprod": Entry(_cum(sb.cumprod, 1.5)),
+    "var": Entry(_moment(sb.var)),
+    "std": Entry(_moment(sb.std)),
+}
+
+
 #: op name -> how to build it; ops not yet registered are ignored
 OPS: dict[str, Entry] = {
     # --- issue 11: shape
@@ -815,6 +983,13 @@ OPS: dict[str, Entry] = {
     "index_scatter": Entry(_index_scatter),
     "tensordot": Entry(_tensordot),
 }
+OPS.update(NP_EW_OPS)
+try:  # sb.special computes through SciPy (an optional extra): without it, not drawn
+    import scipy.special  # noqa: F401
+except ImportError:  # pragma: no cover - SciPy is in the test extra
+    _NO_SCIPY = ("erf", "erfc", "gammaln", "digamma", "polygamma", "xlogy", "xlog1py")
+    for _name in _NO_SCIPY:
+        OPS.pop(_name, None)
 
 #: registered ops the fuzzer leaves out on purpose (leaves need no entry: arity 0)
 SKIPPED: dict[str, str] = {
@@ -827,6 +1002,8 @@ SKIPPED: dict[str, str] = {
     "astype": "a float32 round trip rounds values past the float64 tolerances; its value, "
               "gradient and dtype rules are checked in tests/test_np_shape.py",
 }
+SKIPPED.update({n: "SciPy (an optional extra) is not installed" for n in globals().get(
+    "_NO_SCIPY", ())})
 
 
 def uncovered_ops() -> list[str]:

@@ -36,6 +36,7 @@ from . import (
     shape,  # noqa: E402,F401
     structural,  # noqa: E402,F401
 )
+from . import special, stats, ufuncs  # noqa: E402,F401  (issue 11: the NumPy surface)
 
 
 def describe() -> str:

@@ -286,12 +286,21 @@ log_softmax = register(Op(
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Expr:  # noqa: A001
-    """Σ of x over ``axis`` (None: every entry)."""
+    """Σ of x over ``axis`` (None: every entry); a list or tuple of expressions is stacked
+    first, as NumPy makes one array of it (``sum([a, b], axis=0)`` = a + b)."""
+    if isinstance(x, (list, tuple)):
+        from .stats import stack_list
+
+        x = stack_list("sum", x)
     return sum_(x, axis=axis, keepdims=keepdims)
 
 
 def mean_fn(x: Any, axis: Any = None, keepdims: bool = False) -> Expr:
-    """Mean of x over ``axis`` (None: every entry)."""
+    """Mean of x over ``axis`` (None: every entry); a list or tuple is stacked first (NumPy)."""
+    if isinstance(x, (list, tuple)):
+        from .stats import stack_list
+
+        x = stack_list("mean", x)
     return mean(x, axis=axis, keepdims=keepdims)
 
 

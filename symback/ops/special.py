@@ -1,0 +1,282 @@
+"""Special functions with scipy.special's names and meanings (public as ``sb.special``).
+
+``erf erfc gammaln digamma polygamma xlogy xlog1py`` compute through SciPy, which is
+optional: it is imported only when code for one of these ops is generated (or a constant
+is folded), and a missing SciPy is a :class:`~symback.errors.SymbackError` naming the
+function (``pip install scipy``, or the ``symback[special]`` extra). ``expit`` is
+``sigmoid``; ``logit`` needs NumPy only.
+
+Derivatives, written in symback ops so every order works:
+
+* erf'(x) = 2/√π e^{-x²},  erfc' = -erf';
+* gammaln'(x) = ψ(x) (digamma),  ψ'(x) = ψ⁽¹⁾(x),  (ψ⁽ⁿ⁾)' = ψ⁽ⁿ⁺¹⁾: ``polygamma(n, x)``
+  is one op with the order ``n`` an int attribute, so every order is available;
+* xlogy(x, y) = x log y (0 where x = 0):  x̄ = ȳ log y,  ȳ_y = ȳ x / y, and 0 where x = 0
+  (also at y = 0); xlog1py likewise with log1p(y) and 1 + y;
+* logit(p) = log(p / (1 - p)):  p̄ = ȳ / (p (1 - p)).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import SymbackError
+from ..graph import Expr
+from ..notation import ATOM, MUL, Notation
+from .elementwise import add, div, elementwise, equal, exp, log, log1p, mul, neg, sigmoid, sub
+from .elementwise import where
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _need_scipy(name: str) -> None:
+    """Raise a clear error when SciPy, needed to compute ``name``, is missing."""
+    try:
+        import scipy.special  # noqa: F401
+    except ImportError as e:
+        raise SymbackError(
+            f"special.{name}: computing it needs SciPy (scipy.special.{name}), which is not "
+            "installed; pip install scipy (or the symback[special] extra)") from e
+
+
+def _scipy_form(name: str, arity: int) -> Any:
+    """The NumPy form ``scipy_<name>(...)`` (a symback.numeric helper), SciPy checked first."""
+    def render(args: list[str], kw: dict[str, Any]) -> str:
+        _need_scipy(name)
+        return f"scipy_{name}(" + ", ".join(args[:arity]) + ")"
+    render.__doc__ = f"scipy_{name}(...)"
+    return render
+
+
+def _sympy_fn(name: str) -> Any:
+    def conv(*args: Any, **kw: Any) -> Any:
+        import sympy
+
+        if any(isinstance(a, (sympy.MatrixBase, sympy.MatrixExpr)) for a in args):
+            if len(args) == 1:
+                return args[0].applyfunc(getattr(sympy, name))
+            return None
+        return getattr(sympy, name)(*args)
+    return conv
+
+
+def _text(name: str, arity: int = 1) -> Notation:
+    return Notation(f"special.{name}(" + ", ".join(f"{{{i}}}" for i in range(arity)) + ")")
+
+
+def _latex(cmd: str) -> Notation:
+    return Notation(cmd.replace("{", "{{").replace("}", "}}") + "({0})", ATOM)
+
+
+erf_op = elementwise(
+    "erf", 1, _scipy_form("erf", 1),
+    lambda g, out, x: (mul(g, mul(_TWO_OVER_SQRT_PI, exp(neg(mul(x, x))))),),
+    helpers=("scipy_erf",), text=_text("erf"), latex=_latex(r"\operatorname{erf}"),
+    sympy=_sympy_fn("erf"),
+    doc="y = erf x = (2/√π) ∫₀ˣ e^{-t²} dt;  x̄ = ȳ ⊙ (2/√π) e^{-x²}",
+)
+erfc_op = elementwise(
+    "erfc", 1, _scipy_form("erfc", 1),
+    lambda g, out, x: (neg(mul(g, mul(_TWO_OVER_SQRT_PI, exp(neg(mul(x, x)))))),),
+    helpers=("scipy_erfc",), text=_text("erfc"), latex=_latex(r"\operatorname{erfc}"),
+    sympy=_sympy_fn("erfc"),
+    doc="y = erfc x = 1 - erf x (accurate in the tail);  x̄ = -ȳ ⊙ (2/√π) e^{-x²}",
+)
+
+
+def _polygamma_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
+    n = attrs.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise SymbackError(f"special.polygamma: the order n must be an int ≥ 0, got {n!r}")
+    return {"n": n}
+
+
+def _polygamma_numpy(args: list[str], kw: dict[str, Any]) -> str:
+    _need_scipy("polygamma")
+    return f"scipy_polygamma({kw['n']}, {args[0]})"
+
+
+def _polygamma_latex(args: list[str], kw: dict[str, Any]) -> str:
+    n = kw["n"]
+    if n == 0:
+        return rf"\psi({args[0]})"
+    primes = {1: "'", 2: "''"}.get(n, f"^{{({n})}}")
+    return rf"\psi{primes}({args[0]})"
+
+
+polygamma_op = elementwise(
+    "polygamma", 1, _polygamma_numpy,
+    lambda g, out, x, *, n: (mul(g, polygamma_op(x, n=n + 1)),),
+    helpers=("scipy_polygamma",), normalize=_polygamma_norm,
+    text=Notation(lambda a, kw: f"special.polygamma({kw['n']}, {a[0]})"),
+    latex=Notation(_polygamma_latex, ATOM),
+    sympy=lambda x, *, n: _sympy_fn("polygamma")(n, x) if not hasattr(x, "shape") else None,
+    doc="y = ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function (n an int attribute);  "
+        "x̄ = ȳ ⊙ ψ⁽ⁿ⁺¹⁾(x)",
+)
+
+digamma_op = elementwise(
+    "digamma", 1, _scipy_form("digamma", 1),
+    lambda g, out, x: (mul(g, polygamma_op(x, n=1)),),
+    helpers=("scipy_digamma",), text=_text("digamma"), latex=_latex(r"\psi"),
+    sympy=_sympy_fn("digamma"),
+    doc="y = ψ(x) = Γ'(x)/Γ(x);  x̄ = ȳ ⊙ ψ⁽¹⁾(x) (polygamma(1, x))",
+)
+gammaln_op = elementwise(
+    "gammaln", 1, _scipy_form("gammaln", 1),
+    lambda g, out, x: (mul(g, digamma_op(x)),),
+    helpers=("scipy_gammaln",), text=_text("gammaln"), latex=_latex(r"\log\Gamma"),
+    sympy=_sympy_fn("loggamma"),
+    doc="y = log |Γ(x)|;  x̄ = ȳ ⊙ ψ(x)",
+)
+
+
+def _xlog_vjp(logf: Any, shift: float) -> Any:
+    def vjp(g: Expr, out: Expr, x: Expr, y: Expr) -> tuple[Any, Any]:
+        zero = equal(x, 0.0)
+        gx = None if x.is_const else mul(g, logf(y))
+        # x / (y + shift), and exactly 0 where x = 0 (y replaced there: no 0/0 at y = -shift)
+        ys = where(zero, 1.0, add(y, shift) if shift else y)
+        gy = None if y.is_const else where(zero, 0.0, mul(g, div(x, ys)))
+        return gx, gy
+    return vjp
+
+
+xlogy_op = elementwise(
+    "xlogy", 2, _scipy_form("xlogy", 2), _xlog_vjp(log, 0.0),
+    helpers=("scipy_xlogy",), text=_text("xlogy", 2),
+    latex=Notation(r"{0} \log {1}", MUL, (MUL, ATOM)),
+    sympy=lambda x, y: None if hasattr(x, "shape") or hasattr(y, "shape") else
+    x * _sympy_fn("log")(y),
+    doc="z = x log y, 0 where x = 0;  x̄ = z̄ log y,  ȳ = z̄ x / y (0 where x = 0)",
+)
+xlog1py_op = elementwise(
+    "xlog1py", 2, _scipy_form("xlog1py", 2), _xlog_vjp(log1p, 1.0),
+    helpers=("scipy_xlog1py",), text=_text("xlog1py", 2),
+    latex=Notation(r"{0} \log(1 + {1})", MUL, (MUL, 0)),
+    sympy=lambda x, y: None if hasattr(x, "shape") or hasattr(y, "shape") else
+    x * _sympy_fn("log")(1 + y),
+    doc="z = x log(1 + y), 0 where x = 0;  x̄ = z̄ log1p(y),  ȳ = z̄ x / (1 + y) (0 where x = 0)",
+)
+
+logit_op = elementwise(
+    "logit", 1, "logit({0})", lambda g, out, p: (div(g, mul(p, sub(1.0, p))),),
+    helpers=("logit",), text=_text("logit"), latex=_latex(r"\operatorname{logit}"),
+    sympy=lambda p: None if hasattr(p, "shape") else _sympy_fn("log")(p / (1 - p)),
+    doc="y = log(p / (1 - p)) (the inverse of expit = σ);  p̄ = ȳ ⊘ (p (1 - p))",
+)
+
+
+# ---------------------------------------------------------------- scipy.special's signatures
+
+
+def erf(x: Any) -> Expr:
+    """``scipy.special.erf(x)`` = (2/√π) ∫₀ˣ e^{-t²} dt; derivative (2/√π) e^{-x²}.
+
+    >>> import symback as sb
+    >>> sb.special.erf(sb.symbols("x"))
+    special.erf(x)
+    """
+    return erf_op(x)
+
+
+def erfc(x: Any) -> Expr:
+    """``scipy.special.erfc(x)`` = 1 - erf(x), accurate for large x; derivative -(2/√π) e^{-x²}.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.erfc(x)
+    special.erfc(x)
+    """
+    return erfc_op(x)
+
+
+def gammaln(x: Any) -> Expr:
+    """``scipy.special.gammaln(x)`` = log |Γ(x)|; derivative ψ(x) (``digamma``).
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.grad(sb.special.gammaln(x), x)
+    special.digamma(x)
+    """
+    return gammaln_op(x)
+
+
+def digamma(x: Any) -> Expr:
+    """``scipy.special.digamma(x)`` = ψ(x) = Γ'(x)/Γ(x); derivative ``polygamma(1, x)``.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.grad(sb.special.digamma(x), x)
+    special.polygamma(1, x)
+    """
+    return digamma_op(x)
+
+
+psi = digamma
+
+
+def polygamma(n: int, x: Any) -> Expr:
+    """``scipy.special.polygamma(n, x)`` = ψ⁽ⁿ⁾(x), ``n`` a constant int ≥ 0 (ψ⁽⁰⁾ = ψ);
+    derivative ``polygamma(n + 1, x)``.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.grad(sb.special.polygamma(2, x), x)
+    special.polygamma(3, x)
+    """
+    return polygamma_op(x, n=n)
+
+
+def xlogy(x: Any, y: Any) -> Expr:
+    """``scipy.special.xlogy(x, y)`` = x log y, and 0 where x = 0 (even at y = 0).
+
+    Derivatives: x̄ = z̄ log y; ȳ = z̄ x / y, taken as 0 where x = 0.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.xlogy(x, y)
+    special.xlogy(x, y)
+    """
+    return xlogy_op(x, y)
+
+
+def xlog1py(x: Any, y: Any) -> Expr:
+    """``scipy.special.xlog1py(x, y)`` = x log(1 + y), and 0 where x = 0.
+
+    Derivatives: x̄ = z̄ log1p(y); ȳ = z̄ x / (1 + y), taken as 0 where x = 0.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.xlog1py(x, y)
+    special.xlog1py(x, y)
+    """
+    return xlog1py_op(x, y)
+
+
+def expit(x: Any) -> Expr:
+    """``scipy.special.expit(x)`` = 1 / (1 + e^{-x}): the ``sigmoid`` op (stable form).
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.expit(x)
+    sigmoid(x)
+    """
+    return sigmoid(x)
+
+
+def logit(p: Any) -> Expr:
+    """``scipy.special.logit(p)`` = log(p / (1 - p)), computed as log p - log1p(-p);
+    derivative 1 / (p (1 - p)). Needs no SciPy.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.special.logit(x)
+    special.logit(x)
+    """
+    return logit_op(p)
+
+
+NAMES = ("erf", "erfc", "gammaln", "digamma", "psi", "polygamma", "xlogy", "xlog1py", "expit",
+         "logit")
