@@ -63,6 +63,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, **options: object) -> None:
 
     Needs the optional ``web`` extra (``pip install "symback[web]"``). Bound to
     127.0.0.1 by default; serves until interrupted.
+
+    >>> import symback as sb
+    >>> sb.serve(port=8000)  # doctest: +SKIP
     """
     from .web import serve as _serve
 

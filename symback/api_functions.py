@@ -58,7 +58,7 @@ def _ex1(fn: str, at: str, values: str, comment: str = "") -> str:
     note = f"  # {comment}" if comment else ""
     return (f">>> x = sb.symbols(\"x\")\n"
             f">>> f = sb.lambdify([x], [sb.{fn}(x), sb.grad(sb.{fn}(x), x)])\n"
-            f">>> [round(float(v), 6) for v in f({at})]{note}\n"
+            f">>> [float('%.6f' % v) for v in f({at})]{note}\n"
             f"{values}")
 
 
@@ -125,7 +125,7 @@ NOTES: dict[str, ApiNotes] = {
         "The rectifier max(x, 0), entry by entry.",
         ("y = max(x, 0)", "dy/dx = 1 where x > 0, else 0   (relu'(0) = 0 by convention)"),
         _ex1("relu", "-2.0", "[0.0, 0.0]")
-        + "\n>>> [round(float(v), 6) for v in f(3.0)]\n[3.0, 1.0]"),
+        + "\n>>> [float('%.6f' % v) for v in f(3.0)]\n[3.0, 1.0]"),
     "softplus": ApiNotes(
         "softplus(x) = log(1 + e^x), entry by entry, computed without overflow.",
         ("y = log(1 + e^x)", "dy/dx = σ(x) = 1 / (1 + e^(−x))"),
@@ -164,7 +164,7 @@ NOTES: dict[str, ApiNotes] = {
         ">>> sb.pow(x, y) is x ** y\n"
         "True\n"
         ">>> f = sb.lambdify([x, y], sb.grad(x ** y, [x, y]))\n"
-        ">>> [round(float(v), 6) for v in f(2.0, 3.0)]  # 3 · 2², 2³ log 2\n"
+        ">>> [float('%.6f' % v) for v in f(2.0, 3.0)]  # 3 · 2², 2³ log 2\n"
         "[12.0, 5.545177]"),
     "matmul": ApiNotes(
         "The matrix product, NumPy's ``matmul`` (the same node as ``x1 @ x2``).",

@@ -254,7 +254,7 @@ def test_every_function_prints_text_that_parses_back() -> None:
              sb.sinc(x), sb.floor(x) + sb.ceil(y), sb.arccosh(x) * sb.arctanh(y),
              sb.log10(x) - sb.exp2(y), sb.cosh(x) / sb.sinh(y), sb.arccos(x) + sb.arcsinh(y)]
     for e in exprs:
-        assert sb.parse(str(e)) is e, str(e)
+        assert sb.parse(sb.to_text(e, exact=True)) is e, sb.to_text(e, exact=True)
     assert sb.parse("square(x) + reciprocal(y) + power(x, y) + fabs(x)") is \
         x ** 2 + 1.0 / y + x ** y + abs(x)
     assert sb.parse("deg2rad(x)") is sb.radians(x)

@@ -208,7 +208,12 @@ def zeros(shape: Any, dtype: Any = None) -> Expr:
 
 
 def ones(shape: Any, dtype: Any = None) -> Expr:
-    """NumPy's ``ones(shape, dtype=float64)``: a constant node printed ``ones(shape)``."""
+    """NumPy's ``ones(shape, dtype=float64)``: a constant node printed ``ones(shape)``.
+
+    >>> import symback as sb
+    >>> print(sb.ones(3), sb.ones((2, "n")))
+    ones(3) ones((2, n))
+    """
     return _filled(shape, 1, _dtype_arg("ones", dtype, "float64"), dtype is not None)
 
 
@@ -223,20 +228,35 @@ def _like(name: str, a: Any, dtype: Any, shape: Any) -> tuple[Shape, str]:
 
 def zeros_like(a: Any, dtype: Any = None, shape: Any = None) -> Expr:
     """NumPy's ``zeros_like(a, dtype=None, shape=None)``: zeros of ``a``'s shape and dtype
-    (a constant: it does not depend on ``a``'s values)."""
+    (a constant: it does not depend on ``a``'s values).
+
+    >>> import symback as sb
+    >>> print(sb.zeros_like(sb.vector("x", 3)))
+    zeros(3)
+    """
     shp, dt = _like("zeros_like", a, dtype, shape)
     return _filled(shp, 0, dt, dtype is not None)
 
 
 def ones_like(a: Any, dtype: Any = None, shape: Any = None) -> Expr:
-    """NumPy's ``ones_like(a, dtype=None, shape=None)``: ones of ``a``'s shape and dtype."""
+    """NumPy's ``ones_like(a, dtype=None, shape=None)``: ones of ``a``'s shape and dtype.
+
+    >>> import symback as sb
+    >>> print(sb.ones_like(sb.vector("x", 3)))
+    ones(3)
+    """
     shp, dt = _like("ones_like", a, dtype, shape)
     return _filled(shp, 1, dt, dtype is not None)
 
 
 def full_like(a: Any, fill_value: Any, dtype: Any = None, shape: Any = None) -> Expr:
     """NumPy's ``full_like(a, fill_value, dtype=None, shape=None)``: ``fill_value`` in
-    ``a``'s shape and dtype."""
+    ``a``'s shape and dtype.
+
+    >>> import symback as sb
+    >>> print(sb.full_like(sb.vector("x", 3), 0.5))
+    full(3, 0.5)
+    """
     shp, dt = _like("full_like", a, dtype, shape)
     return _filled(shp, fill_value, dt, dtype is not None)
 
@@ -246,6 +266,10 @@ def eye_fn(N: Any, M: Any = None, k: int = 0, dtype: Any = None) -> Expr:
 
     The square float64 case is the ``eye`` op (printed ``eye(n)``, LaTeX ``I``; ``N`` may be
     a symbolic size); other cases (``M``, ``k``, dtype) are a constant array.
+
+    >>> import symback as sb
+    >>> print(sb.eye("n"))
+    eye(n)
     """
     n = _shape_arg("eye", N)[0]
     m = n if M is None else _shape_arg("eye", M)[0]
@@ -381,6 +405,10 @@ def linspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True,
              dtype: Any = None) -> Expr:
     """NumPy's ``linspace(start, stop, num=50, endpoint=True, dtype=None)`` (float64 by
     default); ``num`` may be a symbolic size. A constant node printed ``linspace(0.0, 1.0, 5)``.
+
+    >>> import symback as sb
+    >>> sb.linspace(0.0, 1.0, 5).shape
+    (5,)
     """
     return linspace_op(start=start, stop=stop, num=num, endpoint=endpoint,
                        dtype=_dtype_arg("linspace", dtype, "float64"))
@@ -389,7 +417,12 @@ def linspace(start: Any, stop: Any, num: Any = 50, endpoint: bool = True,
 def array(object: Any, dtype: Any = None) -> Expr:  # noqa: A002 - NumPy's name
     """NumPy's ``array(object, dtype=None)`` for numbers and nested lists of numbers: a
     constant node (how the text printer writes array constants, so ``sb.parse`` reads
-    ``array([0, 2, 1])`` back)."""
+    ``array([0, 2, 1])`` back).
+
+    >>> import symback as sb
+    >>> sb.array([1.0, 2.0]).shape
+    (2,)
+    """
     from ..graph import as_expr, const
 
     if isinstance(object, Expr):

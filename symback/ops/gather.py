@@ -409,7 +409,12 @@ def _no_order(name: str, order: Any) -> None:
 def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None) -> Expr:
     """NumPy's ``argsort(a, axis=-1, kind=None, order=None)`` (``axis=None`` sorts the
     flattened array). The sort is always stable (``kind`` is accepted and ignored: every kind
-    gives the same values). An int64 node with derivative zero (a registered op)."""
+    gives the same values). An int64 node with derivative zero (a registered op).
+
+    >>> import symback as sb
+    >>> sb.argsort(sb.vector("x", 3)).dtype
+    'int64'
+    """
     from ..graph import as_expr
 
     _no_order("argsort", order)
@@ -423,7 +428,12 @@ def argsort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None) -> Expr
 
 def argpartition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
                  order: Any = None) -> Expr:
-    """NumPy's ``argpartition(a, kth, axis=-1)``: an int64 node with derivative zero."""
+    """NumPy's ``argpartition(a, kth, axis=-1)``: an int64 node with derivative zero.
+
+    >>> import symback as sb
+    >>> sb.argpartition(sb.vector("x", 4), 1).dtype
+    'int64'
+    """
     from ..graph import as_expr
 
     _no_order("argpartition", order)
@@ -467,6 +477,10 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect",
 
     Composed as ``take_along_axis(a, argpartition(a, kth, axis), axis)``; derivative by the
     permutation, as for :func:`sort`.
+
+    >>> import symback as sb
+    >>> sb.partition(sb.vector("x", 4), 1).shape
+    (4,)
     """
     idx = argpartition(a, kth, axis, order=order)
     return take_along_axis_op(idx.args[0], idx, axis=idx.kw["axis"])

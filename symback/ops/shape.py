@@ -347,5 +347,10 @@ astype_op = register(Op(
 
 def astype(x: Any, dtype: Any) -> Expr:
     """``x.astype(dtype)``: a cast (float64, float32, int64, bool); a float-to-float cast
-    passes its derivative back in ``x``'s dtype. Registered op ``astype``; LaTeX shows ``x``."""
+    passes its derivative back in ``x``'s dtype. Registered op ``astype``; LaTeX shows ``x``.
+
+    >>> import symback as sb
+    >>> sb.vector("x", 2).astype("float32").dtype
+    'float32'
+    """
     return astype_op(x, dtype=dtype)

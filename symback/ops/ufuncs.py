@@ -87,12 +87,12 @@ def _one_minus_sq(x: Expr) -> Expr:
 
 arcsin = _unary(
     "arcsin", "arcsin", lambda g, out, x: (div(g, sqrt(_one_minus_sq(x))),),
-    _fn(r"\arcsin"), "y = arcsin x (|x| ≤ 1);  x̄ = ȳ ⊘ √((1 - x)(1 + x))",
+    _fn(r"\arcsin"), "y = arcsin x (−1 ≤ x ≤ 1);  x̄ = ȳ ⊘ √((1 - x)(1 + x))",
     scalar="_m.asin({0})", sympy=_sympy1("asin"),
 )
 arccos = _unary(
     "arccos", "arccos", lambda g, out, x: (neg(div(g, sqrt(_one_minus_sq(x)))),),
-    _fn(r"\arccos"), "y = arccos x (|x| ≤ 1);  x̄ = -ȳ ⊘ √((1 - x)(1 + x))",
+    _fn(r"\arccos"), "y = arccos x (−1 ≤ x ≤ 1);  x̄ = -ȳ ⊘ √((1 - x)(1 + x))",
     scalar="_m.acos({0})", sympy=_sympy1("acos"),
 )
 arctan = _unary(
@@ -113,7 +113,7 @@ cosh = _unary(
 arcsinh = _unary(
     "arcsinh", "arcsinh", lambda g, out, x: (div(g, hypot(x, 1.0)),),
     _fn(r"\operatorname{arsinh}"),
-    "y = arsinh x;  x̄ = ȳ ⊘ √(1 + x²) (written hypot(x, 1): no overflow for large |x|)",
+    "y = arsinh x;  x̄ = ȳ ⊘ √(1 + x²) (written hypot(x, 1): no overflow for large x)",
     scalar="_m.asinh({0})", sympy=_sympy1("asinh"),
 )
 arccosh = _unary(
@@ -124,7 +124,7 @@ arccosh = _unary(
 )
 arctanh = _unary(
     "arctanh", "arctanh", lambda g, out, x: (div(g, _one_minus_sq(x)),),
-    _fn(r"\operatorname{artanh}"), "y = artanh x (|x| < 1);  x̄ = ȳ ⊘ ((1 - x)(1 + x))",
+    _fn(r"\operatorname{artanh}"), "y = artanh x (−1 < x < 1);  x̄ = ȳ ⊘ ((1 - x)(1 + x))",
     scalar="_m.atanh({0})", sympy=_sympy1("atanh"),
 )
 
@@ -277,7 +277,7 @@ def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Expr:
 
     >>> import symback as sb
     >>> sb.clip(sb.symbols("x"), 0.0, 1.0)
-    clip(x, 0.0, 1.0)
+    clip(x, 0, 1)
     """
     if a_min is None and a_max is None:
         raise SymbackError("clip: a_min and a_max are both None (give at least one bound)")
@@ -452,7 +452,7 @@ def reciprocal(x: Any) -> Expr:
     >>> import symback as sb
     >>> x = sb.symbols("x")
     >>> sb.reciprocal(x)
-    1.0 / x
+    1 / x
     """
     return div(1.0, x)
 
@@ -469,7 +469,7 @@ def power(x1: Any, x2: Any) -> Expr:
 
 
 def fabs(x: Any) -> Expr:
-    """``np.fabs(x)`` = |x| (the ``abs`` op; abs'(0) = 0).
+    """``np.fabs(x)`` = abs(x) (the ``abs`` op; abs'(0) = 0).
 
     >>> import symback as sb
     >>> x = sb.symbols("x")
