@@ -39,8 +39,21 @@ FUNCTIONS: dict[str, str] = {
 
 # Each family of the NumPy surface adds its public names here (resolved through symback's
 # namespace as above; dotted names such as "linalg.norm" through the sub-namespace).
-for _family in ():
+#: Issue 11, contractions and linear algebra (np-linalg): sb-level names, then sb.linalg's.
+_NUMPY_CONTRACT = ("einsum", "tensordot", "inner", "kron", "cross", "diagonal", "tril", "triu")
+_NUMPY_LINALG = (
+    "cholesky", "cho_solve", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "logdet",
+    "matmul", "matrix_norm", "matrix_power", "norm", "outer", "pinv", "qr", "slogdet", "solve",
+    "solve_triangular", "svd", "svdvals", "tensordot", "trace", "tril", "triu", "vector_norm",
+    "eigh_vectors", "logabsdet", "qr_q", "qr_r", "slogdet_sign", "svd_u", "svd_vh",
+)
+for _family in (_NUMPY_CONTRACT,):
     FUNCTIONS.update(dict.fromkeys(_family, "symback"))
+FUNCTIONS.update({f"linalg.{_name}": "linalg" for _name in _NUMPY_LINALG})
+
+#: The sub-namespaces a dotted name may start with (``linalg.norm(x)``), each a module
+#: ``symback.<name>``; a dotted name is read only if the whole of it is in FUNCTIONS.
+NAMESPACES: frozenset[str] = frozenset({"linalg", "special", "nn"})
 
 #: Names that stand for float constants (as the text printer writes them).
 CONSTANTS: dict[str, float] = {"inf": float("inf"), "nan": float("nan")}
@@ -632,6 +645,19 @@ class _Parser:
                 top.keyword = tok.text
                 self.expect_after = True
                 return i + 2
+            if nxt.kind == "OP" and nxt.text == "." and tok.text in NAMESPACES \
+                    and tok.text not in self.shapes:
+                # a function of a sub-namespace: linalg.norm( — read only from the table
+                attr, paren = tokens[i + 2], tokens[i + 3]
+                if attr.kind == "NAME" and paren.kind == "OP" and paren.text == "(":
+                    dotted = f"{tok.text}.{attr.text}"
+                    if dotted not in FUNCTIONS:
+                        known = sorted(f for f in FUNCTIONS if f.startswith(tok.text + "."))
+                        raise self.error(f"unknown function {dotted!r}; known functions of "
+                                         f"{tok.text}: " + ", ".join(known), tok.pos)
+                    self.open_frame(_Frame("call", tok.pos, len(self.values), name=dotted))
+                    self.expect_after = True
+                    return i + 4
             if nxt.kind == "OP" and nxt.text == "(" and tok.text not in self.shapes:
                 if tok.text not in FUNCTIONS:
                     if keyword.iskeyword(tok.text) or tok.text.startswith("_"):
@@ -730,6 +756,13 @@ def _resolve(name: str) -> Callable[..., Any]:
         from .ops import REGISTRY
 
         return REGISTRY[name]
+    if "." in name:  # a whitelisted sub-namespace and a name of the table, nothing else
+        import importlib
+
+        space, attr = name.split(".", 1)
+        if space not in NAMESPACES:
+            raise SymbackError(f"parse: unknown namespace {space!r}")
+        return getattr(importlib.import_module(f"symback.{space}"), attr)  # type: ignore
     import symback
 
     return getattr(symback, name)  # type: ignore[no-any-return]

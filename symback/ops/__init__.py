@@ -26,7 +26,9 @@ register(CONST)
 # Each family registers its ops on import; order matters only for readability.
 from . import (
     contract,  # noqa: E402,F401
+    einsum,  # noqa: E402,F401
     creation,  # noqa: E402,F401
+    decomp,  # noqa: E402,F401
     elementwise,  # noqa: E402,F401
     index,  # noqa: E402,F401
     linalg,  # noqa: E402,F401

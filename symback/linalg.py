@@ -1,0 +1,23 @@
+"""``sb.linalg``: NumPy's ``numpy.linalg`` names (and scipy.linalg's ``solve_triangular``,
+``cho_solve``) over symback expressions, batched over leading axes like NumPy.
+
+Every function here builds registered ops (symback/ops/linalg.py, symback/ops/decomp.py,
+symback/ops/contract.py); the parser reads them as ``linalg.norm(x)`` and so on.
+"""
+
+from __future__ import annotations
+
+from .ops.contract import cross, matmul, outer_fn as outer, tensordot  # noqa: F401
+from .ops.decomp import (cho_solve, cholesky, eigh, eigh_vectors, eigvalsh, logabsdet, qr,
+                         qr_q, qr_r, slogdet, slogdet_sign, solve_triangular, svd, svd_u,
+                         svd_vh, svdvals, tril, triu)
+from .ops.linalg import (det, diagonal, inv, logdet, matrix_norm, matrix_power, norm, pinv,
+                         solve, trace_fn as trace, vector_norm)
+
+__all__ = [
+    "cholesky", "cho_solve", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "logdet",
+    "matmul", "matrix_norm", "matrix_power", "norm", "outer", "pinv", "qr", "slogdet", "solve",
+    "solve_triangular", "svd", "svdvals", "tensordot", "trace", "tril", "triu", "vector_norm",
+    # the single results of the tuple-valued functions (their text forms)
+    "eigh_vectors", "logabsdet", "qr_q", "qr_r", "slogdet_sign", "svd_u", "svd_vh",
+]
