@@ -143,3 +143,146 @@ def test_cross_axis():
 def test_tensordot(sa, sb_, axes):
     crosscheck(lambda a, b: sb.tensordot(a, b, axes), lambda a, b: anp.tensordot(a, b, axes),
                [_r(*sa), _r(*sb_)], what=f"tensordot {axes}")
+
+
+# ---------------------------------------------------------------- linear algebra
+
+L = sb.linalg
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3), (1, 1)])
+def test_cholesky(shape):
+    crosscheck(lambda a: L.cholesky(_sym_sb(a)), lambda a: anp.linalg.cholesky(_sym_np(a)),
+               [_spd(*shape)], what=f"cholesky {shape}")
+
+
+def test_cholesky_latex_and_parse():
+    K = sb.tensor("K", (3, 3))
+    c = L.cholesky(K)
+    assert sb.latex(c) == r"\operatorname{chol}(K)"
+    assert sb.parse(str(c), {"K": (3, 3)}) is c
+    with pytest.raises(sb.ShapeError, match="cholesky"):
+        L.cholesky(sb.tensor("A", (2, 3)))
+
+
+def _tri_ref(a, b, trans, lower, unit):
+    t = anp.tril(a) if lower else anp.triu(a)
+    if unit:
+        t = t - anp.diag(anp.diag(t)) + anp.eye(a.shape[-1])
+    if trans:
+        t = anp.swapaxes(t, -1, -2)
+    return anp.linalg.solve(t, b)
+
+
+@pytest.mark.parametrize("trans", [0, 1])
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("unit", [False, True])
+@pytest.mark.parametrize("sa,sb_", [((3, 3), (3,)), ((3, 3), (3, 2))])
+def test_solve_triangular(trans, lower, unit, sa, sb_):
+    a = _r(*sa) + 3 * np.eye(sa[-1])
+    crosscheck(lambda a, b: L.solve_triangular(a, b, trans=trans, lower=lower,
+                                               unit_diagonal=unit),
+               lambda a, b: _tri_ref(a, b, trans, lower, unit), [a, _r(*sb_)],
+               what=f"solve_triangular {trans} {lower} {unit}")
+
+
+def test_solve_triangular_matches_scipy():
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    a, b = _r(4, 4) + 3 * np.eye(4), _r(4, 2)
+    A, B = sb.tensor("A", (4, 4)), sb.tensor("B", (4, 2))
+    for trans in (0, 1, "T"):
+        for lower in (True, False):
+            got = sb.lambdify([A, B], L.solve_triangular(A, B, trans=trans, lower=lower))(a, b)
+            want = scipy_linalg.solve_triangular(a, b, trans=trans, lower=lower)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_solve_triangular_batched():
+    a = _r(2, 3, 3) + 3 * np.eye(3)
+    crosscheck(lambda a, b: L.solve_triangular(a, b, lower=True),
+               lambda a, b: _tri_ref(a, b, 0, True, False), [a, _r(2, 3, 2)],
+               what="solve_triangular stack")
+
+
+@pytest.mark.parametrize("lower", [True, False])
+def test_cho_solve(lower):
+    c = np.linalg.cholesky(_spd(3, 3))
+    if not lower:
+        c = np.ascontiguousarray(c.T)  # gradcheck.numeric_grad needs C order
+
+    def ref(c, b):
+        t = anp.tril(c) if lower else anp.triu(c)
+        a = anp.dot(t, t.T) if lower else anp.dot(t.T, t)
+        return anp.linalg.solve(a, b)
+    crosscheck(lambda c, b: L.cho_solve((c, lower), b), ref, [c, _r(3, 2)],
+               what=f"cho_solve lower={lower}")
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3)])
+def test_slogdet(shape):
+    a = _r(*shape)
+    crosscheck(lambda a: L.slogdet(a)[1], lambda a: anp.linalg.slogdet(a)[1], [a],
+               what="slogdet logabsdet")
+    # a negative determinant: logabsdet is right where logdet is NaN
+    neg = np.diag([-2.0, 1.0, 3.0])
+    X = sb.tensor("X", (3, 3))
+    s, la = L.slogdet(X)
+    f = sb.lambdify([X], [s, la, sb.logdet(X)])
+    sv, lv, ld = f(neg)
+    assert sv == -1.0 and np.isclose(lv, np.log(6.0)) and np.isnan(ld)
+
+
+def test_slogdet_computes_once():
+    X = sb.tensor("X", (3, 3))
+    s, la = L.slogdet(X)
+    src = sb.lambdify([X], [s, la]).source
+    assert src.count("slogdet") == 1
+    assert sb.latex(la) == r"\log \left|\det X\right|"
+    assert sb.parse(str(la), {"X": (3, 3)}) is la
+    assert sb.grad(s * la, X) is not None
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3), (1, 1)])
+def test_eigh(shape):
+    a = _sep(*shape)
+    crosscheck(lambda a: L.eigh(_sym_sb(a))[0], lambda a: anp.linalg.eigh(_sym_np(a))[0], [a],
+               what="eigh w")
+    # eigenvectors are defined up to sign: check a sign-invariant function of them
+    crosscheck(lambda a: L.eigh(_sym_sb(a))[1] ** 2,
+               lambda a: anp.linalg.eigh(_sym_np(a))[1] ** 2, [a], what="eigh v²")
+
+
+def test_eigh_once():
+    X = sb.tensor("X", (3, 3))
+    w, v = L.eigh(X)
+    src = sb.lambdify([X], [w, v]).source
+    assert src.count("eigh") == 1
+    assert sb.latex(w) == r"\lambda\left(X\right)"
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3)])
+def test_inv_det_batched(shape):
+    a = _r(*shape) + 2 * np.eye(shape[-1])
+    crosscheck(lambda a: sb.inv(a), lambda a: anp.linalg.inv(a), [a], what="inv")
+    crosscheck(lambda a: sb.det(a), lambda a: anp.linalg.det(a), [a], what="det")
+    crosscheck(lambda a: sb.logdet(a), lambda a: anp.linalg.slogdet(a)[1], [_spd(*shape)],
+               what="logdet")
+
+
+@pytest.mark.parametrize("sa,sb_", [((3, 3), (3,)), ((2, 3, 3), (2, 3, 2)), ((2, 3, 3), (3,)),
+                                    ((2, 3, 3), (1, 3, 1))])
+def test_solve_batched(sa, sb_):
+    a = _r(*sa) + 3 * np.eye(sa[-1])
+    def ref(a, b):  # autograd's solve predates NumPy 2's rule for a 1-D b with a stack
+        if b.ndim == 1 and a.ndim > 2:
+            return anp.linalg.solve(a, (b + 0 * a[..., 0])[..., None])[..., 0]
+        return anp.linalg.solve(a, b + 0 * a[..., :1] if a.ndim > 2 else b)
+    crosscheck(lambda a, b: sb.solve(a, b), ref, [a, _r(*sb_)], what=f"solve {sa} {sb_}")
+
+
+def test_solve_triangular_stack_vector():
+    a = _r(3, 3, 3) + 3 * np.eye(3)  # batch size = n: a vector b must not be read as a matrix
+    crosscheck(lambda a, b: L.solve_triangular(a, b, lower=True),
+               lambda a, b: _tri_ref(a, (b + 0 * a[..., 0])[..., None], 0, True, False)[..., 0],
+               [a, _r(3)],
+               what="solve_triangular stack, vector b")

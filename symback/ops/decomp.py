@@ -184,7 +184,13 @@ def _st_vjp(g: Expr, out: Expr, a: Expr, b: Expr, *, trans: int, lower: bool,
             unit_diagonal: bool) -> tuple[Expr, Expr]:
     """x = op(T)⁻¹ b (T the triangle of a, op(T) = T or Tᵀ);  b̄ = op(T)⁻ᵀ x̄,
     ā = the triangle of −b̄ xᵀ (of −x b̄ᵀ when transposed)."""
-    gb = solve_triangular_op(a, g, trans=1 - trans, lower=lower, unit_diagonal=unit_diagonal)
+    if b.ndim == 1 and g.ndim > 1:  # one vector per matrix of a stack: as columns
+        gb = squeeze(solve_triangular_op(a, expand_dims(g, axis=(g.ndim,)), trans=1 - trans,
+                                         lower=lower, unit_diagonal=unit_diagonal),
+                     axis=(g.ndim,))
+    else:
+        gb = solve_triangular_op(a, g, trans=1 - trans, lower=lower,
+                                 unit_diagonal=unit_diagonal)
     if b.ndim == 1:
         outer_ = mul(expand_dims(gb, axis=(gb.ndim,)), expand_dims(out, axis=(out.ndim - 1,)))
     else:

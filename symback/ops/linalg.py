@@ -267,7 +267,10 @@ def _solve_shape(shapes: tuple[Shape, ...]) -> Shape:
 def _solve_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
     """x = A⁻¹ b;  b̄ = A⁻ᵀ x̄ (one more solve), Ā = −b̄ xᵀ."""
     if a.ndim > 2 or b.ndim > 2:
-        gb = solve_op(mT(a), g)
+        if b.ndim == 1:  # one vector per matrix: solve with columns, not a matrix of rows
+            gb = squeeze(solve_op(mT(a), expand_dims(g, axis=(g.ndim,))), axis=(g.ndim,))
+        else:
+            gb = solve_op(mT(a), g)
         if b.ndim == 1:
             return neg(mul(expand_dims(gb, axis=(gb.ndim,)),
                            expand_dims(out, axis=(out.ndim - 1,)))), gb
