@@ -286,3 +286,201 @@ def test_solve_triangular_stack_vector():
                lambda a, b: _tri_ref(a, (b + 0 * a[..., 0])[..., None], 0, True, False)[..., 0],
                [a, _r(3)],
                what="solve_triangular stack, vector b")
+
+
+# ---------------------------------------------------------------- norms
+
+INF = np.inf
+
+
+def _vnorm_ref(x, ord, axis):
+    """Vector norms in autograd's primitives (its own norm lacks most gradients)."""
+    a = anp.abs(x)
+    if ord in (None, 2):
+        return anp.sqrt(anp.sum(x * x, axis=axis))
+    if ord == 1:
+        return anp.sum(a, axis=axis)
+    if ord == INF:
+        return anp.max(a, axis=axis)
+    if ord == -INF:
+        return anp.min(a, axis=axis)
+    return anp.sum(a ** ord, axis=axis) ** (1.0 / ord)
+
+
+@pytest.mark.parametrize("ord", [None, 1, 2, INF, -INF, 3, 0.5])
+@pytest.mark.parametrize("shape,axis", [((4,), None), ((3, 4), 1), ((3, 4), 0), ((1,), 0)])
+def test_vector_norm(ord, shape, axis):
+    if axis is None and ord is not None and len(shape) > 1:
+        pytest.skip("matrix norm")
+    x = _r(*shape) + 0.1 * np.sign(_r(*shape))  # no entry at 0, no ties
+    crosscheck(lambda x: L.norm(x, ord=ord, axis=axis),
+               lambda x: _vnorm_ref(x, ord, axis), [x],
+               what=f"norm ord={ord} axis={axis}", second=ord not in (1, INF, -INF))
+
+
+def test_norm_keepdims_and_all_axes():
+    x = _r(2, 3, 4)
+    crosscheck(lambda x: L.norm(x), lambda x: anp.sqrt(anp.sum(x * x)), [x], what="norm all")
+    crosscheck(lambda x: L.norm(x, axis=1, keepdims=True),
+               lambda x: anp.sqrt(anp.sum(x * x, axis=1, keepdims=True)), [x],
+               what="norm keepdims")
+    crosscheck(lambda x: L.vector_norm(x, axis=(0, 2)),
+               lambda x: anp.sqrt(anp.sum(x * x, axis=(0, 2))), [x], what="vector_norm 2 axes")
+
+
+@pytest.mark.parametrize("ord", ["fro", 1, -1, INF, -INF])
+def test_matrix_norm(ord):
+    x = _r(3, 4)
+    ref = {"fro": lambda x: anp.sqrt(anp.sum(x * x)),
+           1: lambda x: anp.max(anp.sum(anp.abs(x), axis=0)),
+           -1: lambda x: anp.min(anp.sum(anp.abs(x), axis=0)),
+           INF: lambda x: anp.max(anp.sum(anp.abs(x), axis=1)),
+           -INF: lambda x: anp.min(anp.sum(anp.abs(x), axis=1))}[ord]
+    crosscheck(lambda x: L.norm(x, ord=ord), ref, [x], what=f"matrix norm {ord}",
+               second=ord == "fro")
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2])
+def test_matrix_norm_singular(ord):
+    x = _r(3, 3) @ np.diag([3.0, 2.0, 1.0])
+    def sv(x):
+        return anp.linalg.svd(x, full_matrices=False)[1]
+    ref = {"nuc": lambda x: anp.sum(sv(x)), 2: lambda x: anp.max(sv(x)),
+           -2: lambda x: anp.min(sv(x))}[ord]
+    crosscheck(lambda x: L.norm(x, ord=ord), ref, [x], what=f"matrix norm {ord}",
+               second=ord == "nuc")
+
+
+def test_norm_gradient_at_zero_is_zero():
+    x = sb.tensor("x", (3,))
+    for ord in (None, 1, 2, INF, -INF, 3):
+        g = sb.lambdify([x], sb.grad(L.norm(x, ord=ord), x))(np.zeros(3))
+        assert np.array_equal(g, np.zeros(3)), (ord, g)
+    X = sb.tensor("X", (2, 2))
+    g = sb.lambdify([X], sb.grad(L.norm(X, "fro"), X))(np.zeros((2, 2)))
+    assert np.array_equal(g, np.zeros((2, 2)))
+
+
+def test_norm_inf_ties_split_evenly():
+    x = sb.tensor("x", (3,))
+    g = sb.lambdify([x], sb.grad(L.norm(x, ord=INF), x))(np.array([2.0, -2.0, 1.0]))
+    np.testing.assert_allclose(g, [0.5, -0.5, 0.0])
+
+
+def test_norm_latex_parse_errors():
+    x, X = sb.tensor("x", (3,)), sb.tensor("X", (3, 3))
+    assert sb.latex(L.norm(x)) == r"\left\|x\right\|_{2}"
+    assert sb.latex(L.norm(X)) == r"\left\|X\right\|_{F}"
+    assert sb.latex(L.norm(x, INF)) == r"\left\|x\right\|_{\infty}"
+    for e in (L.norm(x, 1), L.norm(x, INF), L.norm(X), L.norm(x, 3)):
+        assert sb.parse(str(e), {"x": (3,), "X": (3, 3)}) is e
+    assert sb.parse("linalg.norm(x, 1)", {"x": (3,)}) is L.norm(x, 1)
+    with pytest.raises(sb.SymbackError, match="ord"):
+        L.norm(x, ord=0)
+    with pytest.raises(sb.SymbackError, match="matrix_norm"):
+        L.norm(X, ord=3)
+
+
+# ---------------------------------------------------------------- svd, qr, pinv, powers
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (3, 4), (2, 3, 2)])
+def test_svd(shape):
+    k = min(shape[-2:])
+    x = _r(*shape)
+    u0, s0, vh0 = np.linalg.svd(x, full_matrices=False)
+    x = (u0 * (np.arange(k, 0, -1) * 1.5)) @ vh0  # well separated singular values
+    crosscheck(lambda a: L.svd(a, full_matrices=False)[1],
+               lambda a: anp.linalg.svd(a, full_matrices=False)[1], [x], what="svd s")
+    # singular vectors up to sign: u ⊙ u and vh ⊙ vh are unique
+    crosscheck(lambda a: L.svd(a, full_matrices=False)[0] ** 2,
+               lambda a: anp.linalg.svd(a, full_matrices=False)[0] ** 2, [x], what="svd u²")
+    crosscheck(lambda a: L.svd(a, full_matrices=False)[2] ** 2,
+               lambda a: anp.linalg.svd(a, full_matrices=False)[2] ** 2, [x], what="svd vh²")
+
+
+def test_svd_once_and_errors():
+    X = sb.tensor("X", (4, 3))
+    u, s, vh = L.svd(X, full_matrices=False)
+    assert sb.lambdify([X], [u, s, vh]).source.count("svd") == 1
+    with pytest.raises(sb.SymbackError, match="full_matrices"):
+        L.svd(X)
+
+
+def _qr_ref_r(a):
+    """R of the reduced QR by Gram–Schmidt-free Cholesky: R = chol(AᵀA)ᵀ up to signs; the
+    reference uses NumPy's signs through a fixed diagonal sign matrix."""
+    return anp.linalg.cholesky(anp.dot(a.T, a)).T
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3)])
+def test_qr(shape):
+    x = _r(*shape)
+    d = np.sign(np.diag(np.linalg.qr(x)[1]))  # NumPy's signs at this point (locally constant)
+    crosscheck(lambda a: L.qr(a)[1], lambda a: d[:, None] * _qr_ref_r(a), [x], what="qr r",
+               second=False)
+    crosscheck(lambda a: L.qr(a)[0],
+               lambda a: anp.dot(a, anp.linalg.inv(d[:, None] * _qr_ref_r(a))), [x],
+               what="qr q", second=False)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (3, 4)])
+def test_pinv(shape):
+    x = _r(*shape)
+
+    def ref(a):  # full-rank pseudo-inverse written without pinv
+        if a.shape[0] >= a.shape[1]:
+            return anp.linalg.solve(anp.dot(a.T, a), a.T)
+        return anp.linalg.solve(anp.dot(a, a.T), a).T
+    crosscheck(lambda a: L.pinv(a), ref, [x], what=f"pinv {shape}")
+    assert sb.latex(L.pinv(sb.tensor("A", shape))) == "A^{+}"
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5, -1, -2])
+def test_matrix_power(n):
+    x = _r(3, 3) * 0.5 + 2 * np.eye(3)
+    def ref(a):
+        b = anp.linalg.inv(a) if n < 0 else a
+        r = anp.eye(3) + 0.0 * a
+        for _ in range(abs(n)):
+            r = anp.dot(r, b)
+        return r
+    crosscheck(lambda a: L.matrix_power(a, n) + 0.0 * a, ref, [x], what=f"matrix_power {n}",
+               float32=n != 0)
+
+
+# ---------------------------------------------------------------- trace, diagonal, diag, tril
+
+
+@pytest.mark.parametrize("offset,a1,a2,shape", [(0, 0, 1, (3, 3)), (1, 0, 1, (3, 4)),
+                                                (-1, 0, 1, (4, 3)), (0, 1, 2, (2, 3, 3)),
+                                                (1, -1, -2, (2, 3, 4)), (0, 0, 1, (3, 3, 2))])
+def test_trace_diagonal(offset, a1, a2, shape):
+    x = _r(*shape)
+    k = np.diagonal(np.ones(shape), offset, a1, a2).shape[-1]
+
+    def diag_ref(x):  # moved, sliced and read with einsum (autograd's diagonal is limited)
+        m = anp.moveaxis(x, (a1, a2), (-2, -1))
+        m = m[..., max(0, -offset):max(0, -offset) + k, max(0, offset):max(0, offset) + k]
+        return anp.sum(m * anp.eye(k), axis=-1)
+    crosscheck(lambda x: sb.trace(x, offset, a1, a2), lambda x: anp.sum(diag_ref(x), axis=-1),
+               [x], what="trace")
+    crosscheck(lambda x: sb.diagonal(x, offset, a1, a2), diag_ref, [x], what="diagonal")
+
+
+@pytest.mark.parametrize("k", [0, 1, -2])
+def test_diag_k(k):
+    crosscheck(lambda v: sb.diag(v, k), lambda v: anp.diag(v, k), [_r(3)], what=f"diag {k}")
+    crosscheck(lambda m: sb.diag(m, k), lambda m: anp.diag(m, k), [_r(4, 4)],
+               what=f"diag of matrix {k}")
+
+
+@pytest.mark.parametrize("k", [0, 1, -1])
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 4)])
+def test_tril_triu(k, shape):
+    x = _r(*shape)
+    crosscheck(lambda x: sb.tril(x, k), lambda x: anp.tril(x, k), [x], what="tril")
+    crosscheck(lambda x: sb.triu(x, k), lambda x: anp.triu(x, k), [x], what="triu")
+    assert sb.linalg.tril is sb.tril
+    e = sb.tril(sb.tensor("X", shape), k)
+    assert sb.parse(str(e), {"X": shape}) is e

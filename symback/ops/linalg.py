@@ -462,6 +462,8 @@ def diag_fn(v: Any, k: int = 0) -> Expr:
 
 
 def _ord_of(name: str, ord: Any) -> float:
+    if isinstance(ord, Expr) and ord.is_const and ord.weak:  # the parser's numbers
+        ord = ord.value
     if isinstance(ord, bool) or not isinstance(ord, (int, float)):
         raise SymbackError(f"{name}: ord must be a number, inf or -inf here, got {ord!r}")
     o = float(ord)
@@ -631,7 +633,7 @@ def matrix_norm(x: Any, ord: Any = "fro", keepdims: bool = False, axis: Any = (-
     return r
 
 
-def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Expr:
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Expr:  # noqa: A002
     """NumPy's ``linalg.norm``: a vector norm (``ord`` 2, 1, inf, -inf, p) over one axis,
     a matrix norm ('fro', 'nuc', 1, -1, 2, -2, inf, -inf) over two axes; with ``axis=None``
     the 2-norm of everything (``ord=None``), or the vector / matrix norm of a 1-D / 2-D x.
