@@ -145,3 +145,6 @@ def spec_ids() -> list[str]:
 
 def cases() -> list[tuple[OpSpec, tuple[Shape, ...]]]:
     return [(s, shapes) for s in SPECS for shapes in s.shapes]
+
+from op_specs_linalg import SPECS_LINALG  # noqa: E402  (issue 11: np-linalg)
+SPECS += SPECS_LINALG
