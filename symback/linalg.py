@@ -11,8 +11,10 @@ from .ops.contract import cross, matmul, outer_fn as outer, tensordot  # noqa: F
 from .ops.decomp import (cho_solve, cholesky, eigh, eigh_vectors, eigvalsh, logabsdet, qr,
                          qr_q, qr_r, slogdet, slogdet_sign, solve_triangular, svd, svd_u,
                          svd_vh, svdvals, tril, triu)
-from .ops.linalg import (det, diagonal, inv, logdet, matrix_norm, matrix_power, norm, pinv,
-                         solve, trace_fn as trace, vector_norm)
+from .ops.linalg import det, inv, logdet, matrix_norm, matrix_power, norm, pinv, solve
+from .ops.linalg import linalg_diagonal as diagonal
+from .ops.linalg import linalg_trace as trace
+from .ops.linalg import vector_norm
 
 __all__ = [
     "cholesky", "cho_solve", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "logdet",

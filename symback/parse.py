@@ -39,6 +39,9 @@ FUNCTIONS: dict[str, str] = {
 
 # Each family of the NumPy surface adds its public names here (resolved through symback's
 # namespace as above; dotted names such as "linalg.norm" through the sub-namespace).
+#: The names an unknown-function error lists (the NumPy surface below is too long to list).
+_CORE_FUNCTIONS: tuple[str, ...] = tuple(sorted(FUNCTIONS))
+
 #: Issue 11, contractions and linear algebra (np-linalg): sb-level names, then sb.linalg's.
 _NUMPY_CONTRACT = ("einsum", "tensordot", "inner", "kron", "cross", "diagonal", "tril", "triu")
 _NUMPY_LINALG = (
@@ -652,9 +655,8 @@ class _Parser:
                 if attr.kind == "NAME" and paren.kind == "OP" and paren.text == "(":
                     dotted = f"{tok.text}.{attr.text}"
                     if dotted not in FUNCTIONS:
-                        known = sorted(f for f in FUNCTIONS if f.startswith(tok.text + "."))
-                        raise self.error(f"unknown function {dotted!r}; known functions of "
-                                         f"{tok.text}: " + ", ".join(known), tok.pos)
+                        raise self.error(f"unknown function {dotted!r}; "
+                                         + _known_functions(dotted), tok.pos)
                     self.open_frame(_Frame("call", tok.pos, len(self.values), name=dotted))
                     self.expect_after = True
                     return i + 4
@@ -662,9 +664,8 @@ class _Parser:
                 if tok.text not in FUNCTIONS:
                     if keyword.iskeyword(tok.text) or tok.text.startswith("_"):
                         self.name(tok)  # raises the keyword / reserved-name error
-                    raise self.error(
-                        f"unknown function {tok.text!r}; known functions: "
-                        + ", ".join(sorted(FUNCTIONS)), tok.pos)
+                    raise self.error(f"unknown function {tok.text!r}; "
+                                     + _known_functions(tok.text), tok.pos)
                 self.open_frame(_Frame("call", tok.pos, len(self.values), name=tok.text))
                 self.expect_after = True
                 return i + 2
@@ -748,6 +749,18 @@ def _shape_of(shape: Any) -> tuple[Any, ...]:
     if isinstance(shape, (int, str)):
         return (shape,)
     return tuple(shape)
+
+
+def _known_functions(name: str) -> str:
+    """The close matches of an unknown function name, or the short list of known ones (the
+    whole table, ~200 names with the NumPy surface, is too long for one error line)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(FUNCTIONS), n=5, cutoff=0.6)
+    if close and "." in name:
+        return "did you mean " + ", ".join(close) + "? (known functions: symback.parse.FUNCTIONS)"
+    return (f"known functions: {', '.join(_CORE_FUNCTIONS)}, and NumPy's (see "
+            "symback.parse.FUNCTIONS)")
 
 
 def _resolve(name: str) -> Callable[..., Any]:

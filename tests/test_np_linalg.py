@@ -484,3 +484,12 @@ def test_tril_triu(k, shape):
     assert sb.linalg.tril is sb.tril
     e = sb.tril(sb.tensor("X", shape), k)
     assert sb.parse(str(e), {"X": shape}) is e
+
+
+def test_linalg_trace_diagonal_use_last_axes():
+    x = _r(2, 3, 3)
+    crosscheck(lambda x: L.trace(x), lambda x: anp.sum(x * anp.eye(3), axis=(-2, -1)), [x],
+               what="linalg.trace")
+    crosscheck(lambda x: L.diagonal(x, 1), lambda x: anp.sum(x[..., :2, 1:] * anp.eye(2),
+                                                             axis=-1), [x],
+               what="linalg.diagonal")

@@ -433,11 +433,11 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Expr:
 def trace_fn(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Expr:
     """NumPy's ``trace``: Σᵢ a[…, i, i + offset, …] over axes ``axis1``/``axis2`` (the
     others kept). Today's ``trace`` node for the plain case (tr X of a square matrix,
-    trailing axes kept); otherwise the sum of ``diagonal``. X̄ = ȳ I (shifted by offset)."""
+    trailing axes kept; unlike NumPy it refuses a non-square matrix at the defaults, as
+    symback always has); otherwise the sum of ``diagonal``. X̄ = ȳ I (shifted by offset)."""
     x = as_expr(a)
-    if offset == 0 and axis1 in (0, -x.ndim) and axis2 in (1, 1 - x.ndim) and x.ndim >= 2 \
-            and x.shape[0] == x.shape[1]:
-        return trace_op(x)
+    if offset == 0 and axis1 in (0, -x.ndim) and axis2 in (1, 1 - x.ndim):
+        return trace_op(x)  # (as before issue 11: a non-square matrix is a ShapeError here)
     return sum_(diagonal(x, offset, axis1, axis2), axis=(x.ndim - 2,))
 
 
@@ -739,3 +739,16 @@ def pinv(a: Any) -> Expr:
     """NumPy's ``linalg.pinv``: the Moore–Penrose pseudo-inverse A⁺ (a stack too). The
     derivative holds where the rank is locally constant (e.g. full rank)."""
     return pinv_op(a)
+
+
+def linalg_trace(x: Any, offset: int = 0) -> Expr:
+    """NumPy 2's ``linalg.trace``: the trace of each matrix over the *last* two axes."""
+    e = as_expr(x)
+    if e.ndim == 2 and offset == 0:
+        return trace_op(e)
+    return trace_fn(e, offset, -2, -1)
+
+
+def linalg_diagonal(x: Any, offset: int = 0) -> Expr:
+    """NumPy 2's ``linalg.diagonal``: the diagonals over the *last* two axes."""
+    return diagonal(x, offset, -2, -1)
