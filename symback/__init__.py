@@ -21,7 +21,7 @@ from .ops.elementwise import (cos, equal, exp, expm1, greater, greater_equal, le
 from .ops.elementwise import pow_ as pow  # noqa: A001
 from .ops.contract import cross, dot, inner, kron, matmul, tensordot
 from .ops.contract import outer_fn as outer
-from .ops.decomp import tril, triu
+from .ops.triangular import tril, triu
 from .ops.einsum import einsum
 from .ops.linalg import det, diagonal, inv, logdet, solve
 from .ops.linalg import diag_fn as diag

@@ -8,13 +8,13 @@ symback/ops/contract.py); the parser reads them as ``linalg.norm(x)`` and so on.
 from __future__ import annotations
 
 from .ops.contract import cross, matmul, outer_fn as outer, tensordot  # noqa: F401
-from .ops.decomp import (cho_solve, cholesky, eigh, eigh_vectors, eigvalsh, logabsdet, qr,
-                         qr_q, qr_r, slogdet, slogdet_sign, solve_triangular, svd, svd_u,
-                         svd_vh, svdvals, tril, triu)
-from .ops.linalg import det, inv, logdet, matrix_norm, matrix_power, norm, pinv, solve
+from .ops.decomp import (cholesky, eigh, eigh_vectors, eigvalsh, logabsdet, qr, qr_q, qr_r,
+                         slogdet, slogdet_sign, svd, svd_u, svd_vh, svdvals)
+from .ops.linalg import det, inv, logdet, matrix_power, pinv, solve
 from .ops.linalg import linalg_diagonal as diagonal
 from .ops.linalg import linalg_trace as trace
-from .ops.linalg import vector_norm
+from .ops.norm import matrix_norm, norm, vector_norm
+from .ops.triangular import cho_solve, solve_triangular, tril, triu
 
 __all__ = [
     "cholesky", "cho_solve", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "logdet",

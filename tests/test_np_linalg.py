@@ -72,7 +72,8 @@ def test_matmul_batched(sa, sb_):
 def test_einsum(spec, shapes):
     vals = [_r(*s) for s in shapes]
     # autograd's einsum cannot differentiate a repeated index: other references there
-    ref = {"ii->": anp.trace, "ii->i": lambda x: anp.diagonal(x, 0, -1, -2)}.get(spec, lambda *xs: anp.einsum(spec, *xs))
+    ref = {"ii->": anp.trace, "ii->i": lambda x: anp.diagonal(x, 0, -1, -2)}.get(
+        spec, lambda *xs: anp.einsum(spec, *xs))
     crosscheck(lambda *xs: sb.einsum(spec, *xs), ref, vals, what=f"einsum {spec}")
 
 

@@ -32,9 +32,11 @@ from . import (
     elementwise,  # noqa: E402,F401
     index,  # noqa: E402,F401
     linalg,  # noqa: E402,F401
+    norm,  # noqa: E402,F401
     reduce,  # noqa: E402,F401
     shape,  # noqa: E402,F401
     structural,  # noqa: E402,F401
+    triangular,  # noqa: E402,F401
 )
 
 

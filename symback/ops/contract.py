@@ -89,7 +89,10 @@ def _batched_matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr
         if t is None:
             continue
         extra = "UVWXYZ"[:t.ndim - (a, b)[i].ndim]
-        subs = f"{sa + extra},{sb_}->{so + extra}" if i == 0 else f"{sa},{sb_ + extra}->{so + extra}"
+        if i == 0:
+            subs = f"{sa + extra},{sb_}->{so + extra}"
+        else:
+            subs = f"{sa},{sb_ + extra}->{so + extra}"
         terms.append(einsum_op(t, b, subscripts=subs) if i == 0
                      else einsum_op(a, t, subscripts=subs))
     return terms[0] if len(terms) == 1 else terms[0] + terms[1]
