@@ -494,3 +494,58 @@ def test_linalg_trace_diagonal_use_last_axes():
     crosscheck(lambda x: L.diagonal(x, 1), lambda x: anp.sum(x[..., :2, 1:] * anp.eye(2),
                                                              axis=-1), [x],
                what="linalg.diagonal")
+
+
+# ---------------------------------------------------------------- Jacobians (batched tangents)
+
+JACOBIANS = {
+    "matmul stack": (lambda a: a @ a, lambda a: anp.matmul(a, a), lambda: _r(2, 3, 3)),
+    "solve vector": (lambda a: sb.solve(a[0], a[1, :, 0]),
+                     lambda a: anp.linalg.solve(a[0], a[1, :, 0]),
+                     lambda: _r(2, 3, 3) + 3 * np.eye(3)),
+    "solve_triangular vector": (lambda a: L.solve_triangular(a, a[0, 0], trans=1),
+                                lambda a: _tri_ref(a, (a[0, 0] + 0 * a[..., 0])[..., None], 1,
+                                                   False, False)[..., 0],
+                                lambda: _r(2, 3, 3) + 3 * np.eye(3)),
+    "matmul vec": (lambda a: sb.matmul(a[0], a), lambda a: anp.matmul(a[0], a),
+                   lambda: _r(2, 3, 3)),
+    "einsum": (lambda a: sb.einsum("bij,bjk->bik", a, a), lambda a: anp.einsum(
+        "bij,bjk->bik", a, a), lambda: _r(2, 2, 2)),
+    "cross": (lambda a: sb.cross(a, a[::-1]), lambda a: anp.cross(a, a[::-1]),
+              lambda: _r(2, 3)),
+    "tril": (lambda a: sb.tril(a, -1) * a, lambda a: anp.tril(a, -1) * a, lambda: _r(2, 3, 3)),
+    "solve_triangular": (lambda a: L.solve_triangular(a, a[..., 0:1], lower=True),
+                         lambda a: _tri_ref(a, a[..., 0:1], 0, True, False),
+                         lambda: _r(2, 3, 3) + 3 * np.eye(3)),
+    "cholesky": (lambda a: L.cholesky(_sym_sb(a)), lambda a: anp.linalg.cholesky(_sym_np(a)),
+                 lambda: _spd(2, 3, 3)),
+    "slogdet": (lambda a: L.slogdet(a)[1], lambda a: anp.linalg.slogdet(a)[1],
+                lambda: _r(2, 3, 3)),
+    "eigh": (lambda a: L.eigh(_sym_sb(a))[1] ** 2,
+             lambda a: anp.linalg.eigh(_sym_np(a))[1] ** 2, lambda: _sep(2, 3, 3)),
+    "svd": (lambda a: L.svd(a, full_matrices=False)[1],
+            lambda a: anp.linalg.svd(a, full_matrices=False)[1], lambda: _sep(3, 3)),
+    "inv": (lambda a: sb.inv(a), lambda a: anp.linalg.inv(a),
+            lambda: _r(2, 3, 3) + 3 * np.eye(3)),
+    "det": (lambda a: sb.det(a), lambda a: anp.linalg.det(a), lambda: _r(2, 3, 3)),
+    "solve": (lambda a: sb.solve(a, a[..., 0:1]), lambda a: anp.linalg.solve(a, a[..., 0:1]),
+              lambda: _r(2, 3, 3) + 3 * np.eye(3)),
+    "norm": (lambda a: L.norm(a, axis=-1), lambda a: anp.sqrt(anp.sum(a * a, axis=-1)),
+             lambda: _r(2, 3)),
+    "pinv": (lambda a: L.pinv(a), lambda a: anp.linalg.solve(anp.dot(a.T, a), a.T),
+             lambda: _r(4, 3)),
+    "qr": (lambda a: L.qr(a)[1] ** 2, lambda a: anp.linalg.cholesky(anp.dot(a.T, a)).T ** 2,
+           lambda: _r(4, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JACOBIANS))
+def test_jacobian_with_batched_tangents(name):
+    """sb.jacobian pushes tangents with trailing batch axes (x.shape) through every rule."""
+    autograd = pytest.importorskip("autograd")
+    build, ref, point = JACOBIANS[name]
+    x = point()
+    X = sb.tensor("X", x.shape)
+    got = sb.lambdify([X], sb.jacobian(build(X), X))(x)
+    want = autograd.jacobian(ref)(x)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8, err_msg=name)
