@@ -549,3 +549,12 @@ def test_jacobian_with_batched_tangents(name):
     got = sb.lambdify([X], sb.jacobian(build(X), X))(x)
     want = autograd.jacobian(ref)(x)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+def test_norm_gradient_at_zero_float32_and_explain():
+    x = sb.tensor("x", (3,), dtype="float32")
+    for ord in (2, 3):
+        g = sb.lambdify([x], sb.grad(L.norm(x, ord=ord), x))(np.zeros(3, np.float32))
+        assert np.array_equal(g, np.zeros(3)), (ord, g)
+    x64 = sb.tensor("x", (3,))
+    assert "x" in str(sb.explain(L.norm(x64), x64))

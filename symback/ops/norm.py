@@ -75,20 +75,23 @@ def _vnorm_numpy(args: list[str], kw: dict[str, Any]) -> str:
     return f"np.linalg.norm(np.reshape({x}, (-1,)), ord={_ord_src(o)})"
 
 
+_TINY = 1.1754943508222875e-38  # np.finfo(np.float32).tiny
+
+
 def _vnorm_local(x: Expr, y: Expr, o: float) -> Expr:
     """∂‖x‖/∂x with y = ‖x‖ broadcast to x's shape; 0 where ‖x‖ = 0 (not NaN)."""
-    from .elementwise import abs_, div, equal, pow_, sign, where
+    from .elementwise import abs_, div, maximum, pow_, sign
 
     if o == 1.0:
         return sign(x)
-    zero = equal(y, 0.0)
-    safe = where(zero, 1.0, y)
+    # ‖x‖ bounded below by the smallest normal float32: x / ‖x‖ is 0 / tiny = 0 at x = 0,
+    # and the same as x / ‖x‖ elsewhere (no comparison node, no NaN ever computed)
+    safe = maximum(y, _TINY)
     if o == 2.0:
         return div(x, safe)
-    if o in (float("inf"), -float("inf")):
-        hit = where(equal(abs_(x), y), 1.0, 0.0)
-        return div(mul(sign(x), hit), sum_(hit, axis=None) if x.ndim == 0 else hit)
-    return div(mul(sign(x), pow_(abs_(x), o - 1.0)), pow_(safe, o - 1.0))
+    # sign(x) (|x| / ‖x‖)^{p−1}: 0 at x = 0 for p > 1 (for p < 1 the derivative at a zero
+    # entry is infinite: NaN there)
+    return mul(sign(x), pow_(div(abs_(x), safe), o - 1.0))
 
 
 def _vnorm_d(x: Expr, out: Expr, ord: float, axis: tuple[int, ...], keepdims: bool) -> Expr:
