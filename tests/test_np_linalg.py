@@ -558,3 +558,48 @@ def test_norm_gradient_at_zero_float32_and_explain():
         assert np.array_equal(g, np.zeros(3)), (ord, g)
     x64 = sb.tensor("x", (3,))
     assert "x" in str(sb.explain(L.norm(x64), x64))
+
+
+def _round_trip_cases():
+    A, B, x = sb.tensor("A", (3, 3)), sb.tensor("B", (3, 2)), sb.tensor("x", (3,))
+    S = sb.tensor("S", (2, 3, 3))
+    w, v = L.eigh(A)
+    u, s, vh = L.svd(B, full_matrices=False)
+    q, r = L.qr(B)
+    return {"A": (3, 3), "B": (3, 2), "x": (3,), "S": (2, 3, 3)}, [
+        S @ A, S @ x, sb.einsum("bij,jk->bik", S, B), sb.cross(x, x * 2.0), sb.tril(A, -1),
+        sb.triu(S, 1), L.solve_triangular(A, B, trans=1, lower=True, unit_diagonal=True),
+        L.cholesky(A), *L.slogdet(A), w, v, u, s, vh, q, r, L.norm(x, 3), L.norm(A, "fro"),
+        L.norm(x, -np.inf), L.pinv(B), sb.inv(S), sb.det(S), sb.solve(S, B),
+    ]
+
+
+def test_text_round_trip_and_pickle():
+    import pickle
+
+    shapes, cases = _round_trip_cases()
+    for e in cases:
+        assert sb.parse(str(e), shapes) is e, str(e)
+        assert pickle.loads(pickle.dumps(e)) is e, str(e)
+        assert sb.latex(e)
+
+
+def test_bad_input_errors_name_the_function():
+    A, x = sb.tensor("A", (2, 3)), sb.tensor("x", (3,))
+    for fn, exc, word in [
+        (lambda: L.cholesky(A), sb.ShapeError, "cholesky"),
+        (lambda: L.eigh(A), sb.ShapeError, "eigh"),
+        (lambda: L.slogdet(A), sb.ShapeError, "slogdet"),
+        (lambda: L.solve_triangular(sb.tensor("T", (3, 3)), A), sb.ShapeError,
+         "solve_triangular"),
+        (lambda: L.solve_triangular(sb.tensor("T", (3, 3)), x, trans=3), sb.SymbackError,
+         "trans"),
+        (lambda: L.cho_solve(A, x), sb.SymbackError, "cho_solve"),
+        (lambda: L.qr(sb.tensor("W", (2, 3))), sb.ShapeError, "qr"),
+        (lambda: L.matrix_power(A, 2), sb.ShapeError, "matrix_power"),
+        (lambda: sb.tensor("S", (2, 3, 4)) @ sb.tensor("R", (3, 4, 2)), sb.ShapeError, "matmul"),
+        (lambda: sb.kron(sb.tensor("n", ("n",)), x), sb.ShapeError, "kron"),
+        (lambda: L.eigh(sb.tensor("E", (3, 3)), UPLO="U"), sb.SymbackError, "UPLO"),
+    ]:
+        with pytest.raises(exc, match=word):
+            fn()
