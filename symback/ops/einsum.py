@@ -19,6 +19,7 @@ from ..shapes import Dim, Shape, fmt
 from . import register
 from ._common import _is_int
 from .creation import eye
+from .elementwise import mul
 from .structural import expand_dims
 
 _LETTERS = string.ascii_lowercase + string.ascii_uppercase
@@ -50,6 +51,14 @@ def _sizes(terms: Sequence[str], shapes: Sequence[Shape], subscripts: str) -> di
                 raise ShapeError(f"einsum: index {c!r} of {subscripts!r} has sizes {old} and "
                                  f"{d}", op="einsum", shapes=tuple(shapes))
     return size
+
+
+def _einsum_simplify(*xs: Expr, subscripts: str) -> Expr | None:
+    """One operand whose indices are the output's, in order: the operand itself."""
+    ins, out = subscripts.split("->")
+    if len(xs) == 1 and ins == out:
+        return xs[0]
+    return None
 
 
 def _einsum_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
@@ -89,8 +98,9 @@ def _einsum_vjp(g: Expr, out: Expr, *xs: Expr, subscripts: str) -> tuple[Expr, .
     for i, x in enumerate(xs):
         ti = terms[i]
         others = [terms[j] for j in range(len(xs)) if j != i]
-        ops: list[Expr] = [g] + [xs[j] for j in range(len(xs)) if j != i]
-        subs: list[str] = [o] + others
+        scalar_g = g.ndim == 0  # a scalar cotangent multiplies the result instead
+        ops: list[Expr] = ([] if scalar_g else [g]) + [xs[j] for j in range(len(xs)) if j != i]
+        subs: list[str] = ([] if scalar_g else [o]) + others
         target = ""
         seen = ""
         used = subscripts
@@ -106,10 +116,15 @@ def _einsum_vjp(g: Expr, out: Expr, *xs: Expr, subscripts: str) -> tuple[Expr, .
                 target += c
         avail = set("".join(subs))
         kept = "".join(c for c in target if c in avail)
-        gi = einsum_op(*ops, subscripts=",".join(subs) + "->" + kept)
+        if ops:
+            gi = einsum_op(*ops, subscripts=",".join(subs) + "->" + kept)
+        else:  # nothing left to contract: ȳ itself (a scalar)
+            gi = g
+        if scalar_g and ops:
+            gi = mul(g, gi)
         if kept != target:  # indices summed only inside xᵢ: broadcast back
             missing = tuple(k for k, c in enumerate(target) if c not in avail)
-            gi = broadcast_to(expand_dims(gi, axis=missing), x.shape)
+            gi = broadcast_to(expand_dims(gi, axis=missing) if gi.ndim else gi, x.shape)
         grads.append(gi)
     return tuple(grads)
 
@@ -163,6 +178,7 @@ def _einsum_text(args: list[str], kw: dict[str, Any]) -> str:
 
 einsum_op = register(Op(
     "einsum", None, _einsum_shape, numpy=_einsum_numpy, normalize=_einsum_norm,
+    simplify=_einsum_simplify,
     vjp=_einsum_vjp, jvp=_einsum_jvp,
     text=Notation(_einsum_text), latex=Notation(_einsum_latex, MUL, ATOM),
     doc="Einstein summation y[out] = Σ over the indices not in the output of Π operands "
