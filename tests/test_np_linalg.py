@@ -603,3 +603,12 @@ def test_bad_input_errors_name_the_function():
     ]:
         with pytest.raises(exc, match=word):
             fn()
+
+
+def test_einsum_sympy_forms():
+    A, B = sb.tensor("A", (3, 3)), sb.tensor("B", (3, 3))
+    assert sb.to_sympy(sb.einsum("ij,jk->ik", A, B)) == sb.to_sympy(A @ B)
+    assert sb.to_sympy(sb.einsum("ij,kj->ik", A, B)) == sb.to_sympy(A @ B.T)
+    assert sb.to_sympy(sb.einsum("ii->", A)) == sb.to_sympy(sb.trace(A))
+    with pytest.raises(sb.SymbackError, match="einsum"):
+        sb.to_sympy(sb.einsum("ij,jk->ki", A, B))

@@ -147,6 +147,34 @@ def _einsum_jvp(ts: tuple[Expr | None, ...], out: Expr, *xs: Expr, subscripts: s
     return total
 
 
+def _einsum_sympy(*xs: Any, subscripts: str) -> Any:
+    """Matrix-algebra einsums as SymPy matrix expressions (others have no counterpart)."""
+    from sympy import Trace
+
+    ins, out = subscripts.split("->")
+    terms = ins.split(",")
+    key = (tuple(terms), out)
+    a = xs[0]
+    if len(terms) == 1 and len(terms[0]) == 2:
+        i, j = terms[0]
+        if i == j and out == "":
+            return Trace(a)
+        if out == j + i and i != j:
+            return a.T
+    if len(terms) == 2 and all(len(t) == 2 for t in terms) and len(out) == 2:
+        (i, j), (k, m) = terms
+        b = xs[1]
+        left = a if out[0] == i and j not in out else (a.T if out[0] == j and i not in out
+                                                       else None)
+        shared = j if left is a else i
+        if left is not None and shared in (k, m) and len(set(key[0][0] + key[0][1])) == 3:
+            right = b if k == shared else b.T
+            other = m if k == shared else k
+            if out[1] == other:
+                return left * right
+    raise SymbackError(f"to_sympy: einsum {subscripts!r} has no SymPy matrix-expression form")
+
+
 def _sub_latex(arg: str, idx: str) -> str:
     if not idx:
         return arg
@@ -180,7 +208,7 @@ einsum_op = register(Op(
     "einsum", None, _einsum_shape, numpy=_einsum_numpy, normalize=_einsum_norm,
     simplify=_einsum_simplify,
     vjp=_einsum_vjp, jvp=_einsum_jvp,
-    text=Notation(_einsum_text), latex=Notation(_einsum_latex, MUL, ATOM),
+    text=Notation(_einsum_text), latex=Notation(_einsum_latex, MUL, ATOM), sympy=_einsum_sympy,
     doc="Einstein summation y[out] = Σ over the indices not in the output of Π operands "
         "(NumPy's einsum);  x̄ᵢ = einsum(ȳ, the other operands → xᵢ's indices), a repeated "
         "index through an identity matrix.",
