@@ -1,4 +1,10 @@
-"""Contractions: matmul (``@``), outer, vdot, tensordot, dot.
+"""Contractions: matmul (``@``, stacks of matrices with broadcast batch axes), outer, vdot,
+tensordot, cross (ops); dot, inner, outer (NumPy's flattening form), kron (plain functions
+over these ops and ``einsum``, which lives in :mod:`symback.ops.einsum`).
+
+``lead_tangent``/``trail_tangent`` move a tangent's trailing batch axes (symback.higher) to
+the front and back, so that an op batched over leading axes can push a tangent through
+itself; the linear-algebra modules use them for their forward rules.
 
 Each op is one :class:`~symback.graph.Op` record (shape rule, NumPy form, VJP in symback ops,
 batched JVP, notations, SymPy form).

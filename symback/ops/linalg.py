@@ -1,5 +1,8 @@
-"""Matrix functions (``numpy.linalg``'s names): eye, trace, det, logdet, inv, solve, diag.
-Reshaping, stacking, indexing and contractions live in their own modules.
+"""Matrix functions (``numpy.linalg``'s names): trace, det, logdet, inv, solve (stacks of
+matrices too), diag, and the plain functions diagonal, trace with offset/axes, diag(v, k),
+matrix_power, and the pinv op. Norms live in :mod:`symback.ops.norm`, decompositions in
+:mod:`symback.ops.decomp`, triangular solves in :mod:`symback.ops.triangular`; reshaping,
+stacking, indexing and contractions in their own modules.
 
 Each op is one :class:`~symback.graph.Op` record: its shape rule (``ShapeError``
 at build time, e.g. for the determinant of a non-square matrix), its NumPy form
