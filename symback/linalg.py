@@ -7,7 +7,8 @@ symback/ops/contract.py); the parser reads them as ``linalg.norm(x)`` and so on.
 
 from __future__ import annotations
 
-from .ops.contract import cross, matmul, outer_fn as outer, tensordot  # noqa: F401
+from .ops.contract import cross, matmul, matrix_transpose, multi_dot, tensordot, vecdot
+from .ops.contract import outer_fn as outer
 from .ops.decomp import (cholesky, eigh, eigh_vectors, eigvalsh, logabsdet, qr, qr_q, qr_r,
                          slogdet, slogdet_sign, svd, svd_u, svd_vh, svdvals)
 from .ops.linalg import det, inv, logdet, matrix_power, pinv, solve
@@ -20,6 +21,7 @@ __all__ = [
     "cholesky", "cho_solve", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "logdet",
     "matmul", "matrix_norm", "matrix_power", "norm", "outer", "pinv", "qr", "slogdet", "solve",
     "solve_triangular", "svd", "svdvals", "tensordot", "trace", "tril", "triu", "vector_norm",
+    "matrix_transpose", "multi_dot", "vecdot",
     # the single results of the tuple-valued functions (their text forms)
     "eigh_vectors", "logabsdet", "qr_q", "qr_r", "slogdet_sign", "svd_u", "svd_vh",
 ]

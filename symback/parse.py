@@ -49,6 +49,7 @@ _NUMPY_LINALG = (
     "matmul", "matrix_norm", "matrix_power", "norm", "outer", "pinv", "qr", "slogdet", "solve",
     "solve_triangular", "svd", "svdvals", "tensordot", "trace", "tril", "triu", "vector_norm",
     "eigh_vectors", "logabsdet", "qr_q", "qr_r", "slogdet_sign", "svd_u", "svd_vh",
+    "matrix_transpose", "multi_dot", "vecdot",
 )
 for _family in (_NUMPY_CONTRACT,):
     FUNCTIONS.update(dict.fromkeys(_family, "symback"))

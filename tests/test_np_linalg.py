@@ -612,3 +612,13 @@ def test_einsum_sympy_forms():
     assert sb.to_sympy(sb.einsum("ii->", A)) == sb.to_sympy(sb.trace(A))
     with pytest.raises(sb.SymbackError, match="einsum"):
         sb.to_sympy(sb.einsum("ij,jk->ki", A, B))
+
+
+def test_numpy2_linalg_extras():
+    crosscheck(lambda a, b: L.vecdot(a, b), lambda a, b: anp.sum(a * b, axis=-1),
+               [_r(2, 3), _r(3)], what="vecdot")
+    crosscheck(lambda a: L.matrix_transpose(a), lambda a: anp.swapaxes(a, -1, -2), [_r(2, 3, 4)],
+               what="matrix_transpose")
+    crosscheck(lambda a, b, c: L.multi_dot([a, b, c]),
+               lambda a, b, c: anp.dot(anp.dot(a, b), c), [_r(3), _r(3, 4), _r(4, 2)],
+               what="multi_dot")

@@ -540,3 +540,40 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
         perm.insert(c, y.ndim - 1)
         y = transpose_fn(y, tuple(perm))
     return y
+
+
+# ---------------------------------------------------------------- NumPy 2's linalg extras
+
+
+def matrix_transpose(x: Any) -> Expr:
+    """NumPy 2's ``matrix_transpose``: the last two axes swapped (Xᵀ for a matrix)."""
+    e = as_expr(x)
+    if e.ndim < 2:
+        raise ShapeError(f"matrix_transpose: needs at least 2 dimensions, got shape "
+                         f"{fmt(e.shape)}", op="matrix_transpose", shapes=(e.shape,))
+    return mT(e)
+
+
+def vecdot(x1: Any, x2: Any, axis: int = -1) -> Expr:
+    """NumPy 2's ``vecdot``: Σ over ``axis`` of x1 ⊙ x2, the other axes broadcast (real
+    input). A plain function (a product and a sum)."""
+    from .reduce import sum_
+
+    a, b = as_expr(x1), as_expr(x2)
+    p = mul(a, b)
+    if p.ndim == 0:
+        raise ShapeError("vecdot: needs at least 1 dimension", op="vecdot",
+                         shapes=(a.shape, b.shape))
+    return sum_(p, axis=(axis % p.ndim,))
+
+
+def multi_dot(arrays: Sequence[Any]) -> Expr:
+    """NumPy's ``linalg.multi_dot``: A B C … as matmuls (the first and last may be vectors),
+    multiplied left to right."""
+    xs = [as_expr(a) for a in arrays]
+    if len(xs) < 2:
+        raise ShapeError("multi_dot: needs at least two arrays", op="multi_dot")
+    out = xs[0]
+    for x in xs[1:]:
+        out = matmul(out, x)
+    return out
