@@ -788,6 +788,13 @@ def _separated_sym(b: GraphBuilder) -> Expr:
     return d + 0.1 * (x + x.T)
 
 
+def _qr(b: GraphBuilder) -> Any:
+    m = _well_conditioned(b)
+    if not all(isinstance(d, int) for d in m.shape):
+        return None  # qr's packed result needs int sizes
+    return sb.linalg.qr(m)[1]
+
+
 def _norm(b: GraphBuilder) -> Any:
     x = b.positive(b.operand(), 0.2)
     if x.ndim == 0:
@@ -808,7 +815,7 @@ OPS.update({
     "linalg_part": Entry(lambda b: sb.linalg.slogdet(_well_conditioned(b))[1]),
     "eigh": Entry(lambda b: sb.linalg.eigvalsh(_separated_sym(b))),
     "svd": Entry(lambda b: sb.linalg.svdvals(_separated_sym(b))),
-    "qr": Entry(lambda b: sb.linalg.qr(_well_conditioned(b))[1]),
+    "qr": Entry(_qr),
     "vector_norm": Entry(_norm),
     "pinv": Entry(lambda b: sb.linalg.pinv(_well_conditioned(b))),
 })
