@@ -622,3 +622,17 @@ def test_numpy2_linalg_extras():
     crosscheck(lambda a, b, c: L.multi_dot([a, b, c]),
                lambda a, b, c: anp.dot(anp.dot(a, b), c), [_r(3), _r(3, 4), _r(4, 2)],
                what="multi_dot")
+
+
+@pytest.mark.parametrize("name", ["cholesky", "eigh", "svd", "slogdet", "norm", "solve_triangular",
+                                  "qr", "pinv", "einsum", "matmul", "inv"])
+def test_float32_gradients_stay_float32(name):
+    K = sb.tensor("K", (2, 3, 3), dtype="float32")
+    y = {"cholesky": lambda: L.cholesky(K), "eigh": lambda: L.eigh(K)[1],
+         "svd": lambda: L.svd(K, full_matrices=False)[0], "slogdet": lambda: L.slogdet(K)[1],
+         "norm": lambda: L.norm(K, axis=-1), "solve_triangular": lambda: L.solve_triangular(K, K),
+         "qr": lambda: L.qr(K)[0], "pinv": lambda: L.pinv(K),
+         "einsum": lambda: sb.einsum("bij,bjk->bik", K, K), "matmul": lambda: K @ K,
+         "inv": lambda: sb.inv(K)}[name]()
+    assert y.dtype == "float32"
+    assert sb.grad(sb.sum(y), K).dtype == "float32"

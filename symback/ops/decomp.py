@@ -31,7 +31,6 @@ from ..notation import ATOM, Notation
 from ..shapes import Shape, fmt
 from . import register
 from .contract import lead_tangent, matmul, mT, trail_tangent
-from .creation import eye
 from .einsum import einsum_op
 from .elementwise import div, mul, sub
 from .index import _getitem_norm, _getitem_shape, getitem, index_scatter, index_source
@@ -51,9 +50,14 @@ def _diag_part(x: Expr) -> Expr:
     return einsum_op(x, subscripts=f"{b}ii->{b}i")
 
 
-def _diag_embed(v: Expr) -> Expr:
-    """Diagonal matrices from a stack of vectors, (..., n) → (..., n, n)."""
-    return mul(expand_dims(v, axis=(v.ndim,)), eye(v.shape[-1]))
+def _scale_cols(x: Expr, s: Expr) -> Expr:
+    """X S (S = diag(s)): column j times sⱼ."""
+    return mul(x, expand_dims(s, axis=(s.ndim - 1,)))
+
+
+def _scale_rows(s: Expr, x: Expr) -> Expr:
+    """S X: row i times sᵢ."""
+    return mul(expand_dims(s, axis=(s.ndim,)), x)
 
 
 def _sym(x: Expr) -> Expr:
@@ -62,11 +66,15 @@ def _sym(x: Expr) -> Expr:
 
 
 def _gap_inverse(w: Expr) -> Expr:
-    """F with Fᵢⱼ = 1 / (wⱼ − wᵢ) off the diagonal and 0 on it (distinct wᵢ assumed)."""
-    n = w.shape[-1]
-    i = eye(n)
-    gaps = sub(expand_dims(w, axis=(w.ndim - 1,)), expand_dims(w, axis=(w.ndim,)))
-    return div(1.0 - i, gaps + i)
+    """F with Fᵢⱼ = 1 / (wⱼ − wᵢ) off the diagonal and 0 on it (distinct wᵢ assumed).
+
+    Written as d / (d² + tiny), d = wⱼ − wᵢ: exactly 0 where d = 0, 1/d (to a relative
+    1e-38/d²) elsewhere; no identity matrix, so float32 stays float32."""
+    d = sub(expand_dims(w, axis=(w.ndim - 1,)), expand_dims(w, axis=(w.ndim,)))
+    return div(d, mul(d, d) + _TINY)
+
+
+_TINY = 1.1754943508222875e-38  # np.finfo(np.float32).tiny
 
 
 # ---------------------------------------------------------------- cholesky
@@ -261,8 +269,9 @@ def _eigh_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
     """A = V diag(w) Vᵀ:  Ā = sym(V (diag(w̄) + F ⊙ Vᵀ V̄) Vᵀ), Fᵢⱼ = 1/(wⱼ − wᵢ)."""
     w, v = _unpack_eigh(out)
     gw, gv = _unpack_eigh(g)
-    inner = _diag_embed(gw) + mul(_gap_inverse(w), matmul(mT(v), gv))
-    return (_sym(matmul(matmul(v, inner), mT(v))),)
+    inner = mul(_gap_inverse(w), matmul(mT(v), gv))
+    a = matmul(_scale_cols(v, gw) + matmul(v, inner), mT(v))  # V diag(w̄) Vᵀ + V (F ⊙ …) Vᵀ
+    return (_sym(a),)
 
 
 def _eigh_jvp(ts: tuple[Expr | None, ...], out: Expr, x: Expr) -> Expr:
@@ -338,16 +347,6 @@ def _unpack_svd(p: Expr, m: int) -> tuple[Expr, Expr, Expr]:
             getitem(p, index=(Ellipsis, slice(m + 1, None), slice(None))))
 
 
-def _scale_cols(x: Expr, s: Expr) -> Expr:
-    """X S (S = diag(s)): column j times sⱼ."""
-    return mul(x, expand_dims(s, axis=(s.ndim - 1,)))
-
-
-def _scale_rows(s: Expr, x: Expr) -> Expr:
-    """S X: row i times sᵢ."""
-    return mul(expand_dims(s, axis=(s.ndim,)), x)
-
-
 def _svd_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
     """A = U S Vᵀ (distinct nonzero sᵢ), Fᵢⱼ = 1/(sⱼ² − sᵢ²):
     Ā = U [(F ⊙ (UᵀŪ − ŪᵀU)) S + diag(s̄) + S (F ⊙ (VᵀV̄ − V̄ᵀV))] Vᵀ
@@ -358,9 +357,9 @@ def _svd_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
     f = _gap_inverse(mul(s, s))
     utgu = matmul(mT(u), gu)
     vtgv = matmul(mT(v), gv)
-    core = (_scale_cols(mul(f, utgu - mT(utgu)), s) + _diag_embed(gs)
+    core = (_scale_cols(mul(f, utgu - mT(utgu)), s)
             + _scale_rows(s, mul(f, vtgv - mT(vtgv))))
-    ga = matmul(matmul(u, core), mT(v))
+    ga = matmul(matmul(u, core) + _scale_cols(u, gs), mT(v))  # + U diag(s̄) Vᵀ
     pu = gu - matmul(u, utgu)  # (I − UUᵀ) Ū
     ga = ga + matmul(_scale_cols(pu, 1.0 / s), mT(v))
     pv = gv - matmul(v, vtgv)  # (I − VVᵀ) V̄
