@@ -405,7 +405,12 @@ def dot(a: Any, b: Any) -> Expr:
 
 def inner(a: Any, b: Any) -> Expr:
     """NumPy's ``inner``: Σ over the last axis of both, ``inner(a, b)[i…, j…] = Σₖ a[i…, k]
-    b[j…, k]`` (a product for 0-D operands). Built as a ``tensordot`` (or ``@``)."""
+    b[j…, k]`` (a product for 0-D operands). Built as a ``tensordot`` (or ``@``).
+
+    >>> import symback as sb
+    >>> sb.inner(sb.tensor("a", (2, 3)), sb.tensor("b", (4, 3))).shape
+    (2, 4)
+    """
     ea, eb = as_expr(a), as_expr(b)
     if ea.ndim == 0 or eb.ndim == 0:
         return mul(ea, eb)
@@ -432,6 +437,10 @@ def kron(a: Any, b: Any) -> Expr:
 
     Built as an einsum (an outer product with interleaved axes) and a reshape, so its
     derivative is the einsum's: ā[i, j] = Σₖₗ ȳ-block(i, j)[k, l] b[k, l].
+
+    >>> import symback as sb
+    >>> sb.kron(sb.tensor("A", (2, 3)), sb.tensor("B", (4, 5))).shape
+    (8, 15)
     """
     from .einsum import einsum_op
     from .shape import reshape
@@ -520,6 +529,10 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
 
     The vectors lie along ``axisa`` / ``axisb`` (``axis`` sets all three); the result's
     along ``axisc``; other axes broadcast. Derivative: ā = b × ȳ, b̄ = ȳ × a.
+
+    >>> import symback as sb
+    >>> print(sb.latex(sb.cross(sb.tensor("a", (3,)), sb.tensor("b", (3,)))))
+    a \\times b
     """
     from .shape import transpose_fn
 

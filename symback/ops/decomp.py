@@ -232,6 +232,12 @@ def slogdet(a: Any) -> tuple[Expr, Expr]:
     right for negative determinants (``logdet`` is NaN there). Both come from one node.
 
     d logabsdet = tr(A⁻¹ dA), so Ā = l̄ A⁻ᵀ; the sign's derivative is zero.
+
+    >>> import numpy as np, symback as sb
+    >>> X = sb.tensor("X", (2, 2))
+    >>> sign, logabs = sb.linalg.slogdet(X)
+    >>> [float(v) for v in sb.lambdify([X], [sign, logabs])(np.diag([-2.0, 1.0]))]
+    [-1.0, 0.6931471805599453]
     """
     x = as_expr(a)
     p = slogdet_op(x)
@@ -308,6 +314,13 @@ def eigh(a: Any, UPLO: str = "L") -> tuple[Expr, Expr]:
     a repeated one) and is taken with respect to the symmetric part of A:
     ẇ = diag(Vᵀ Ȧ V), V̇ = V (F ⊙ Vᵀ Ȧ V) with Fᵢⱼ = 1/(wⱼ − wᵢ), Fᵢᵢ = 0.
     ``UPLO='L'`` only (NumPy's default).
+
+    >>> import numpy as np, symback as sb
+    >>> A = sb.tensor("A", (2, 2))
+    >>> w, v = sb.linalg.eigh(A)
+    >>> sb.lambdify([A], sb.grad(sb.sum(w), A))(np.diag([1.0, 2.0]))  # d tr(A) / dA = I
+    array([[1., 0.],
+           [0., 1.]])
     """
     if UPLO != "L":
         raise SymbackError("eigh: only UPLO='L' is supported (the derivative treats A as "
@@ -407,6 +420,11 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
     coincide; s alone is smooth there but symback's formula is not):
     ds = diag(Uᵀ dA V), and U̇, V̇ by Townsend's formulas with Fᵢⱼ = 1/(sⱼ² − sᵢ²).
     ``full_matrices=True`` (NumPy's default) is refused: the extra columns are not unique.
+
+    >>> import symback as sb
+    >>> u, s, vh = sb.linalg.svd(sb.tensor("A", (4, 3)), full_matrices=False)
+    >>> u.shape, s.shape, vh.shape
+    ((4, 3), (3,), (3, 3))
     """
     x = as_expr(a)
     if full_matrices and compute_uv and x.ndim >= 2 and x.shape[-1] != x.shape[-2]:
@@ -504,7 +522,13 @@ qr_op = register(Op(
 def qr(a: Any, mode: str = "reduced") -> tuple[Expr, Expr]:
     """NumPy's ``linalg.qr`` (``mode='reduced'``): ``(q, r)`` with A = q r, q (m, n) with
     orthonormal columns, r (n, n) upper triangular (NumPy's signs), for m ≥ n and full
-    column rank. One node computes both; derivative by the standard reduced-QR formulas."""
+    column rank. One node computes both; derivative by the standard reduced-QR formulas.
+
+    >>> import symback as sb
+    >>> q, r = sb.linalg.qr(sb.tensor("A", (4, 3)))
+    >>> q.shape, r.shape
+    ((4, 3), (3, 3))
+    """
     if mode != "reduced":
         raise SymbackError(f"qr: only mode='reduced' is supported, got {mode!r}")
     x = as_expr(a)

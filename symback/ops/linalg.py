@@ -405,7 +405,12 @@ def diag(x: Any) -> Expr:
 def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Expr:
     """NumPy's ``diagonal``: the entries a[…, i, i + offset, …] of axes ``axis1``/``axis2``,
     as a new last axis. A plain function (a transpose, a slice, an einsum ``ii->i``);
-    linear, its gradient puts ȳ back on that diagonal."""
+    linear, its gradient puts ȳ back on that diagonal.
+
+    >>> import symback as sb
+    >>> sb.diagonal(sb.tensor("T", (2, 3, 4)), offset=1, axis1=1, axis2=2).shape
+    (2, 3)
+    """
     from ..shapes import normalize_axis
     from .einsum import einsum_op as _ein
 
@@ -466,7 +471,13 @@ def diag_fn(v: Any, k: int = 0) -> Expr:
 
 def matrix_power(a: Any, n: int) -> Expr:
     """NumPy's ``linalg.matrix_power``: Aⁿ by repeated squaring (n ≥ 0; n < 0 uses A⁻¹);
-    A⁰ = I. A plain function of ``@`` and ``inv`` (their derivatives)."""
+    A⁰ = I. A plain function of ``@`` and ``inv`` (their derivatives).
+
+    >>> import symback as sb
+    >>> A = sb.tensor("A", (2, 2))
+    >>> str(sb.linalg.matrix_power(A, 3))
+    'A @ (A @ A)'
+    """
     from ._common import _is_int
 
     x = as_expr(a)
@@ -538,7 +549,12 @@ pinv_op = register(Op(
 
 def pinv(a: Any) -> Expr:
     """NumPy's ``linalg.pinv``: the Moore–Penrose pseudo-inverse A⁺ (a stack too). The
-    derivative holds where the rank is locally constant (e.g. full rank)."""
+    derivative holds where the rank is locally constant (e.g. full rank).
+
+    >>> import symback as sb
+    >>> sb.latex(sb.linalg.pinv(sb.tensor("A", (4, 3))))
+    'A^{+}'
+    """
     return pinv_op(a)
 
 

@@ -169,7 +169,12 @@ def matrix_norm(x: Any, ord: Any = "fro", keepdims: bool = False, axis: Any = (-
     (√Σ xᵢⱼ²), 'nuc' (Σ σᵢ), 2 / -2 (largest / smallest singular value), 1 / -1 (max / min
     column sum of |x|), inf / -inf (max / min row sum of |x|). A plain function over
     ``vector_norm``, ``svd`` and ``sum``; the 2 and 'nuc' norms assume distinct singular
-    values (``svd``'s derivative)."""
+    values (``svd``'s derivative).
+
+    >>> import symback as sb
+    >>> print(sb.latex(sb.linalg.matrix_norm(sb.tensor("X", (2, 3)))))
+    \\left\\|X\\right\\|_{F}
+    """
     from ..shapes import normalize_axis
     from .decomp import svdvals
     from .elementwise import abs_
@@ -206,6 +211,11 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> E
     the 2-norm of everything (``ord=None``), or the vector / matrix norm of a 1-D / 2-D x.
 
     LaTeX: ``\\|x\\|_2``, ``\\|X\\|_F``. The gradient at x = 0 is zero, not NaN.
+
+    >>> import numpy as np, symback as sb
+    >>> x = sb.tensor("x", (3,))
+    >>> float(sb.lambdify([x], sb.linalg.norm(x))(np.array([3.0, 4.0, 0.0])))
+    5.0
     """
     e = as_expr(x)
     if axis is None:

@@ -71,7 +71,12 @@ triu_op = _tri_op("triu", "below")
 
 def tril(m: Any, k: int = 0) -> Expr:
     """NumPy's ``tril``: the lower triangle of ``m`` (entries above diagonal ``k`` zeroed),
-    for a matrix or a stack of matrices. Linear: the gradient is ``tril(ḡ, k)``."""
+    for a matrix or a stack of matrices. Linear: the gradient is ``tril(ḡ, k)``.
+
+    >>> import symback as sb
+    >>> print(sb.latex(sb.tril(sb.tensor("X", (3, 3)), -1)))
+    \\operatorname{tril}_{-1}\\left(X\\right)
+    """
     return tril_op(m, k=k)
 
 
@@ -211,7 +216,14 @@ def solve_triangular(a: Any, b: Any, trans: Any = 0, lower: bool = False,
 def cho_solve(c_and_lower: Any, b: Any) -> Expr:
     """scipy.linalg's ``cho_solve((c, lower), b)``: x = A⁻¹ b where A = c cᵀ (``lower``) or
     cᵀ c (upper), c a Cholesky factor. A plain function: two ``solve_triangular`` nodes, so
-    the derivative is theirs (with respect to both c and b)."""
+    the derivative is theirs (with respect to both c and b).
+
+    >>> import numpy as np, symback as sb
+    >>> c, b = sb.tensor("c", (2, 2)), sb.tensor("b", (2,))
+    >>> f = sb.lambdify([c, b], sb.linalg.cho_solve((c, True), b))
+    >>> f(np.array([[2.0, 0.0], [1.0, 1.0]]), np.array([4.0, 3.0]))  # A = c cᵀ = [[4, 2], [2, 2]]
+    array([0.5, 1. ])
+    """
     try:
         c, lower = c_and_lower
     except (TypeError, ValueError):
