@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from .ops.contract import cross, matmul, matrix_transpose, multi_dot, tensordot, vecdot
 from .ops.contract import outer_fn as outer
-from .ops.decomp import (cholesky, eigh, eigh_vectors, eigvalsh, logabsdet, qr, qr_q, qr_r,
-                         slogdet, slogdet_sign, svd, svd_u, svd_vh, svdvals)
+from .ops.decomp import (cholesky, eigh, eigh_packed, eigh_vectors, eigvalsh, logabsdet, qr,
+                         qr_packed, qr_q, qr_r, slogdet, slogdet_packed, slogdet_sign, svd,
+                         svd_packed, svd_u, svd_vh, svdvals)
 from .ops.linalg import det, inv, logdet, matrix_power, pinv, solve
 from .ops.linalg import linalg_diagonal as diagonal
 from .ops.linalg import linalg_trace as trace
@@ -24,4 +25,6 @@ __all__ = [
     "matrix_transpose", "multi_dot", "vecdot",
     # the single results of the tuple-valued functions (their text forms)
     "eigh_vectors", "logabsdet", "qr_q", "qr_r", "slogdet_sign", "svd_u", "svd_vh",
+    # the nodes that hold a tuple-valued function's results (their text forms)
+    "eigh_packed", "qr_packed", "slogdet_packed", "svd_packed",
 ]

@@ -50,6 +50,7 @@ _NUMPY_LINALG = (
     "solve_triangular", "svd", "svdvals", "tensordot", "trace", "tril", "triu", "vector_norm",
     "eigh_vectors", "logabsdet", "qr_q", "qr_r", "slogdet_sign", "svd_u", "svd_vh",
     "matrix_transpose", "multi_dot", "vecdot",
+    "eigh_packed", "qr_packed", "slogdet_packed", "svd_packed",
 )
 for _family in (_NUMPY_CONTRACT,):
     FUNCTIONS.update(dict.fromkeys(_family, "symback"))

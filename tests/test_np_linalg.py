@@ -571,6 +571,7 @@ def _round_trip_cases():
         sb.triu(S, 1), L.solve_triangular(A, B, trans=1, lower=True, unit_diagonal=True),
         L.cholesky(A), *L.slogdet(A), w, v, u, s, vh, q, r, L.norm(x, 3), L.norm(A, "fro"),
         L.norm(x, -np.inf), L.pinv(B), sb.inv(S), sb.det(S), sb.solve(S, B),
+        w.args[0], u.args[0], q.args[0], L.slogdet(A)[0].args[0],
     ]
 
 

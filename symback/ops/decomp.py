@@ -547,3 +547,27 @@ def qr_q(a: Any) -> Expr:
 def qr_r(a: Any) -> Expr:
     """r of ``qr(a)``."""
     return qr(a)[1]
+
+
+# ---------------------------------------------------------------- the packed nodes by name
+# (the text forms of the packed nodes, so that sb.parse reads every printed graph back)
+
+
+def slogdet_packed(a: Any) -> Expr:
+    """The node holding ``slogdet``'s results, stacked: [sign, logabsdet]."""
+    return slogdet_op(a)
+
+
+def eigh_packed(a: Any) -> Expr:
+    """The node holding ``eigh``'s results: the eigenvalues as a first row above V."""
+    return eigh_op(a)
+
+
+def svd_packed(a: Any) -> Expr:
+    """The node holding ``svd``'s results: U, then s as a row, then V = vhᵀ."""
+    return svd_op(a)
+
+
+def qr_packed(a: Any) -> Expr:
+    """The node holding ``qr``'s results: Q above Rᵀ."""
+    return qr_op(a)
