@@ -34,6 +34,7 @@ from .ops.reduce import logsumexp_fn as logsumexp
 from .ops.reduce import mean_fn as mean
 from .ops.reduce import softmax_fn as softmax
 from .ops.reduce import sum  # noqa: A001
+from . import nn
 from .parse import parse
 from .printing.graphviz import render, to_dot, to_mermaid
 from .printing.latex import latex
@@ -42,13 +43,25 @@ from .training import FlatValueAndGrad, flat_value_and_grad
 
 __version__ = "0.1.0"
 
+
+def serve(host: str = "127.0.0.1", port: int = 8000, **options: object) -> None:
+    """Start the local web page and JSON API (``symback serve``); see :mod:`symback.web`.
+
+    Needs the optional ``web`` extra (``pip install "symback[web]"``). Bound to
+    127.0.0.1 by default; serves until interrupted.
+    """
+    from .web import serve as _serve
+
+    _serve(host, port, **options)  # type: ignore[arg-type]
+
+
 __all__ = [
     "Expr", "Op", "CompiledFunction", "SymbackError", "ParseError", "ShapeError",
     "symbols", "tensor", "matrix", "vector", "const", "as_expr", "free_symbols", "substitute",
     "toposort", "parse", "from_sympy", "to_sympy",
     "grad", "vjp", "backprop", "jacobian", "hessian", "hvp", "jvp",
     "latex", "explain", "to_dot", "to_mermaid", "render", "lambdify", "value_and_grad",
-    "flat_value_and_grad", "FlatValueAndGrad",
+    "flat_value_and_grad", "FlatValueAndGrad", "nn", "serve",
     "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu",
     "softplus", "abs", "sign", "maximum", "minimum", "pow", "sum", "mean", "transpose",
     "softmax", "log_softmax", "logsumexp", "matmul", "outer", "where", "greater",
@@ -57,3 +70,17 @@ __all__ = [
     # issue 11: contractions and linear algebra
     "linalg", "einsum", "tensordot", "inner", "kron", "cross", "diagonal", "tril", "triu",
 ]
+
+# The ops exposed above become plain functions with a signature, the maths and an
+# example (help(sb.sigmoid) shows sigmoid(x)); each builds the same node its op builds.
+from .api_functions import document_functions as _document_functions  # noqa: E402
+from .api_functions import wrap_namespace as _wrap_namespace  # noqa: E402
+
+_wrap_namespace(globals(), __all__)
+_document_functions(globals(), __all__)
+del _wrap_namespace, _document_functions
+
+
+def __dir__() -> list[str]:
+    """Only the public names (``dir(sb)``, tab completion): no internal modules or imports."""
+    return sorted(set(__all__) | {"__version__"})

@@ -73,6 +73,17 @@ def backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None = None, *,
     Only nodes that lie on a path from a ``wrt`` node to ``y`` are visited; each
     op's VJP is called once per visited node. ``record=False`` keeps no ``Step``s
     (``grad`` needs only the table; ``explain`` reads the steps).
+
+    The grad table maps each visited node v to ∂y/∂v (an expression of v's shape).
+
+    >>> import symback as sb
+    >>> a, b = sb.symbols("a b")
+    >>> u = a * b
+    >>> bp = sb.backprop(sb.sin(u), [a])
+    >>> bp.grad_of(u)  # ∂ sin(u)/∂u
+    cos(a * b)
+    >>> bp.grad_of(a) is sb.grad(sb.sin(u), a)
+    True
     """
     with gc_paused():  # the pass builds no cycles; see graph.gc_paused
         return _backprop(y, wrt, seed, record)
@@ -157,7 +168,7 @@ def grad(y: Any, wrt: Any) -> Any:
     >>> import symback as sb
     >>> x, y = sb.symbols("x y")
     >>> sb.grad(x * y + sb.sin(x), x)
-    y + cos(x)
+    cos(x) + y
     """
     y = as_expr(y)
     items, single = _as_wrt(wrt)
@@ -172,7 +183,17 @@ def grad(y: Any, wrt: Any) -> Any:
 
 
 def vjp(y: Any, wrt: Any, cotangent: Any) -> Any:
-    """The vector-Jacobian product cotangentᵀ ∂y/∂wrt for any ``y`` (``cotangent`` has y's shape)."""
+    """The vector-Jacobian product cotangentᵀ ∂y/∂wrt for any ``y`` (``cotangent`` has y's shape).
+
+    Math: for y = f(x), vjp(y, x, u) = Σᵢ uᵢ ∂yᵢ/∂x, with x's shape (one reverse pass).
+
+    >>> import numpy as np
+    >>> import symback as sb
+    >>> x, u = sb.vector("x", 2), sb.vector("u", 2)
+    >>> d = sb.vjp(x * x, x, u)  # the Jacobian of x ⊙ x is diag(2 x)
+    >>> sb.lambdify([x, u], d)(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([2., 4.])
+    """
     y = as_expr(y)
     items, single = _as_wrt(wrt)
     bp = backprop(y, items, as_expr(cotangent), record=False)

@@ -133,6 +133,16 @@ def _build_parser() -> _Parser:
     d.add_argument("-o", "--output", metavar="FILE",
                    help="write to FILE instead; FILE.svg, .png or .pdf draws the picture "
                         "(needs the optional graphviz package and Graphviz's dot)")
+
+    s = sub.add_parser("serve", help="start the local web page and JSON API (needs the optional "
+                                     "'web' extra: pip install \"symback[web]\")")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    s.add_argument("--workers", type=_count, default=2, metavar="N",
+                   help="requests computed in parallel, one process each (default 2)")
+    s.add_argument("--time-limit", type=float, default=10.0, metavar="SECONDS",
+                   help="wall time per request before it is stopped (default 10)")
     return parser
 
 
@@ -297,6 +307,30 @@ def _cmd_grad(args: argparse.Namespace, out: Any) -> None:
         out.write("\n" + _graph_text([p.y] + grads, args.graph) + "\n")
 
 
+def _port(text: str) -> int:
+    """A TCP port: an int in 0..65535 (0: any free port)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= n <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is in 0..65535, not {n}")
+    return n
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted; the page and API live in symback.web."""
+    from .web import serve
+
+    if args.time_limit <= 0:
+        raise UsageError("--time-limit: expected a number of seconds > 0")
+    try:
+        serve(args.host, args.port, workers=max(1, args.workers), time_limit_s=args.time_limit)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _count(text: str) -> int:
     """A command-line count: an int ≥ 0."""
     try:
@@ -394,6 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help(sys.stdout)
             return EXIT_USAGE
+        if args.command == "serve":  # runs until interrupted: no buffered output
+            return _cmd_serve(args)
         buf = io.StringIO()  # written only when everything succeeded: no half outputs
         args.notes = []
         with warnings.catch_warnings(record=True) as caught:

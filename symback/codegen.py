@@ -836,6 +836,13 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
     ``y`` (and of ``wrt``) in name order. With ``rewrite=True`` the loss is
     stabilised (``STABILIZE``: log σ(x) → −softplus(−x), ...) *before* it is
     differentiated, so the gradients come from the stable forms too.
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> f = sb.value_and_grad(x * y + sb.sin(x), [x, y])  # args: x, y (name order)
+    >>> value, (dx, dy) = f(0.0, 3.0)  # ∂/∂x = y + cos x, ∂/∂y = x
+    >>> float(value), float(dx), float(dy)
+    (0.0, 4.0, 0.0)
     """
     y = as_expr(y)
     wrt_list = [wrt] if isinstance(wrt, Expr) else list(wrt)

@@ -11,13 +11,28 @@ from typing import Any
 
 
 class SymbackError(Exception):
-    """Base class of every error symback raises on purpose."""
+    """Base class of every error symback raises on purpose.
+
+    >>> import symback as sb
+    >>> try:
+    ...     sb.grad(sb.vector("v", 3), sb.vector("v", 3))
+    ... except sb.SymbackError as e:
+    ...     print(str(e).split(";")[0])
+    grad: y must be a scalar, but it has shape (3,)
+    """
 
 
 class ShapeError(SymbackError, ValueError):
     """Shapes that do not fit, at build time or at call time.
 
     The message names the op (or argument) and the shapes involved.
+
+    >>> import symback as sb
+    >>> try:
+    ...     sb.matrix("X", 3, 3) @ sb.matrix("W", 2, 2)
+    ... except sb.ShapeError as e:
+    ...     print(e.op, e.shapes)
+    matmul ((3, 3), (2, 2))
     """
 
     def __init__(self, message: str, *, op: str | None = None, shapes: Any = None) -> None:
@@ -31,6 +46,13 @@ class ParseError(SymbackError, ValueError):
 
     ``position`` is the 0-based character offset of the fault in ``text``;
     ``str(err)`` shows the message, the text and a caret under the fault.
+
+    >>> import symback as sb
+    >>> try:
+    ...     sb.parse("3*(a +")
+    ... except sb.ParseError as e:
+    ...     print(e.position)
+    6
     """
 
     def __init__(self, message: str, text: str = "", position: int = 0) -> None:

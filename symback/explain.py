@@ -211,6 +211,14 @@ class Explanation:
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the two tables of :meth:`markdown` (with inline LaTeX).
+
+        Front ends prefer Markdown to LaTeX, so a notebook shows the tables; ``str()``
+        and ``.latex()`` stay available.
+        """
+        return self.markdown()
+
     # ------------------------------------------------------------------ markdown
 
     def markdown(self) -> str:

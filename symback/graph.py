@@ -92,7 +92,7 @@ class ConstValue:
 class Op:
     """Everything symback knows about one operation, in one place.
 
-    Fields:
+    Attributes:
         name: registry key; also the parser's function name and the label in errors.
         arity: number of arguments (``None``: any number, as for ``stack``).
         shape: ``shape(arg_shapes, **attrs) -> Shape``; raises ``ShapeError``.
@@ -539,7 +539,7 @@ def _fold(op: Op, args: tuple[Expr, ...], attrs: dict[str, Any], shape: Shape) -
     names = [f"_c{i}" for i in range(len(args))]
     ns: dict[str, Any] = {"np": np, **{n: a.value for n, a in zip(names, args)}}
     for h in op.helpers:
-        ns[h] = getattr(numeric, h)
+        ns[h] = numeric.HELPERS[h]
     try:
         ckey = (op, len(args), tuple(sorted(attrs.items())))
         code = _FOLD_CODE.get(ckey)
@@ -643,7 +643,16 @@ def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr
 
 
 def const(value: Any) -> Expr:
-    """A constant node; ``const(1)``, ``const(1.0)``, ``const(True)`` and ``const(-0.0)`` differ."""
+    """A constant node; ``const(1)``, ``const(1.0)``, ``const(True)`` and ``const(-0.0)`` differ.
+
+    Constants keep their type: an int stays an int, a NumPy array keeps its dtype.
+
+    >>> import symback as sb
+    >>> sb.const(1) is sb.const(1.0)
+    False
+    >>> sb.const([[1.0, 2.0], [3.0, 4.0]]).shape
+    (2, 2)
+    """
     cv = ConstValue(value)
     return _intern(CONST, (), (("value", cv),), cv.shape, cv.dtype)
 
@@ -652,7 +661,13 @@ _NUMBERS: dict[tuple[Any, Any], Expr] = {}
 
 
 def as_expr(x: Any) -> Expr:
-    """An ``Expr`` as is; Python numbers and NumPy arrays as constants."""
+    """An ``Expr`` as is; Python numbers and NumPy arrays as constants.
+
+    >>> import symback as sb
+    >>> x = sb.symbols("x")
+    >>> sb.as_expr(x) is x, sb.as_expr(2.5) is sb.const(2.5)
+    (True, True)
+    """
     if isinstance(x, Expr):
         return x
     cls = x.__class__
@@ -711,7 +726,13 @@ def gc_paused() -> Iterator[None]:
 
 
 def toposort(roots: Iterable[Expr]) -> list[Expr]:
-    """Every node reachable from ``roots``, arguments before users (iterative DFS)."""
+    """Every node reachable from ``roots``, arguments before users (iterative DFS).
+
+    >>> import symback as sb
+    >>> a, b = sb.symbols("a b")
+    >>> [str(n) for n in sb.toposort([a * b + a])]
+    ['a', 'b', 'a * b', 'a * b + a']
+    """
     with gc_paused():  # a deep walk keeps one live tuple per level: no collector passes
         return _toposort(roots)
 
@@ -740,7 +761,13 @@ def _toposort(roots: Iterable[Expr]) -> list[Expr]:
 
 
 def free_symbols(*roots: Expr) -> list[Expr]:
-    """The symbols the roots depend on, sorted by name."""
+    """The symbols the roots depend on, sorted by name.
+
+    >>> import symback as sb
+    >>> b, a = sb.symbols("b a")
+    >>> sb.free_symbols(sb.sin(b) * a)
+    [a, b]
+    """
     syms = {n for n in toposort(roots) if n.op is SYMBOL}
     return sorted(syms, key=lambda s: (s.name, s.shape.__repr__()))
 
@@ -759,7 +786,16 @@ def rebuild(node: Expr, args: Sequence[Expr]) -> Expr:
 
 
 def substitute(roots: Sequence[Expr] | Expr, mapping: Mapping[Expr, Any]) -> Any:
-    """Replace nodes by others (iteratively, sharing preserved); shapes must agree."""
+    """Replace nodes by others (iteratively, sharing preserved); shapes must agree.
+
+    ``roots`` one expression (gives one) or a list (gives a list); ``mapping`` node ->
+    replacement (an expression or a number).
+
+    >>> import symback as sb
+    >>> x, y = sb.symbols("x y")
+    >>> sb.substitute(sb.sin(x) * x, {x: y}) is sb.sin(y) * y
+    True
+    """
     single = isinstance(roots, Expr)
     rlist = [roots] if single else list(roots)  # type: ignore[list-item]
     repl: dict[Expr, Expr] = {}
@@ -802,7 +838,17 @@ def iter_ops() -> Iterator[Op]:
 
 
 def symbols(names: str | Sequence[str], dtype: str = "float64") -> Any:
-    """Scalar symbols: ``symbols("a b c")`` (spaces or commas); one name gives one ``Expr``."""
+    """Scalar symbols: ``symbols("a b c")`` (spaces or commas); one name gives one ``Expr``.
+
+    Symbols are interned by name, shape and dtype: asking twice gives the same node.
+
+    >>> import symback as sb
+    >>> a, b = sb.symbols("a b")
+    >>> a * b + 1
+    a * b + 1
+    >>> sb.symbols("a") is a
+    True
+    """
     if isinstance(names, str):
         parts = [p for p in names.replace(",", " ").split() if p]
     elif isinstance(names, (list, tuple)):
@@ -817,17 +863,33 @@ def symbols(names: str | Sequence[str], dtype: str = "float64") -> Any:
 
 
 def tensor(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr:
-    """A symbol of ``shape``; each dimension an int or a symbolic size such as ``"n"``."""
+    """A symbol of ``shape``; each dimension an int or a symbolic size such as ``"n"``.
+
+    >>> import symback as sb
+    >>> X = sb.tensor("X", ("n", 3))
+    >>> X.shape, (X @ sb.vector("w", 3)).shape
+    (('n', 3), ('n',))
+    """
     if isinstance(shape, (int, str)):
         shape = (shape,)
     return symbol(name, shape, dtype)
 
 
 def matrix(name: str, rows: Any, cols: Any, dtype: str = "float64") -> Expr:
-    """A 2-D symbol of shape ``(rows, cols)``."""
+    """A 2-D symbol of shape ``(rows, cols)``.
+
+    >>> import symback as sb
+    >>> sb.matrix("W", 3, "k").shape
+    (3, 'k')
+    """
     return symbol(name, (rows, cols), dtype)
 
 
 def vector(name: str, n: Any, dtype: str = "float64") -> Expr:
-    """A 1-D symbol of shape ``(n,)``."""
+    """A 1-D symbol of shape ``(n,)``.
+
+    >>> import symback as sb
+    >>> sb.vector("w", "n").shape
+    ('n',)
+    """
     return symbol(name, (n,), dtype)

@@ -158,8 +158,9 @@ def jvp(y: Any, x: Any, v: Any) -> Expr:
 
     >>> import symback as sb
     >>> x = sb.vector("x", 3); v = sb.vector("v", 3)
-    >>> sb.jvp(sb.sum(x * x), x, v)
-    2 * x @ v
+    >>> d = sb.jvp(sb.sum(x * x), x, v)  # ∂(Σ xᵢ²)/∂x · v = 2 x · v
+    >>> float(sb.lambdify([x, v], d)([1.0, 2.0, 3.0], [1.0, 0.0, 1.0]))
+    8.0
     """
     y = _one(y)
     xs, single = _wrt_list(x, "jvp")
@@ -194,7 +195,7 @@ def jacobian(y: Any, x: Any, *, simplify: bool = True) -> Any:
     >>> import symback as sb
     >>> A = sb.matrix("A", 3, 3); x = sb.vector("x", 3)
     >>> sb.jacobian(A @ sb.tanh(x), x)
-    A @ (expand_dims(1.0 - tanh(x) * tanh(x), axis=(1,)) * eye(3))
+    A @ diag(1.0 - tanh(x) * tanh(x))
     """
     y = _one(y)
     xs, single = _wrt_list(x, "jacobian")
@@ -238,6 +239,15 @@ def hvp(y: Any, x: Any, v: Any, *, mode: str = "forward") -> Expr:
     ``mode="forward"`` (default): forward over reverse, ``jvp(grad(y, x), x, v)``.
     ``mode="reverse"``: reverse over reverse, ``grad(⟨grad(y, x), v⟩, x)``.
     Either costs a small multiple of the gradient (see benchmarks/bench_hessian.py).
+
+    Math: Hv = (∂²y/∂x∂x) v = ∂/∂x ⟨∇y(x), v⟩.
+
+    >>> import numpy as np
+    >>> import symback as sb
+    >>> x, v = sb.vector("x", 2), sb.vector("v", 2)
+    >>> y = sb.sum(x ** 3)  # H = diag(6 x)
+    >>> sb.lambdify([x, v], sb.hvp(y, x, v))(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
     """
     y = _one(y)
     if y.shape != ():

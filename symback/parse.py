@@ -780,7 +780,10 @@ def _resolve(name: str) -> Callable[..., Any]:
         return getattr(importlib.import_module(f"symback.{space}"), attr)  # type: ignore
     import symback
 
-    return getattr(symback, name)  # type: ignore[no-any-return]
+    from .api_functions import op_of
+
+    fn = getattr(symback, name)
+    return op_of(fn) or fn  # a public op function: its op (arity and operand checks)
 
 
 def _op_keywords(op: Op) -> set[str] | None:

@@ -115,7 +115,11 @@ def test_render_without_graphviz_says_how_to_install(monkeypatch):
     L, grads = e3()
     monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz -> ImportError
     with pytest.raises(sb.SymbackError, match=r"pip install 'symback\[graphviz\]'"):
-        sb.render(L, *grads, format="svg")
+        sb.render(L, *grads, format="png")
+    with pytest.raises(sb.SymbackError, match=r"pip install 'symback\[graphviz\]'"):
+        sb.render(L, *grads, format="svg", engine="graphviz")
+    # SVG needs no Graphviz: symback's own drawer (tests/test_notebook_display.py)
+    assert sb.render(L, *grads, format="svg").engine == "builtin"
     with pytest.raises(sb.SymbackError, match="format"):
         sb.render(L, format="gif")
 

@@ -573,3 +573,9 @@ def test_regression_latex_of_a_huge_shared_graph_is_cut_not_exhausted():
     s = sb.latex(e, limit=5_000)
     assert s.endswith(r"\dots") and len(s) < 5_100
     assert sb.latex(sb.sin(x) + 0.5 * x, limit=5_000) == sb.latex(sb.sin(x) + 0.5 * x, limit=None)
+
+
+def test_where_with_a_nonzero_else_branch_prints():
+    """The template braces of \\operatorname{where} were not escaped: KeyError 'where'."""
+    x, y = sb.symbols("x y")
+    assert sb.latex(sb.where(x > y, x, y)) == r"\operatorname{where}(x > y, x, y)"

@@ -26,6 +26,7 @@ register(CONST)
 # Each family registers its ops on import; order matters only for readability.
 from . import (
     contract,  # noqa: E402,F401
+    conv,  # noqa: E402,F401
     einsum,  # noqa: E402,F401
     creation,  # noqa: E402,F401
     decomp,  # noqa: E402,F401

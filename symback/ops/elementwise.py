@@ -433,7 +433,7 @@ def _where_latex(node: Expr) -> Notation:
     ``\\mathbb{1}[X W > 0]``); other choices print as ``\\operatorname{where}(c, a, b)``."""
     c, a, b = node.args
     if not is_zero(b):
-        return Notation(r"\operatorname{where}({0}, {1}, {2})", ATOM)
+        return Notation(r"\operatorname{{where}}({0}, {1}, {2})", ATOM)
     if is_one(a):
         return Notation(r"\mathbb{{1}}[{0}]", ATOM)
     if node.shape == () or a.shape == ():
@@ -472,7 +472,7 @@ def _where_dtype(args: tuple[Expr, ...], **kw: Any) -> str:
 where = elementwise(
     "where", 3, "np.where({0}, {1}, {2})", _where_vjp,
     numpy_out="where_into({0}, {1}, {2}, {out})", helpers=("where_into",),
-    latex=Notation(r"\operatorname{where}({0}, {1}, {2})", ATOM, LOWEST, _where_latex),
+    latex=Notation(r"\operatorname{{where}}({0}, {1}, {2})", ATOM, LOWEST, _where_latex),
     simplify=_where_simplify, normalize=_where_check,
     dtype=_where_dtype,
     doc="y = a where c else b (c a comparison);  ā = where(c, ȳ, 0), b̄ = where(c, 0, ȳ)",

@@ -1,5 +1,6 @@
 """Graph pictures: ``sb.to_dot`` (Graphviz DOT), ``sb.to_mermaid`` (Mermaid ``flowchart TD``)
-and ``sb.render`` (SVG/PNG through the optional ``graphviz`` package).
+and ``sb.render`` (an SVG, PNG or PDF :class:`Picture`: through Graphviz when it is installed;
+SVG also without it, by symback's own layered drawer in :mod:`symback.printing.svg`).
 
 Forward nodes and derivative nodes are drawn apart. Nothing on a node says
 which it is (a node can be both, and flags would break interning): the
@@ -12,7 +13,7 @@ is iterative; ``max_nodes`` keeps the nodes nearest the outputs of huge graphs.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,12 +134,14 @@ def _dot_label(lines: Sequence[str]) -> str:
 
 
 def to_dot(*exprs: Any, forward: Iterable[Any] | None = None, grads: Iterable[Any] | None = None,
-           max_nodes: int | None = None, rankdir: str = "TB", title: str | None = None) -> str:
+           max_nodes: int | None = None, rankdir: str = "TB", title: str | None = None,
+           labels: Mapping[Expr, str] | None = None) -> str:
     """The graph as Graphviz DOT: forward nodes blue (cluster "forward"), derivative nodes
     orange (cluster "derivative"), outputs with a thick border.
 
     ``to_dot(L, *sb.grad(L, [X, W]))`` draws L's graph and the gradient nodes that the
-    reverse pass appended to it.
+    reverse pass appended to it. ``labels`` adds a line to some nodes (``render`` uses it
+    to say which gradient a node is, e.g. ``∂L/∂W``).
 
     >>> import symback as sb
     >>> a, b = sb.symbols("a b")
@@ -161,7 +164,8 @@ def to_dot(*exprs: Any, forward: Iterable[Any] | None = None, grads: Iterable[An
         lines.append(f"  subgraph cluster_{kind} {{")
         lines.append(f'    label="{kind}"; style=dashed; color="{line}"; fontname="Helvetica";')
         for n in members:
-            attrs = [f"label={_dot_label(node_label(n))}",
+            lines_n = node_label(n) + ((labels[n],) if labels and n in labels else ())
+            attrs = [f"label={_dot_label(lines_n)}",
                      f'fillcolor="{fill}"', f'color="{line}"', f'class="{kind}"']
             if n.is_symbol:
                 attrs.append("shape=ellipse")
@@ -244,32 +248,161 @@ def to_mermaid(*exprs: Any, forward: Iterable[Any] | None = None,
 
 # --------------------------------------------------------------------------- rendering
 
-INSTALL_HINT = ("rendering a picture needs the optional 'graphviz' Python package and "
+INSTALL_HINT = ("rendering PNG or PDF needs the optional 'graphviz' Python package and "
                 "Graphviz's 'dot' program: pip install 'symback[graphviz]' and install Graphviz "
-                "(e.g. apt-get install graphviz, brew install graphviz); sb.to_dot() gives the "
-                "DOT text without them")
+                "(e.g. apt-get install graphviz, brew install graphviz); SVG works without them "
+                "(engine='builtin'), and sb.to_dot() gives the DOT text")
 
 
-def render(*exprs: Any, format: str = "svg", path: str | None = None, **options: Any) -> bytes:
-    """The picture of :func:`to_dot` as SVG, PNG or PDF bytes (``path``: also write it there).
+class Picture(bytes):
+    """The bytes of a rendered graph (SVG, PNG or PDF) that Jupyter shows inline.
 
-    Needs the optional ``graphviz`` package (``pip install 'symback[graphviz]'``) and
-    Graphviz's ``dot``; without them a :class:`SymbackError` says how to install them.
+    A ``bytes`` object as before (write it to a file, compare it); ``format`` says
+    which kind, ``engine`` which drew it (``"graphviz"`` or ``"builtin"``). In a
+    notebook an SVG shows through ``_repr_svg_`` and a PNG through ``_repr_png_``.
+    """
+
+    format: str
+    engine: str
+
+    def __new__(cls, data: bytes, format: str = "svg", engine: str = "builtin") -> "Picture":
+        obj = super().__new__(cls, data)
+        obj.format = format
+        obj.engine = engine
+        return obj
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Picture, (bytes(self), self.format, self.engine))
+
+    def _repr_svg_(self) -> str | None:
+        return self.decode("utf-8") if self.format == "svg" else None
+
+    def _repr_png_(self) -> bytes | None:
+        return bytes(self) if self.format == "png" else None
+
+    def save(self, path: str) -> None:
+        """Write the picture to ``path``."""
+        with open(path, "wb") as fh:
+            fh.write(self)
+
+
+def _short(e: Expr, limit: int = 18) -> str | None:
+    """A node's plain text if it is short (``X @ W``), else None."""
+    from .text import to_text
+
+    text = to_text(e, limit=limit + 1)
+    return text if len(text) <= limit else None
+
+
+def gradient_labels(y: Expr, wrt: Sequence[Expr], output: str | None = None
+                    ) -> tuple[list[Expr], dict[Expr, str]]:
+    """The gradients of ``y`` with respect to ``wrt``, and a label for every node of the
+    picture that is a grad-table entry: ``∂L/∂W`` for the gradients, ``∂L/∂(X @ W)`` for
+    an intermediate (its text when short, else its op's name). A constant is labelled only
+    when it is one of the requested gradients."""
+    from ..autodiff import backprop
+
+    if not isinstance(y, Expr) or y.shape != ():
+        raise SymbackError("render: with wrt=, the first expression must be a scalar output")
+    name = output or (y.name if y.is_symbol else "y")
+    bp = backprop(y, list(wrt), record=False)
+    grads = [bp.grad_of(w) for w in wrt]
+    labels: dict[Expr, list[str]] = {}
+    wrt_set = set(wrt)
+    for node, g in bp.table.items():
+        if node is y or (g.is_const and node not in wrt_set):
+            continue
+        if node.is_symbol:
+            what = node.name
+        else:
+            text = _short(node)
+            what = f"({text})" if text else f"({node.op.name})"
+        entry = labels.setdefault(g, [])
+        if node in wrt_set:
+            entry.insert(0, f"∂{name}/∂{what}")
+        else:
+            entry.append(f"∂{name}/∂{what}")
+    return grads, {g: ", ".join(v[:2]) + (" …" if len(v) > 2 else "")
+                   for g, v in labels.items()}
+
+
+def _graphviz_svg_ready() -> bool:
+    """True if the graphviz package imports and its ``dot`` program is on the PATH."""
+    import shutil
+
+    try:
+        import graphviz  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("dot") is not None
+
+
+def render(*exprs: Any, format: str = "svg", path: str | None = None,
+           wrt: Sequence[Any] | None = None, output: str | None = None,
+           engine: str = "auto", **options: Any) -> Picture:
+    """The picture of the graph as a :class:`Picture` (SVG, PNG or PDF bytes; ``path``:
+    also written there). In Jupyter it shows inline.
+
+    ``render(L, *grads)`` draws L and the given gradients, as :func:`to_dot`.
+    ``render(L, wrt=[X, W])`` computes the gradients of the scalar ``L`` itself and
+    labels each node that is a grad-table entry with the derivative it holds
+    (``∂L/∂W``; ``output="J"`` names L). Forward and derivative nodes are drawn apart.
+    A constant is labelled only as a requested gradient (one constant node can stand for
+    several entries).
+
+    ``engine``: ``"graphviz"`` (the optional ``graphviz`` package and Graphviz's
+    ``dot``: ``pip install 'symback[graphviz]'``), ``"builtin"`` (symback's own
+    layered SVG drawer, no dependency; SVG only) or ``"auto"`` (Graphviz when both
+    are installed, else the builtin drawer for SVG). PNG and PDF need Graphviz;
+    without it a :class:`SymbackError` says how to install it.
+
+    >>> import symback as sb
+    >>> X, W = sb.matrix("X", 3, 3), sb.matrix("W", 3, 2)
+    >>> pic = sb.render(sb.sum(sb.sigmoid(X @ W)), wrt=[W], output="L", engine="builtin")
+    >>> pic.format, pic[:4], "∂L/∂W" in pic._repr_svg_()
+    ('svg', b'<svg', True)
     """
     if format not in ("svg", "png", "pdf"):
         raise SymbackError(f"render: format must be 'svg', 'png' or 'pdf', not {format!r}")
-    dot = to_dot(*exprs, **options)
-    try:
-        import graphviz  # type: ignore[import-not-found]
-    except ImportError:
-        raise SymbackError(INSTALL_HINT) from None
-    try:
-        data: bytes = graphviz.Source(dot).pipe(format=format)
-    except graphviz.ExecutableNotFound:
-        raise SymbackError(INSTALL_HINT) from None
-    except graphviz.CalledProcessError as e:  # pragma: no cover - dot rejected our text
-        raise SymbackError(f"render: Graphviz failed: {e}") from None
+    if engine not in ("auto", "graphviz", "builtin"):
+        raise SymbackError(f"render: engine must be 'auto', 'graphviz' or 'builtin', "
+                           f"not {engine!r}")
+    labels: dict[Expr, str] = {}
+    if wrt is not None:
+        if not exprs:
+            raise SymbackError("render: give the output whose gradients wrt= asks for")
+        items = [wrt] if isinstance(wrt, Expr) else list(wrt)
+        grads, labels = gradient_labels(as_expr(exprs[0]), [as_expr(w) for w in items], output)
+        exprs = (exprs[0], *exprs[1:], *grads)
+    if engine == "auto":
+        engine = "graphviz" if format != "svg" or _graphviz_svg_ready() else "builtin"
+    if engine == "builtin":
+        if format != "svg":
+            raise SymbackError(f"render: the builtin drawer makes SVG only; {format} needs "
+                               + INSTALL_HINT.split(": ", 1)[1])
+        from .svg import draw
+
+        dot_only = {"rankdir"}
+        view = split(exprs, options.get("forward"), options.get("grads"),
+                     options.get("max_nodes"))
+        unknown = set(options) - {"forward", "grads", "max_nodes", "title"} - dot_only
+        if unknown:
+            raise SymbackError(f"render: unknown option(s) {sorted(unknown)}")
+        text = draw(view, {n: node_label(n) for n in view.nodes}, labels,
+                    options.get("title"))
+        data = Picture(text.encode("utf-8"), "svg", "builtin")
+    else:
+        dot = to_dot(*exprs, labels=labels, **options)
+        try:
+            import graphviz  # type: ignore[import-not-found]
+        except ImportError:
+            raise SymbackError(INSTALL_HINT) from None
+        try:
+            data = Picture(graphviz.Source(dot).pipe(format=format), format, "graphviz")
+        except graphviz.ExecutableNotFound:
+            raise SymbackError(INSTALL_HINT) from None
+        except graphviz.CalledProcessError as e:  # pragma: no cover - dot rejected our text
+            raise SymbackError(f"render: Graphviz failed: {e}") from None
     if path is not None:
-        with open(path, "wb") as fh:
-            fh.write(data)
+        data.save(path)
     return data

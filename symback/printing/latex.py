@@ -203,7 +203,7 @@ def latex(expr: Any, *, simplify: bool = True, where: bool | Mapping[Any, str] =
           limit: int | None = 100_000) -> str:
     """LaTeX of ``expr`` in matrix notation.
 
-    Options:
+    Keyword Args:
         simplify: print the display simplification (``PRETTY``) of a copy of
             ``expr``: ``\\sigma(z) - y`` rather than the raw reverse-pass output.
             The graph itself is never changed; compile ``expr``, not the display.

@@ -1,0 +1,505 @@
+"""Convolution and pooling as in deep-learning frameworks (N-d cross-correlation).
+
+``conv(x, w)`` for ``x`` of shape ``(N, C, *S)`` and ``w`` of shape ``(F, C/G, *K)``:
+
+    y[n, f, o] = Σ_{c ∈ group(f)} Σ_k w[f, c, k] · x_pad[n, c, s ⊙ o + d ⊙ k]
+
+with stride ``s``, dilation ``d``, ``G = groups`` and ``x_pad`` the input padded with zeros
+(``padding`` as ``(lo, hi)`` pairs per spatial axis). The convolution is bilinear, so its
+two adjoints close the algebra and every order of derivative is written in these three ops:
+
+* ``conv_dx(g, w)`` = ∂⟨g, conv(x, w)⟩/∂x  (the "transposed convolution" of g with w),
+* ``conv_dw(x, g)`` = ∂⟨g, conv(x, w)⟩/∂w  (the correlation of x with g),
+
+and ``⟨c, conv_dx(g, w)⟩ = ⟨conv(c, w), g⟩``, ``⟨c, conv_dw(x, g)⟩ = ⟨g, conv(x, c)⟩`` give
+their VJPs. The generated code views the padded input through ``as_strided`` windows
+(im2col) and makes one batched ``matmul`` per call; the input gradient scatters the columns
+back with one strided add per kernel offset (a loop over the K offsets, never over data).
+
+Max pooling: ``i = max_pool_index(x)`` holds each window's first maximum (integers, PyTorch's
+convention at ties) and ``max_pool(x) = max_pool_gather(x, i)`` reads x there. The gather is
+linear in its first argument, with adjoint ``max_pool_dx(g, i)`` (g added at the positions),
+whose adjoint is the gather again; the positions are locally constant in x, so nothing flows
+through i. One index node serves the forward value and every derivative.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import numeric
+from ..errors import ShapeError, SymbackError
+from ..graph import Expr, Op
+from ..notation import ATOM, Notation
+from ..shapes import Shape, fmt
+from . import register
+from .elementwise import add
+
+# ---------------------------------------------------------------- kernels (inlined into .source)
+
+
+def conv_windows(x, k, stride, padding, dilation):
+    """The im2col view of x (N, C, *S): shape (N, C, *out, *k), read-only, no copy."""
+    nd = len(k)
+    if any(lo or hi for lo, hi in padding):
+        x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding))
+    s = x.shape[2:]
+    out = tuple((s[i] - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(nd))
+    st = x.strides
+    strides = st[:2] + tuple(st[2 + i] * stride[i] for i in range(nd)) \
+        + tuple(st[2 + i] * dilation[i] for i in range(nd))
+    return np.lib.stride_tricks.as_strided(x, x.shape[:2] + out + tuple(k), strides,
+                                           writeable=False)
+
+
+def conv_cols(x, k, stride, padding, dilation, groups):
+    """im2col: (G, N·Π out, C/G · Π k) columns of the windows of x."""
+    win = conv_windows(x, k, stride, padding, dilation)
+    nd = len(k)
+    n, c = win.shape[:2]
+    out = win.shape[2:2 + nd]
+    win = win.reshape((n, groups, c // groups) + out + tuple(k))
+    perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
+    m = n
+    for d in out:
+        m *= d
+    return win.transpose(perm).reshape(groups, m, -1), out
+
+
+def conv_nd(x, w, stride, padding, dilation, groups):
+    """y = conv(x, w): (N, F, *out) by one batched matmul over the im2col columns."""
+    k = w.shape[2:]
+    nd = len(k)
+    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
+    f = w.shape[0]
+    wm = w.reshape(groups, f // groups, -1)
+    y = np.matmul(cols, wm.transpose(0, 2, 1))  # (G, N·out, F/G)
+    y = y.reshape((groups, x.shape[0]) + out + (f // groups,))
+    perm = (1, 0, 2 + nd) + tuple(range(2, 2 + nd))
+    return np.ascontiguousarray(y.transpose(perm)).reshape((x.shape[0], f) + out)
+
+
+def conv_dw(x, g, k, stride, padding, dilation, groups):
+    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as one batched matmul g · cols."""
+    cols, out = conv_cols(x, k, stride, padding, dilation, groups)
+    n, f = g.shape[:2]
+    nd = len(k)
+    gm = g.reshape((n, groups, f // groups) + out)
+    gm = gm.transpose((1, 2, 0) + tuple(range(3, 3 + nd))).reshape(groups, f // groups, -1)
+    dw = np.matmul(gm, cols)  # (G, F/G, C/G · Π k)
+    return dw.reshape((f, x.shape[1] // groups) + tuple(k))
+
+
+def conv_dx(g, w, s, stride, padding, dilation, groups):
+    """∂⟨g, conv(x, w)⟩/∂x for x of spatial shape s: the columns g · w, added back (col2im)."""
+    k = w.shape[2:]
+    nd = len(k)
+    n, f = g.shape[:2]
+    out = g.shape[2:]
+    fg = f // groups
+    cg = w.shape[1]
+    gm = g.reshape((n, groups, fg) + out)
+    gm = gm.transpose((1, 0) + tuple(range(3, 3 + nd)) + (2,)).reshape(groups, -1, fg)
+    cols = np.matmul(gm, w.reshape(groups, fg, -1))  # (G, N·out, C/G · Π k)
+    cols = cols.reshape((groups, n) + out + (cg,) + tuple(k))
+    perm = (1, 0, 2 + nd) + tuple(range(2, 2 + nd)) + tuple(range(3 + nd, 3 + 2 * nd))
+    cols = cols.transpose(perm).reshape((n, groups * cg) + out + tuple(k))
+    padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
+    dx = np.zeros((n, groups * cg) + padded, dtype=np.result_type(g, w))
+    for kk in np.ndindex(*k):
+        sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (out[i] - 1) + 1,
+                         stride[i]) for i in range(nd))
+        dx[(slice(None), slice(None)) + sl] += cols[(Ellipsis,) + kk]
+    crop = tuple(slice(padding[i][0], padding[i][0] + s[i]) for i in range(nd))
+    return dx[(slice(None), slice(None)) + crop]
+
+
+def pool_windows(x, k, stride, padding, fill):
+    """(N, C, *out, Π k) windows of x padded with ``fill`` (a copy; a free reshape when the
+    windows tile the input exactly)."""
+    nd = len(k)
+    if any(lo or hi for lo, hi in padding):
+        x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=fill)
+    s = x.shape[2:]
+    if tuple(stride) == tuple(k) and all(s[i] % k[i] == 0 for i in range(nd)):
+        split = x.shape[:2]
+        for i in range(nd):
+            split += (s[i] // k[i], k[i])
+        perm = (0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2))
+        v = x.reshape(split).transpose(perm)
+    else:
+        v = conv_windows(x, k, stride, ((0, 0),) * nd, (1,) * nd)
+    return v.reshape(v.shape[:2 + nd] + (-1,))
+
+
+def max_pool_index(x, k, stride, padding):
+    """Flat index (within the window) of each window's first maximum; padding is -inf."""
+    return np.argmax(pool_windows(x, k, stride, padding, -np.inf), axis=-1)
+
+
+def max_pool_gather(c, idx, k, stride, padding):
+    """c read at the window positions ``idx`` (max_pool(x) is x read at its own indices)."""
+    win = pool_windows(c, k, stride, padding, 0)
+    return np.take_along_axis(win, idx[..., None], axis=-1)[..., 0]
+
+
+def max_pool_dx(g, idx, k, stride, padding, s):
+    """Each window's cotangent g added at window position ``idx`` of an input of spatial
+    shape s (one-hot and a reshape when the windows tile the input, else one strided add
+    per kernel offset)."""
+    nd = len(k)
+    n, c = g.shape[:2]
+    out = g.shape[2:]
+    kk = 1
+    for d in k:
+        kk *= d
+    padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
+    if tuple(stride) == tuple(k) and all(padded[i] == out[i] * k[i] for i in range(nd)):
+        hot = np.equal(idx[..., None], np.arange(kk)) * g[..., None]
+        hot = hot.reshape((n, c) + tuple(out) + tuple(k))
+        perm = (0, 1)
+        for i in range(nd):
+            perm += (2 + i, 2 + nd + i)
+        dx = hot.transpose(perm).reshape((n, c) + padded)
+    else:
+        dx = np.zeros((n, c) + padded, dtype=g.dtype)
+        for j, kj in enumerate(np.ndindex(*k)):
+            sl = tuple(slice(kj[i], kj[i] + stride[i] * (out[i] - 1) + 1, stride[i])
+                       for i in range(nd))
+            dx[(slice(None), slice(None)) + sl] += np.where(idx == j, g, 0)
+    if any(lo or hi for lo, hi in padding):
+        crop = tuple(slice(padding[i][0], padding[i][0] + s[i]) for i in range(nd))
+        dx = dx[(slice(None), slice(None)) + crop]
+    return dx
+
+
+for _fn in (conv_windows, conv_cols, conv_nd, conv_dw, conv_dx, pool_windows, max_pool_index,
+            max_pool_gather, max_pool_dx):
+    numeric.HELPERS[_fn.__name__] = _fn
+numeric.DEPENDS.update({
+    "conv_cols": ("conv_windows",), "conv_nd": ("conv_cols",), "conv_dw": ("conv_cols",),
+    "pool_windows": ("conv_windows",), "max_pool_index": ("pool_windows",),
+    "max_pool_gather": ("pool_windows",),
+})
+
+# ---------------------------------------------------------------- attributes
+
+
+def _tuple(name: str, what: str, v: Any, nd: int, lo: int) -> tuple[int, ...]:
+    vals = (v,) * nd if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
+    try:
+        vals = tuple(vals)
+    except TypeError:
+        raise SymbackError(f"{name}: {what} must be an int or a tuple of {nd} ints, "
+                           f"not {v!r}") from None
+    if len(vals) != nd or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                                  and a >= lo for a in vals):
+        raise SymbackError(f"{name}: {what} must be an int ≥ {lo} or a tuple of {nd} such ints, "
+                           f"not {v!r}")
+    return tuple(int(a) for a in vals)
+
+
+def _int_dims(name: str, shape: Shape, what: str) -> tuple[int, ...]:
+    if not all(isinstance(d, int) for d in shape):
+        raise ShapeError(f"{name}: the {what} dimensions must be ints (only the batch size may be "
+                         f"symbolic), got {fmt(shape)}", op=name, shapes=(shape,))
+    return tuple(shape)  # type: ignore[return-value]
+
+
+def normalize_padding(name: str, padding: Any, k: tuple[int, ...], stride: tuple[int, ...],
+                      dilation: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """``padding`` as ``(lo, hi)`` per spatial axis: an int, a tuple, pairs, "valid" or "same".
+
+    "same" (stride 1 only, as in PyTorch) pads d·(k − 1) in total, the extra one at the end.
+    """
+    nd = len(k)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise SymbackError(f"{name}: padding='same' needs stride 1 (as in PyTorch), "
+                                   f"got stride {stride}")
+            tot = [dilation[i] * (k[i] - 1) for i in range(nd)]
+            return tuple((t // 2, t - t // 2) for t in tot)
+        raise SymbackError(f"{name}: padding must be an int, a tuple, 'same' or 'valid', "
+                           f"not {padding!r}")
+    if isinstance(padding, (tuple, list)) and padding and all(
+            isinstance(p, (tuple, list)) for p in padding):
+        pairs = tuple(_tuple(name, "each padding pair", p, 2, 0) for p in padding)
+        if len(pairs) != nd:
+            raise SymbackError(f"{name}: padding needs {nd} (lo, hi) pairs, got {padding!r}")
+        return pairs  # type: ignore[return-value]
+    p = _tuple(name, "padding", padding, nd, 0)
+    return tuple((a, a) for a in p)
+
+
+def _out_dims(name: str, s: tuple[int, ...], k: tuple[int, ...], stride: tuple[int, ...],
+              padding: tuple[tuple[int, int], ...], dilation: tuple[int, ...]) -> tuple[int, ...]:
+    out = []
+    for i in range(len(k)):
+        span = dilation[i] * (k[i] - 1) + 1
+        size = s[i] + padding[i][0] + padding[i][1]
+        if size < span:
+            raise ShapeError(f"{name}: the (padded) input size {size} along spatial axis {i} is "
+                             f"smaller than the kernel's span {span}", op=name)
+        out.append((size - span) // stride[i] + 1)
+    return tuple(out)
+
+
+def _conv_attrs(args: tuple[Expr, ...], attrs: dict[str, Any], x_at: int, w_at: int | None,
+                name: str) -> dict[str, Any]:
+    x = args[x_at]
+    k = attrs.get("k") or _int_dims(name, args[w_at].shape[2:], "kernel")  # type: ignore[index]
+    nd = len(k)
+    stride = _tuple(name, "stride", attrs.get("stride", 1), nd, 1)
+    dilation = _tuple(name, "dilation", attrs.get("dilation", 1), nd, 1)
+    padding = attrs.get("padding", 0)
+    if not (isinstance(padding, tuple) and all(isinstance(p, tuple) for p in padding)
+            and len(padding) == nd):
+        padding = normalize_padding(name, padding, k, stride, dilation)
+    groups = attrs.get("groups", 1)
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise SymbackError(f"{name}: groups must be a positive int, not {groups!r}")
+    out = {"stride": stride, "padding": padding, "dilation": dilation, "groups": int(groups)}
+    for extra in ("k", "s"):
+        if extra in attrs:
+            out[extra] = tuple(int(a) for a in attrs[extra])
+    del x
+    return out
+
+
+def _conv_shape(shapes: tuple[Shape, ...], *, stride: Any, padding: Any, dilation: Any,
+                groups: int) -> Shape:
+    xs, ws = shapes
+    nd = len(ws) - 2
+    if nd < 1 or len(xs) != nd + 2:
+        raise ShapeError(f"conv: x {fmt(xs)} must be (N, C, *spatial) and w {fmt(ws)} "
+                         f"(C_out, C_in/groups, *kernel) with the same number of spatial axes",
+                         op="conv", shapes=shapes)
+    s = _int_dims("conv", xs[1:], "channel and spatial")
+    wd = _int_dims("conv", ws, "weight")
+    if s[0] % groups or wd[0] % groups or s[0] // groups != wd[1]:
+        raise ShapeError(f"conv: x {fmt(xs)} has {s[0]} channels, w {fmt(ws)} expects "
+                         f"{wd[1]} per group with groups={groups} (C_in = groups · w.shape[1], "
+                         f"and groups must divide C_out = {wd[0]})", op="conv", shapes=shapes)
+    out = _out_dims("conv", s[1:], wd[2:], stride, padding, dilation)
+    return (xs[0], wd[0]) + out
+
+
+def _conv_numpy(args: list[str], kw: dict[str, Any]) -> str:
+    return (f"conv_nd({args[0]}, {args[1]}, {kw['stride']}, {kw['padding']}, {kw['dilation']}, "
+            f"{kw['groups']})")
+
+
+def _kw(node_kw: dict[str, Any]) -> dict[str, Any]:
+    return {k: node_kw[k] for k in ("stride", "padding", "dilation", "groups")}
+
+
+def _conv_vjp(g: Expr, out: Expr, x: Expr, w: Expr, **kw: Any) -> tuple[Expr, Expr]:
+    """x̄ = conv_dx(ȳ, w),  w̄ = conv_dw(x, ȳ)."""
+    s = tuple(x.shape[2:])
+    k = tuple(w.shape[2:])
+    return conv_dx_op(g, w, s=s, **_kw(kw)), conv_dw_op(x, g, k=k, **_kw(kw))
+
+
+def _bilinear_jvp(fa: Any, fb: Any) -> Any:
+    """ẏ = f(ȧ, b) + f(a, ḃ) for a bilinear f (tangents without batch axes)."""
+    def jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr, **kw: Any) -> Expr | None:
+        ta, tb = ts
+        for t, arg in ((ta, a), (tb, b)):
+            if t is not None and t.ndim != arg.ndim:
+                raise SymbackError(f"{out.op.name}: forward mode with batched tangents (a "
+                                   "Jacobian) is not supported; use sb.grad / sb.vjp / sb.hvp")
+        terms = []
+        if ta is not None:
+            terms.append(fa(ta, b, **kw))
+        if tb is not None:
+            terms.append(fb(a, tb, **kw))
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else add(terms[0], terms[1])
+    return jvp
+
+
+def _conv_latex(args: list[str], kw: dict[str, Any]) -> str:
+    return rf"\operatorname{{conv}}({args[0]}, {args[1]})"
+
+
+conv_op = register(Op(
+    "conv", 2, _conv_shape, numpy=_conv_numpy, helpers=("conv_nd",),
+    normalize=lambda args, attrs: _conv_attrs(args, attrs, 0, 1, "conv"),
+    vjp=_conv_vjp,
+    jvp=_bilinear_jvp(lambda a, b, **kw: conv_op(a, b, **_kw(kw)),
+                      lambda a, b, **kw: conv_op(a, b, **_kw(kw))),
+    text=Notation(lambda a, kw: f"nn.conv({a[0]}, {a[1]}, stride={kw['stride']}, "
+                  f"padding={kw['padding']}, dilation={kw['dilation']}, groups={kw['groups']})"),
+    latex=Notation(_conv_latex, ATOM),
+    doc="y = conv(x, w): y[n,f,o] = Σ_{c,k} w[f,c,k] x_pad[n,c,s⊙o + d⊙k];  "
+        "x̄ = conv_dx(ȳ, w) (transposed convolution), w̄ = conv_dw(x, ȳ)",
+))
+
+
+def _dx_shape(shapes: tuple[Shape, ...], *, s: tuple[int, ...], stride: Any, padding: Any,
+              dilation: Any, groups: int) -> Shape:
+    gs, ws = shapes
+    return (gs[0], ws[1] * groups) + tuple(s)
+
+
+def _dx_vjp(c: Expr, out: Expr, g: Expr, w: Expr, **kw: Any) -> tuple[Expr, Expr]:
+    """⟨c, conv_dx(g, w)⟩ = ⟨conv(c, w), g⟩:  ḡ = conv(c, w),  w̄ = conv_dw(c, g)."""
+    return conv_op(c, w, **_kw(kw)), conv_dw_op(c, g, k=tuple(w.shape[2:]), **_kw(kw))
+
+
+conv_dx_op = register(Op(
+    "conv_dx", 2, _dx_shape,
+    numpy=lambda a, kw: (f"conv_dx({a[0]}, {a[1]}, {kw['s']}, {kw['stride']}, {kw['padding']}, "
+                         f"{kw['dilation']}, {kw['groups']})"),
+    helpers=("conv_dx",),
+    normalize=lambda args, attrs: _conv_attrs(args, attrs, 0, 1, "conv_dx"),
+    vjp=_dx_vjp,
+    jvp=_bilinear_jvp(lambda a, b, **kw: conv_dx_op(a, b, **kw),
+                      lambda a, b, **kw: conv_dx_op(a, b, **kw)),
+    latex=Notation(lambda a, kw: rf"\operatorname{{conv}}^{{T}}({a[0]}, {a[1]})", ATOM),
+    doc="x̄ = conv_dx(g, w) = ∂⟨g, conv(x, w)⟩/∂x (a transposed convolution: the im2col "
+        "columns g·w added back);  ḡ = conv(c, w), w̄ = conv_dw(c, g)",
+))
+
+
+def _dw_shape(shapes: tuple[Shape, ...], *, k: tuple[int, ...], stride: Any, padding: Any,
+              dilation: Any, groups: int) -> Shape:
+    xs, gs = shapes
+    c = xs[1]
+    if not isinstance(c, int):
+        raise ShapeError(f"conv_dw: channels must be an int, got {fmt(xs)}", op="conv_dw")
+    return (gs[1], c // groups) + tuple(k)
+
+
+def _dw_vjp(c: Expr, out: Expr, x: Expr, g: Expr, **kw: Any) -> tuple[Expr, Expr]:
+    """⟨c, conv_dw(x, g)⟩ = ⟨g, conv(x, c)⟩:  x̄ = conv_dx(g, c),  ḡ = conv(x, c)."""
+    return (conv_dx_op(g, c, s=tuple(x.shape[2:]), **_kw(kw)), conv_op(x, c, **_kw(kw)))
+
+
+conv_dw_op = register(Op(
+    "conv_dw", 2, _dw_shape,
+    numpy=lambda a, kw: (f"conv_dw({a[0]}, {a[1]}, {kw['k']}, {kw['stride']}, {kw['padding']}, "
+                         f"{kw['dilation']}, {kw['groups']})"),
+    helpers=("conv_dw",),
+    normalize=lambda args, attrs: _conv_attrs(args, attrs, 0, None, "conv_dw"),
+    vjp=_dw_vjp,
+    jvp=_bilinear_jvp(lambda a, b, **kw: conv_dw_op(a, b, **kw),
+                      lambda a, b, **kw: conv_dw_op(a, b, **kw)),
+    latex=Notation(lambda a, kw: rf"\operatorname{{conv}}({a[0]}, {a[1]})_{{w}}", ATOM),
+    doc="w̄ = conv_dw(x, g) = ∂⟨g, conv(x, w)⟩/∂w (x correlated with g);  "
+        "x̄ = conv_dx(g, c), ḡ = conv(x, c)",
+))
+
+# ---------------------------------------------------------------- max pooling
+
+
+def _pool_attrs(name: str, xs: Shape, attrs: dict[str, Any]) -> dict[str, Any]:
+    nd = len(xs) - 2
+    if nd < 1:
+        raise ShapeError(f"{name}: x must be (N, C, *spatial), got {fmt(xs)}", op=name,
+                         shapes=(xs,))
+    k = _tuple(name, "kernel_size", attrs["k"], nd, 1)
+    stride = attrs.get("stride")
+    stride = k if stride is None else _tuple(name, "stride", stride, nd, 1)
+    padding = attrs.get("padding", 0)
+    if not (isinstance(padding, tuple) and all(isinstance(p, tuple) for p in padding)):
+        padding = normalize_padding(name, padding, k, stride, (1,) * nd)
+    for i in range(nd):
+        if 2 * max(padding[i]) > k[i]:
+            raise SymbackError(f"{name}: padding {padding[i]} must be at most half the kernel "
+                               f"size {k[i]} (as in PyTorch)")
+    out = {"k": k, "stride": stride, "padding": padding}
+    if "s" in attrs:
+        out["s"] = tuple(int(a) for a in attrs["s"])
+    return out
+
+
+def _pool_shape(shapes: tuple[Shape, ...], *, k: Any, stride: Any, padding: Any) -> Shape:
+    xs = shapes[0]
+    s = _int_dims("max_pool", xs[2:], "spatial")
+    return tuple(xs[:2]) + _out_dims("max_pool", s, k, stride, padding, (1,) * len(k))
+
+
+def _pool_src(fn: str, n: int, extra: str = "") -> Any:
+    def src(a: list[str], kw: dict[str, Any]) -> str:
+        tail = f", {kw[extra]}" if extra else ""
+        return f"{fn}({', '.join(a[:n])}, {kw['k']}, {kw['stride']}, {kw['padding']}{tail})"
+    return src
+
+
+def _pkw(kw: dict[str, Any]) -> dict[str, Any]:
+    return {k: kw[k] for k in ("k", "stride", "padding")}
+
+
+def _pool_norm(name: str, at: int) -> Any:
+    return lambda args, attrs: _pool_attrs(name, args[at].shape if at >= 0 else
+                                           (None, None) + tuple(attrs["s"]), attrs)
+
+
+max_pool_index_op = register(Op(
+    "max_pool_index", 1, _pool_shape, numpy=_pool_src("max_pool_index", 1),
+    helpers=("max_pool_index",), normalize=_pool_norm("max_pool_index", 0),
+    dtype=lambda args, **kw: "int64",
+    # integer positions, locally constant in x: derivative zero (as comparisons)
+    vjp=lambda g, out, x, **kw: (None,), jvp=lambda ts, out, x, **kw: None,
+    latex=Notation(lambda a, kw: rf"\operatorname{{argmax}}_{{\text{{window}}}}({a[0]})", ATOM),
+    doc="i = the position of each window's first maximum of x (integers; derivative zero)",
+))
+
+
+def _gather_shape(shapes: tuple[Shape, ...], *, k: Any, stride: Any, padding: Any) -> Shape:
+    cs, js = shapes
+    if tuple(cs[:2]) != tuple(js[:2]) or _pool_shape((cs,), k=k, stride=stride,
+                                                     padding=padding) != tuple(js):
+        raise ShapeError(f"max_pool_gather: c {fmt(cs)} and the window indices {fmt(js)} do not "
+                         f"fit", op="max_pool_gather", shapes=shapes)
+    return tuple(js)
+
+
+max_pool_gather_op = register(Op(
+    "max_pool_gather", 2, _gather_shape, numpy=_pool_src("max_pool_gather", 2),
+    helpers=("max_pool_gather",), normalize=_pool_norm("max_pool_gather", 0),
+    dtype=lambda args, **kw: args[0].dtype,
+    vjp=lambda g, out, c, i, **kw: (max_pool_dx_op(g, i, s=tuple(c.shape[2:]), **_pkw(kw)),
+                                    None),
+    jvp=lambda ts, out, c, i, **kw: (max_pool_gather_op(ts[0], i, **_pkw(kw))
+                                     if ts[0] is not None and ts[0].ndim == c.ndim else None),
+    text=Notation(lambda a, kw: f"nn.max_pool({a[0]}, {kw['k']}, stride={kw['stride']}, "
+                  f"padding={kw['padding']})"),
+    latex=Notation(lambda a, kw: rf"\operatorname{{maxpool}}({a[0]})", ATOM),
+    doc="y = c read at each window's first maximum (max_pool(x) is x read at argmax x);  "
+        "c̄ = max_pool_dx(ȳ, i), and nothing through the integer positions i",
+))
+
+
+max_pool_dx_op = register(Op(
+    "max_pool_dx", 2, lambda shapes, *, k, stride, padding, s: tuple(shapes[0][:2]) + tuple(s),
+    numpy=_pool_src("max_pool_dx", 2, "s"), helpers=("max_pool_dx",),
+    normalize=_pool_norm("max_pool_dx", -1), dtype=lambda args, **kw: args[0].dtype,
+    vjp=lambda c, out, g, i, **kw: (max_pool_gather_op(c, i, **_pkw(kw)), None),
+    jvp=lambda ts, out, g, i, **kw: (max_pool_dx_op(ts[0], i, s=kw["s"], **_pkw(kw))
+                                     if ts[0] is not None and ts[0].ndim == g.ndim else None),
+    latex=Notation(lambda a, kw: rf"\operatorname{{maxpool}}^{{T}}({a[0]})", ATOM),
+    doc="x̄ = max_pool_dx(g, i): each window's g added at its position i (zero elsewhere);  "
+        "ḡ = max_pool_gather(c, i)",
+))
+
+
+def max_pool(x: Expr, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Expr:
+    """max_pool(x) = x read at the first maximum of each window: one index node shared by the
+    forward value and every derivative."""
+    i = max_pool_index_op(x, k=kernel_size, stride=stride, padding=padding)
+    return max_pool_gather_op(x, i, **{k: v for k, v in i.kw.items()})
+
+
+def conv_output_size(s: int, k: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
+    """⌊(s + 2p − d(k − 1) − 1)/stride⌋ + 1, the framework formula (for docs and tests)."""
+    return math.floor((s + 2 * padding - dilation * (k - 1) - 1) / stride) + 1
