@@ -149,11 +149,11 @@ vector_norm_op = register(Op(
 
 
 def vector_norm(x: Any, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Expr:
-    """NumPy 2's ``linalg.vector_norm``: (Σ |xᵢ|^ord)^(1/ord) over ``axis`` (all axes by
-    default; several allowed), ord 2, 1, inf (max |xᵢ|), -inf (min |xᵢ|) or any p ≠ 0.
+    """NumPy 2's ``linalg.vector_norm``: (Σ abs(xᵢ)^ord)^(1/ord) over ``axis`` (all axes by
+    default; several allowed), ord 2, 1, inf (max abs(xᵢ)), -inf (min abs(xᵢ)) or any p ≠ 0.
 
     Derivative: x/‖x‖₂ for ord 2, sign(x) for ord 1, sign(x) on the extreme entries for
-    ±inf (ties split evenly), sign(x)|x|^{p−1}/‖x‖^{p−1} otherwise; at x = 0 it is zero
+    ±inf (ties split evenly), sign(x)abs(x)^{p−1}/‖x‖^{p−1} otherwise; at x = 0 it is zero
     (not NaN).
 
     >>> import symback as sb
@@ -167,7 +167,7 @@ def matrix_norm(x: Any, ord: Any = "fro", keepdims: bool = False, axis: Any = (-
                 ) -> Expr:
     """NumPy 2's ``linalg.matrix_norm`` over the last two axes (or ``axis``): 'fro'
     (√Σ xᵢⱼ²), 'nuc' (Σ σᵢ), 2 / -2 (largest / smallest singular value), 1 / -1 (max / min
-    column sum of |x|), inf / -inf (max / min row sum of |x|). A plain function over
+    column sum of abs(x)), inf / -inf (max / min row sum of abs(x)). A plain function over
     ``vector_norm``, ``svd`` and ``sum``; the 2 and 'nuc' norms assume distinct singular
     values (``svd``'s derivative).
 
