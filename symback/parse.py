@@ -55,6 +55,11 @@ _NUMPY_LINALG = (
 for _family in (_NUMPY_CONTRACT,):
     FUNCTIONS.update(dict.fromkeys(_family, "symback"))
 FUNCTIONS.update({f"linalg.{_name}": "linalg" for _name in _NUMPY_LINALG})
+#: sb.nn's layers (issue 13), read as nn.gelu(x), nn.conv(x, w, ...)
+_NN = ("conv", "conv1d", "conv2d", "conv3d", "max_pool", "avg_pool", "layer_norm", "batch_norm",
+       "embedding", "dropout", "gelu", "silu", "leaky_relu", "elu", "cross_entropy",
+       "scaled_dot_product_attention", "multi_head_attention", "linear")
+FUNCTIONS.update({f"nn.{_name}": "nn" for _name in _NN})
 
 #: The sub-namespaces a dotted name may start with (``linalg.norm(x)``), each a module
 #: ``symback.<name>``; a dotted name is read only if the whole of it is in FUNCTIONS.

@@ -637,3 +637,19 @@ def test_float32_gradients_stay_float32(name):
          "inv": lambda: sb.inv(K)}[name]()
     assert y.dtype == "float32"
     assert sb.grad(sb.sum(y), K).dtype == "float32"
+
+
+def test_parser_reads_whitelisted_dotted_names_only():
+    x = sb.tensor("x", (3,))
+    assert sb.parse("linalg.norm(x, ord=1)", {"x": (3,)}) is L.norm(x, 1)
+    assert sb.parse("nn.silu(x)", {"x": (3,)}) is sb.nn.silu(x)
+    X, W = sb.tensor("X", (1, 2, 5, 5)), sb.tensor("W", (3, 2, 3, 3))
+    c = sb.nn.conv(X, W)
+    assert sb.parse(str(c), {"X": X.shape, "W": W.shape}) is c
+    for text, where in [("linalg.__class__(x)", 0), ("linalg.nrom(x)", 0), ("os.system(x)", 2),
+                        ("np.linalg.norm(x)", 2), ("linalg.norm.T(x)", 0)]:
+        with pytest.raises(sb.ParseError) as info:
+            sb.parse(text, {"x": (3,)})
+        assert info.value.position >= where, (text, info.value)
+    with pytest.raises(sb.ParseError, match="did you mean linalg.norm"):
+        sb.parse("linalg.nrom(x)", {"x": (3,)})
