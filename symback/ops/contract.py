@@ -378,7 +378,19 @@ tensordot_op = register(Op(
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Expr:
-    """NumPy's tensordot: contract ``axes`` (an int, or a pair of axis lists) of a and b."""
+    """NumPy's ``tensordot``: C = Σ over the paired axes of a ⊗ b, the free axes of a then
+    of b. ``axes`` is an int k (the last k axes of a with the first k of b) or a pair of
+    axis lists ``([i, …], [j, …])``.
+
+    Derivative: ā = ȳ contracted with b over b's free axes (axes put back in a's order);
+    b̄ likewise. A plain matrix product simplifies to ``@``.
+
+    >>> import symback as sb
+    >>> sb.tensordot(sb.tensor("A", (2, 3, 4)), sb.tensor("B", (3, 4, 5))).shape
+    (2, 5)
+    >>> sb.tensordot(sb.tensor("A", (3, 2)), sb.tensor("B", (3, 4)), axes=([0], [0])).shape
+    (2, 4)
+    """
     return tensordot_op(a, b, axes=axes)
 
 
@@ -420,7 +432,17 @@ def inner(a: Any, b: Any) -> Expr:
 
 
 def outer_fn(a: Any, b: Any) -> Expr:
-    """NumPy's ``outer``: ``outer(a, b)[i, j] = a.ravel()[i] b.ravel()[j]`` (a bᵀ)."""
+    """NumPy's ``outer``: ``outer(a, b)[i, j] = a.ravel()[i] b.ravel()[j]`` (a bᵀ; N-D
+    operands are flattened first, as NumPy does).
+
+    Derivative: ā = ȳ b, b̄ = ȳᵀ a (reshaped back to the operands' shapes).
+
+    >>> import symback as sb
+    >>> print(sb.latex(sb.outer(sb.vector("a", 3), sb.vector("b", 2))))
+    a b^{T}
+    >>> sb.outer(sb.matrix("A", 2, 2), sb.vector("b", 3)).shape
+    (4, 3)
+    """
     from .shape import reshape
 
     ea, eb = as_expr(a), as_expr(b)

@@ -81,7 +81,15 @@ def tril(m: Any, k: int = 0) -> Expr:
 
 
 def triu(m: Any, k: int = 0) -> Expr:
-    """NumPy's ``triu``: the upper triangle of ``m`` (entries below diagonal ``k`` zeroed)."""
+    """NumPy's ``triu``: the upper triangle of ``m`` (entries below diagonal ``k`` zeroed),
+    for a matrix or a stack of matrices. Linear: the gradient is ``triu(ḡ, k)``.
+
+    >>> import numpy as np, symback as sb
+    >>> X = sb.matrix("X", 2, 2)
+    >>> sb.lambdify([X], sb.grad(sb.sum(sb.triu(X)), X))(np.zeros((2, 2)))
+    array([[1., 1.],
+           [0., 1.]])
+    """
     return triu_op(m, k=k)
 
 
