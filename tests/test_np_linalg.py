@@ -653,3 +653,18 @@ def test_parser_reads_whitelisted_dotted_names_only():
         assert info.value.position >= where, (text, info.value)
     with pytest.raises(sb.ParseError, match="did you mean linalg.norm"):
         sb.parse("linalg.nrom(x)", {"x": (3,)})
+
+
+def test_einsum_views_keep_their_base_alive():
+    """np.einsum('ij->ji') and ('ii->i') return views: the generated code must not reuse the
+    operand's buffer (a fuzz case once read overwritten memory in float32)."""
+    for dtype in ("float64", "float32"):
+        x = sb.tensor("x", (2,), dtype=dtype)
+        y = sb.einsum("ij->ji", sb.reshape(sb.where(x > 0.0, 0.5, x) * 2.0, (1, 2))) + 0.0
+        got = sb.lambdify([x], [y, y * 3.0])(np.array([1.0, 2.0], dtype=dtype))
+        np.testing.assert_allclose(got[0], [[1.0], [1.0]])
+        np.testing.assert_allclose(got[1], [[3.0], [3.0]])
+        X = sb.tensor("X", (3, 3), dtype=dtype)
+        d = sb.einsum("ii->i", sb.exp(X))
+        got = sb.lambdify([X], [d, sb.exp(X) * 2.0])(np.zeros((3, 3), dtype=dtype))
+        np.testing.assert_allclose(got[0], np.ones(3))

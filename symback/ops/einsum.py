@@ -207,6 +207,9 @@ def _einsum_text(args: list[str], kw: dict[str, Any]) -> str:
 einsum_op = register(Op(
     "einsum", None, _einsum_shape, numpy=_einsum_numpy, normalize=_einsum_norm,
     simplify=_einsum_simplify,
+    # np.einsum returns a view of a single operand for a transpose or a diagonal ('ij->ji',
+    # 'ii->i'): the code generator must keep that operand's buffer alive and copy outputs
+    view=True,
     vjp=_einsum_vjp, jvp=_einsum_jvp,
     text=Notation(_einsum_text), latex=Notation(_einsum_latex, MUL, ATOM), sympy=_einsum_sympy,
     doc="Einstein summation y[out] = Σ over the indices not in the output of Π operands "
