@@ -305,9 +305,47 @@ def _source_of(fn: Any) -> str:
     return src
 
 
+# --------------------------------------------------------------------------- backends
+#
+# backend name -> compile function, or "module:function" imported on first use (so an
+# optional library is imported only when its backend is asked for). A compile function
+# is called as fn(args, outputs, compiled, single, order=..., check=..., check_finite=...)
+# with the symbols, the expressions as given, the same after the rule tables (what to
+# compile), ``single`` (True: one output; False: a tuple; "value_and_grad": (value,
+# [gradients])) and ``order`` the toposort of ``compiled`` (or None); it returns the
+# callable; ``backend_options`` given to lambdify arrive as keyword arguments too.
+# "numpy" is this module's generator.
+
+BACKENDS: dict[str, Callable[..., Any] | str] = {
+    "llvm": "symback.native:compile_llvm",
+}
+
+
+def register_backend(name: str, compile_fn: Callable[..., Any] | str) -> None:
+    """Add (or replace) a backend: ``lambdify(..., backend=name)`` then calls ``compile_fn``
+    (or imports it from ``"module:function"`` on first use). See :data:`BACKENDS`."""
+    if name == "numpy":
+        raise SymbackError("register_backend: 'numpy' is the built-in backend")
+    BACKENDS[name] = compile_fn
+
+
+def _backend(name: str) -> Callable[..., Any]:
+    fn = BACKENDS.get(name)
+    if fn is None:
+        known = ", ".join(repr(k) for k in ["numpy", *BACKENDS])
+        raise SymbackError(f"lambdify: unknown backend {name!r} (known: {known})")
+    if isinstance(fn, str):
+        import importlib
+
+        module, attr = fn.split(":")
+        fn = BACKENDS[name] = getattr(importlib.import_module(module), attr)
+    return fn
+
+
 def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
              check: bool = True, rewrite: bool = True,
-             check_finite: bool = False, _shape: Any = None) -> CompiledFunction:
+             check_finite: bool = False, backend: str = "numpy",
+             backend_options: dict[str, Any] | None = None, _shape: Any = None) -> Any:
     """Compile ``exprs`` into one NumPy function of ``args`` (symbols), like ``sympy.lambdify``.
 
     Returns one ``np.ndarray`` for a single expression, a tuple for a list (an output
@@ -324,6 +362,10 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     ``check_finite=True`` is a debug mode: every argument and every node's value
     is checked as soon as it is computed, and the first NaN or infinity raises a
     ``SymbackError`` naming that node and its formula (slower; no inlining).
+    ``backend`` picks the code generator: ``"numpy"`` (this module), ``"llvm"``
+    (scalar float64 graphs as machine code, :mod:`symback.native`; the ``native``
+    extra), or any name added with :func:`register_backend`; ``backend_options`` are
+    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level).
 
     >>> import symback as sb
     >>> x = sb.vector("x", 3)
@@ -331,6 +373,10 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     >>> float(f([1.0, 2.0, 3.0]))
     14.0
     """
+    compile_other = None if backend == "numpy" else _backend(backend)
+    if backend_options and compile_other is None:
+        raise SymbackError(f"lambdify: the numpy backend takes no backend_options "
+                           f"(got {', '.join(map(str, backend_options))})")
     arg_list = [args] if isinstance(args, Expr) else list(args)
     single = not isinstance(exprs, (list, tuple)) if _shape is None else _shape
     outs = [as_expr(e) for e in ([exprs] if single is True else exprs)]
@@ -357,6 +403,11 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
         compiled_outs = optimize(outs, order)
         if any(c is not o for c, o in zip(compiled_outs, outs)):
             order = None  # rewritten: _generate sorts the new graph
+    if compile_other is not None:
+        with gc_paused():
+            return compile_other(arg_list, outs, compiled_outs, single, order=order,
+                                 check=check, check_finite=check_finite,
+                                 **(backend_options or {}))
     with _COUNTER_LOCK:
         k = next(_COUNTER)
     filename = f"<symback-{k}>"
@@ -829,7 +880,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
 
 def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
                    check: bool = True, rewrite: bool = True,
-                   check_finite: bool = False) -> CompiledFunction:
+                   check_finite: bool = False, backend: str = "numpy",
+                   backend_options: dict[str, Any] | None = None) -> Any:
     """Compile ``y`` and its gradients: the callable returns ``(value, [gradients])``.
 
     ``wrt`` is one symbol or a list; ``args`` defaults to every free symbol of
@@ -854,8 +906,9 @@ def value_and_grad(y: Any, wrt: Any, args: Sequence[Expr] | None = None, *,
         y = stabilize(y)
     grads = grad(y, wrt_list)
     inner = lambdify(args, [y] + list(grads), check=check, rewrite=rewrite,
-                     check_finite=check_finite, _shape=_VALUE_AND_GRAD)
-    return _ValueAndGrad(inner)
+                     check_finite=check_finite, backend=backend,
+                     backend_options=backend_options, _shape=_VALUE_AND_GRAD)
+    return _ValueAndGrad(inner) if backend == "numpy" else inner
 
 
 _VALUE_AND_GRAD = "value_and_grad"  # the generated code returns (value, [gradients]) itself

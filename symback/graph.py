@@ -126,6 +126,11 @@ class Op:
             ``math`` module): small all-scalar float64 functions try this form first (4x
             faster than NumPy's ufuncs on floats) and fall back to ``numpy`` when it raises
             (``math.log(0.0)``, ``math.exp(1000.0)``), so the results are NumPy's.
+        llvm: optional native scalar form for ``lambdify(..., backend="llvm")`` (float64
+            in, float64 or an ``i1`` boolean out): an LLVM instruction name (``"fadd"``),
+            a function (``"@llvm.sin.f64"`` an intrinsic, ``"@tanh"`` the C library's), or
+            a callable ``(emitter, *args) -> value`` over :class:`symback.native.Emitter`.
+            Ops without one make that backend refuse the graph, naming the op.
     """
 
     name: str
@@ -150,6 +155,7 @@ class Op:
     weak: bool = False
     numpy_out: str | Callable[[list[str], dict[str, Any]], str] | None = None
     scalar: str | None = None
+    llvm: str | Callable[..., str] | None = None
 
     def __repr__(self) -> str:
         return f"Op({self.name})"

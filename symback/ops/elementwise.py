@@ -179,7 +179,7 @@ add = elementwise(
     "add", 2, "{0} + {1}", lambda g, out, a, b: (g, g),
     # the output buffer positionally: 0.4 µs less per call than out= (NumPy 2 deprecates
     # it only for maximum and minimum, which keep out=)
-    numpy_out="np.add({0}, {1}, {out})",
+    numpy_out="np.add({0}, {1}, {out})", llvm="fadd",
     text=infix(" + ", ADD), latex=infix(" + ", ADD), simplify=_add_simplify,
     doc="y = a + b;  ā = ȳ, b̄ = ȳ",
 )
@@ -196,7 +196,7 @@ def _sub_simplify(a: Expr, b: Expr) -> Expr | None:
 
 
 sub = elementwise(
-    "sub", 2, "{0} - {1}", lambda g, out, a, b: (g, neg(g)),
+    "sub", 2, "{0} - {1}", lambda g, out, a, b: (g, neg(g)), llvm="fsub",
     numpy_out="np.subtract({0}, {1}, {out})",
     text=infix(" - ", ADD), latex=infix(" - ", ADD), simplify=_sub_simplify,
     doc="y = a - b;  ā = ȳ, b̄ = -ȳ",
@@ -230,7 +230,7 @@ def _mul_simplify(a: Expr, b: Expr) -> Expr | None:
 mul = elementwise(
     "mul", 2, "{0} * {1}", lambda g, out, a, b: (None if a.is_const else mul(g, b),
                                                   None if b.is_const else mul(g, a)),
-    numpy_out="np.multiply({0}, {1}, {out})",
+    numpy_out="np.multiply({0}, {1}, {out})", llvm="fmul",
     text=infix(" * ", MUL), latex=Notation("{0} \\odot {1}", MUL, (MUL, MUL + 1), _mul_latex),
     simplify=_mul_simplify,
     doc="y = a ⊙ b;  ā = ȳ ⊙ b, b̄ = ȳ ⊙ a",
@@ -250,7 +250,7 @@ def _div_simplify(a: Expr, b: Expr) -> Expr | None:
 div = elementwise(
     "div", 2, "{0} / {1}",
     lambda g, out, a, b: (div(g, b), neg(div(mul(g, out), b))),
-    numpy_out="np.divide({0}, {1}, {out})",
+    numpy_out="np.divide({0}, {1}, {out})", llvm="fdiv",
     text=infix(" / ", MUL), latex=Notation("{0} \\oslash {1}", MUL, (MUL, MUL + 1), _div_latex),
     simplify=_div_simplify,
     doc="y = a ⊘ b;  ā = ȳ ⊘ b, b̄ = -ȳ ⊙ y ⊘ b",
@@ -269,7 +269,7 @@ def _neg_simplify(a: Expr) -> Expr | None:
 
 neg = elementwise(
     "neg", 1, "-{0}", lambda g, out, a: (neg(g),),
-    numpy_out="np.negative({0}, {out})",
+    numpy_out="np.negative({0}, {out})", llvm="fneg",
     text=prefix("-", NEG), latex=Notation("-{0}", ADD, MUL), simplify=_neg_simplify,
     doc="y = -a;  ā = -ȳ",
 )
@@ -323,9 +323,16 @@ def _pow_out(args: list[str], attrs: dict[str, Any]) -> str:
     return f"np.power({args[0]}, {args[1]}, {attrs['_out']})"
 
 
+def _pow_llvm(e: Any, a: str, b: str) -> str:
+    """a^b natively: a literal 2 as a * a (as the NumPy form), else the C library's pow."""
+    if e.number(b) == 2.0:
+        return e.fmul(a, a)
+    return e.call("llvm.pow.f64", a, b)
+
+
 pow_ = elementwise(
     "pow", 2, _pow_numpy, _pow_vjp,  # type: ignore[arg-type]
-    numpy_out=_pow_out,
+    numpy_out=_pow_out, llvm=_pow_llvm,
     text=infix(" ** ", POW, "right"),
     # a base with a superscript of its own (X^{T}, X^{-1}) needs parentheses
     latex=Notation("{0}^{{{1}}}", POW, (POSTFIX + 1, LOWEST)),
@@ -338,65 +345,78 @@ pow_ = elementwise(
 exp = elementwise(
     "exp", 1, "np.exp({0})", lambda g, out, a: (mul(g, out),),
     numpy_out="np.exp({0}, {out})",
-    scalar="_m.exp({0})",
+    scalar="_m.exp({0})", llvm="@llvm.exp.f64",
     latex=_fn_latex(r"\exp"), doc="y = exp(a);  ā = ȳ ⊙ y (reuses the forward value)",
 )
 log = elementwise(
     "log", 1, "np.log({0})", lambda g, out, a: (div(g, a),),
     numpy_out="np.log({0}, {out})",
-    scalar="_m.log({0})",
+    scalar="_m.log({0})", llvm="@llvm.log.f64",
     latex=_fn_latex(r"\log"), doc="y = log(a);  ā = ȳ ⊘ a",
 )
 log1p = elementwise(
     "log1p", 1, "np.log1p({0})", lambda g, out, a: (div(g, add(1.0, a)),),
     numpy_out="np.log1p({0}, {out})",
-    scalar="_m.log1p({0})",
+    scalar="_m.log1p({0})", llvm="@log1p",
     latex=Notation(r"\log(1 + {0})", ATOM), doc="y = log(1 + a), accurate near 0;  ā = ȳ ⊘ (1 + a)",
 )
 expm1 = elementwise(
     "expm1", 1, "np.expm1({0})", lambda g, out, a: (mul(g, add(out, 1.0)),),
     numpy_out="np.expm1({0}, {out})",
-    scalar="_m.expm1({0})",
+    scalar="_m.expm1({0})", llvm="@expm1",
     latex=Notation(r"\exp({0}) - 1", ADD), doc="y = exp(a) - 1, accurate near 0;  ā = ȳ ⊙ (y + 1)",
 )
 sqrt = elementwise(
     "sqrt", 1, "np.sqrt({0})", lambda g, out, a: (div(mul(0.5, g), out),),
     numpy_out="np.sqrt({0}, {out})",
-    scalar="_m.sqrt({0})",
+    scalar="_m.sqrt({0})", llvm="@llvm.sqrt.f64",
     latex=Notation(r"\sqrt{{{0}}}", ATOM), doc="y = √a;  ā = ȳ ⊘ (2 y)",
 )
 sin = elementwise(
     "sin", 1, "np.sin({0})", lambda g, out, a: (mul(g, cos(a)),),
     numpy_out="np.sin({0}, {out})",
-    scalar="_m.sin({0})",
+    scalar="_m.sin({0})", llvm="@llvm.sin.f64",
     latex=_fn_latex(r"\sin"), doc="y = sin a;  ā = ȳ ⊙ cos a",
 )
 cos = elementwise(
     "cos", 1, "np.cos({0})", lambda g, out, a: (neg(mul(g, sin(a))),),
     numpy_out="np.cos({0}, {out})",
-    scalar="_m.cos({0})",
+    scalar="_m.cos({0})", llvm="@llvm.cos.f64",
     latex=_fn_latex(r"\cos"), doc="y = cos a;  ā = -ȳ ⊙ sin a",
 )
 tan = elementwise(
     "tan", 1, "np.tan({0})", lambda g, out, a: (mul(g, add(1.0, mul(out, out))),),
     numpy_out="np.tan({0}, {out})",
-    scalar="_m.tan({0})",
+    scalar="_m.tan({0})", llvm="@tan",
     latex=_fn_latex(r"\tan"), doc="y = tan a;  ā = ȳ ⊙ (1 + y²)",
 )
 tanh = elementwise(
     "tanh", 1, "np.tanh({0})", lambda g, out, a: (mul(g, sub(1.0, mul(out, out))),),
     numpy_out="np.tanh({0}, {out})",
-    scalar="_m.tanh({0})",
+    scalar="_m.tanh({0})", llvm="@tanh",
     latex=_fn_latex(r"\tanh"), doc="y = tanh a;  ā = ȳ ⊙ (1 - y²)",
 )
+def _sigmoid_llvm(e: Any, a: str) -> str:
+    """σ(a) natively, as numeric.sigmoid: t = e^{-|a|}, r = 1 / (1 + t), a ≥ 0 ? r : t r."""
+    t = e.call("llvm.exp.f64", e.fneg(e.call("llvm.fabs.f64", a)))
+    r = e.fdiv(e.const(1.0), e.fadd(e.const(1.0), t))
+    return e.select(e.fcmp("oge", a, e.const(0.0)), r, e.fmul(t, r))
+
+
+def _softplus_llvm(e: Any, a: str) -> str:
+    """softplus(a) natively, as numeric.softplus: max(a, 0) + log1p(e^{-|a|})."""
+    t = e.call("log1p", e.call("llvm.exp.f64", e.fneg(e.call("llvm.fabs.f64", a))))
+    return e.fadd(e.call("llvm.maximum.f64", a, e.const(0.0)), t)
+
+
 sigmoid = elementwise(
     "sigmoid", 1, "sigmoid({0})", lambda g, out, a: (mul(g, mul(out, sub(1.0, out))),),
-    latex=_fn_latex(r"\sigma"), helpers=("sigmoid",),
+    latex=_fn_latex(r"\sigma"), helpers=("sigmoid",), llvm=_sigmoid_llvm,
     doc="y = σ(a) = 1 / (1 + e^{-a}) (stable form);  ā = ȳ ⊙ y ⊙ (1 - y)",
 )
 softplus = elementwise(
     "softplus", 1, "softplus({0})", lambda g, out, a: (mul(g, sigmoid(a)),),
-    latex=_fn_latex(r"\operatorname{softplus}"), helpers=("softplus",),
+    latex=_fn_latex(r"\operatorname{softplus}"), helpers=("softplus",), llvm=_softplus_llvm,
     doc="y = log(1 + e^{a}) (stable form);  ā = ȳ ⊙ σ(a)",
 )
 
@@ -407,20 +427,21 @@ def _cmp_dtype(args: tuple[Expr, ...], **kw: Any) -> str:
     return "bool"
 
 
-def _comparison(name: str, np_name: str, sym: str, latex_sym: str) -> Op:
+def _comparison(name: str, np_name: str, sym: str, latex_sym: str, pred: str) -> Op:
     return elementwise(
         name, 2, f"np.{np_name}({{0}}, {{1}})", lambda g, out, a, b: (None, None),
         numpy_out=f"np.{np_name}({{0}}, {{1}}, {{out}})",
+        llvm=lambda e, a, b: e.fcmp(pred, a, b),  # ordered: False when a NaN is compared
         text=infix(f" {sym} ", CMP, "none"), latex=infix(f" {latex_sym} ", CMP, "none"),
         dtype=_cmp_dtype, doc=f"a {sym} b (boolean; derivative zero)",
     )
 
 
-greater = _comparison("greater", "greater", ">", ">")
-greater_equal = _comparison("greater_equal", "greater_equal", ">=", r"\geq")
-less = _comparison("less", "less", "<", "<")
-less_equal = _comparison("less_equal", "less_equal", "<=", r"\leq")
-equal = _comparison("equal", "equal", "==", "=")
+greater = _comparison("greater", "greater", ">", ">", "ogt")
+greater_equal = _comparison("greater_equal", "greater_equal", ">=", r"\geq", "oge")
+less = _comparison("less", "less", "<", "<", "olt")
+less_equal = _comparison("less_equal", "less_equal", "<=", r"\leq", "ole")
+equal = _comparison("equal", "equal", "==", "=", "oeq")
 
 
 def _where_vjp(g: Expr, out: Expr, c: Expr, a: Expr, b: Expr) -> tuple[None, Expr, Expr]:
@@ -472,6 +493,7 @@ def _where_dtype(args: tuple[Expr, ...], **kw: Any) -> str:
 where = elementwise(
     "where", 3, "np.where({0}, {1}, {2})", _where_vjp,
     numpy_out="where_into({0}, {1}, {2}, {out})", helpers=("where_into",),
+    llvm=lambda e, c, a, b: e.select(c, a, b),
     latex=Notation(r"\operatorname{{where}}({0}, {1}, {2})", ATOM, LOWEST, _where_latex),
     simplify=_where_simplify, normalize=_where_check,
     dtype=_where_dtype,
@@ -487,12 +509,15 @@ def _float_of(args: Any) -> str:
 relu = elementwise(
     "relu", 1, "np.maximum({0}, 0.0)", lambda g, out, a: (where(greater(a, 0.0), g, 0.0),),
     numpy_out="np.maximum({0}, 0.0, out={out})",
+    llvm=lambda e, a: e.call("llvm.maximum.f64", a, e.const(0.0)),  # NaN in, NaN out
     latex=_fn_latex(r"\operatorname{relu}"),
     doc="y = max(a, 0);  ā = ȳ ⊙ 1[a > 0]  (relu'(0) = 0)",
 )
 sign = elementwise(
     "sign", 1, "np.sign({0})", lambda g, out, a: (None,),
     numpy_out="np.sign({0}, {out})",
+    llvm=lambda e, a: e.select(e.fcmp("ogt", a, e.const(0.0)), e.const(1.0), e.select(
+        e.fcmp("olt", a, e.const(0.0)), e.const(-1.0), a)),  # 0 and NaN as they are
     latex=_fn_latex(r"\operatorname{sign}"), doc="y = sign(a) (derivative zero; sign(0) = 0)",
 )
 def _abs_vjp(g: Expr, out: Expr, a: Expr) -> tuple[Expr]:
@@ -503,7 +528,7 @@ def _abs_vjp(g: Expr, out: Expr, a: Expr) -> tuple[Expr]:
 
 abs_ = elementwise(
     "abs", 1, "np.abs({0})", _abs_vjp,
-    numpy_out="np.abs({0}, {out})",
+    numpy_out="np.abs({0}, {out})", llvm="@llvm.fabs.f64",
     latex=Notation(r"\left|{0}\right|", ATOM),
     doc="y = |a|;  ā = ȳ ⊙ sign(a)  (abs'(0) = 0)",
 )
@@ -527,14 +552,14 @@ def _minimum_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
 
 maximum = elementwise(
     "maximum", 2, "np.maximum({0}, {1})", _maximum_vjp,
-    numpy_out="np.maximum({0}, {1}, out={out})",
+    numpy_out="np.maximum({0}, {1}, out={out})", llvm="@llvm.maximum.f64",
     latex=Notation(r"\max({0}, {1})", ATOM),
     simplify=lambda a, b: a if a is b else None,
     doc="y = max(a, b);  ā = ȳ where a > b, b̄ = ȳ where b > a; at ties each gets ȳ/2",
 )
 minimum = elementwise(
     "minimum", 2, "np.minimum({0}, {1})", _minimum_vjp,
-    numpy_out="np.minimum({0}, {1}, out={out})",
+    numpy_out="np.minimum({0}, {1}, out={out})", llvm="@llvm.minimum.f64",
     latex=Notation(r"\min({0}, {1})", ATOM),
     simplify=lambda a, b: a if a is b else None,
     doc="y = min(a, b);  ā = ȳ where a < b, b̄ = ȳ where b < a; at ties each gets ȳ/2",
