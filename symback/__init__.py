@@ -19,8 +19,14 @@ from .ops.elementwise import (cos, equal, exp, expm1, greater, greater_equal, le
                               log, log1p, maximum, minimum, relu, sigmoid, sign, sin, softplus,
                               sqrt, tan, tanh, where)
 from .ops.elementwise import pow_ as pow  # noqa: A001
-from .ops.contract import dot, matmul, outer
-from .ops.linalg import det, diag, inv, logdet, solve, trace
+from .ops.contract import cross, dot, inner, kron, matmul, tensordot
+from .ops.contract import outer_fn as outer
+from .ops.triangular import tril, triu
+from .ops.einsum import einsum
+from .ops.linalg import det, diagonal, inv, logdet, solve
+from .ops.linalg import diag_fn as diag
+from .ops.linalg import trace_fn as trace
+from . import linalg
 from .ops.shape import concatenate, reshape, stack
 from .ops.shape import transpose_fn as transpose
 from .ops.reduce import log_softmax_fn as log_softmax
@@ -99,6 +105,8 @@ __all__ = [
     "hypot", "logaddexp", "logaddexp2", "mod", "remainder", "fmax", "fmin",
     "max", "min", "amax", "amin", "ptp", "prod", "cumsum", "cumprod", "var", "std", "average",
     "special",
+    # issue 11: contractions and linear algebra
+    "linalg", "einsum", "tensordot", "inner", "kron", "cross", "diagonal", "tril", "triu",
 ]
 
 # The ops exposed above become plain functions with a signature, the maths and an

@@ -81,6 +81,29 @@ METHODS: dict[str, Callable[..., Any]] = {
         "repeat")
 }
 
+#: Issue 11, contractions and linear algebra (np-linalg): sb-level names, then sb.linalg's.
+_NUMPY_CONTRACT = ("einsum", "tensordot", "inner", "kron", "cross", "diagonal", "tril", "triu")
+_NUMPY_LINALG = (
+    "cholesky", "cho_solve", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "logdet",
+    "matmul", "matrix_norm", "matrix_power", "norm", "outer", "pinv", "qr", "slogdet", "solve",
+    "solve_triangular", "svd", "svdvals", "tensordot", "trace", "tril", "triu", "vector_norm",
+    "eigh_vectors", "logabsdet", "qr_q", "qr_r", "slogdet_sign", "svd_u", "svd_vh",
+    "matrix_transpose", "multi_dot", "vecdot",
+    "eigh_packed", "qr_packed", "slogdet_packed", "svd_packed",
+)
+for _family in (_NUMPY_CONTRACT,):
+    FUNCTIONS.update(dict.fromkeys(_family, "symback"))
+FUNCTIONS.update({f"linalg.{_name}": "linalg" for _name in _NUMPY_LINALG})
+#: sb.nn's layers (issue 13), read as nn.gelu(x), nn.conv(x, w, ...)
+_NN = ("conv", "conv1d", "conv2d", "conv3d", "max_pool", "avg_pool", "layer_norm", "batch_norm",
+       "embedding", "dropout", "gelu", "silu", "leaky_relu", "elu", "cross_entropy",
+       "scaled_dot_product_attention", "multi_head_attention", "linear")
+FUNCTIONS.update({f"nn.{_name}": "nn" for _name in _NN})
+
+#: The sub-namespaces a dotted name may start with (``linalg.norm(x)``), each a module
+#: ``symback.<name>``; a dotted name is read only if the whole of it is in FUNCTIONS.
+NAMESPACES: frozenset[str] = frozenset({"linalg", "special", "nn"})
+
 #: Names that stand for float constants (as the text printer writes them).
 CONSTANTS: dict[str, float] = {"inf": float("inf"), "nan": float("nan")}
 
@@ -752,6 +775,19 @@ class _Parser:
                                        receiver=(None, tok.pos)))
                 self.expect_after = True
                 return i + 2
+            if nxt.kind == "OP" and nxt.text == "." and tok.text in NAMESPACES \
+                    and tok.text not in self.shapes:
+                # a function of a sub-namespace: linalg.norm( — read only from the table
+                attr, paren = tokens[i + 2], tokens[i + 3]
+                if attr.kind == "NAME" and paren.kind == "OP" and paren.text == "(":
+                    dotted = f"{tok.text}.{attr.text}"
+                    if dotted not in FUNCTIONS:
+                        raise self.error(
+                            f"unknown function {dotted!r}{_did_you_mean(dotted)}; known "
+                            "functions: symback.parse.FUNCTIONS", tok.pos)
+                    self.open_frame(_Frame("call", tok.pos, len(self.values), name=dotted))
+                    self.expect_after = True
+                    return i + 4
             if nxt.kind == "OP" and nxt.text == "(" and tok.text not in self.shapes:
                 if tok.text not in FUNCTIONS:
                     if keyword.iskeyword(tok.text) or tok.text.startswith("_"):
@@ -947,6 +983,13 @@ def _resolve(name: str) -> Callable[..., Any]:
         from .ops import REGISTRY
 
         return REGISTRY[name]
+    if "." in name:  # a whitelisted sub-namespace and a name of the table, nothing else
+        import importlib
+
+        space, attr = name.split(".", 1)
+        if space not in NAMESPACES:
+            raise SymbackError(f"parse: unknown namespace {space!r}")
+        return getattr(importlib.import_module(f"symback.{space}"), attr)  # type: ignore
     import symback
 
     from .api_functions import op_of

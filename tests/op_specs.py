@@ -150,3 +150,5 @@ from op_specs_shape import SHAPE_SPECS  # noqa: E402  (issue 11: shape family)
 SPECS += SHAPE_SPECS
 from op_specs_np_ew import NP_EW_SPECS  # noqa: E402  (issue 11: elementwise, special, stats)
 SPECS += NP_EW_SPECS
+from op_specs_linalg import SPECS_LINALG  # noqa: E402  (issue 11: np-linalg)
+SPECS += SPECS_LINALG

@@ -236,6 +236,68 @@ def _ddof_factor(shape: tuple[int, ...], axis: Any, ddof: Any) -> float:
     n = math.prod(shape[i] for i in axes)
     return n / (n - ddof) if n != ddof else math.inf
 
+
+# --- issue 11: contractions and linear algebra (np-linalg): textbook formulas
+
+
+def _cross(a: Any, b: Any) -> Any:
+    a, b = np.broadcast_arrays(a, b)
+    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+                     a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+
+
+def _solve_tri(a: Any, b: Any, kw: Mapping[str, Any]) -> Any:
+    t = np.tril(a) if kw["lower"] else np.triu(a)
+    if kw["unit_diagonal"]:
+        t = t - np.diag(np.diag(t)) + np.eye(t.shape[-1])
+    if kw["trans"]:
+        t = np.swapaxes(t, -1, -2)
+    b = np.asarray(b)
+    return np.linalg.inv(t) @ b
+
+
+def _vector_norm(x: Any, kw: Mapping[str, Any]) -> Any:
+    p, axis, keep = kw["ord"], kw["axis"], kw["keepdims"]
+    a = np.abs(x)
+    if p == np.inf:
+        return np.max(a, axis=axis, keepdims=keep)
+    if p == -np.inf:
+        return np.min(a, axis=axis, keepdims=keep)
+    return np.sum(a ** p, axis=axis, keepdims=keep) ** (1.0 / p)
+
+
+def _eigh_packed(x: Any) -> Any:
+    w, v = np.linalg.eigh(x)
+    return np.concatenate((w[..., None, :], v), axis=-2)
+
+
+def _svd_packed(x: Any) -> Any:
+    u, s, vh = np.linalg.svd(x, full_matrices=False)
+    return np.concatenate((u, s[..., None, :], np.swapaxes(vh, -1, -2)), axis=-2)
+
+
+def _qr_packed(x: Any) -> Any:
+    q, r = np.linalg.qr(x)
+    return np.concatenate((q, np.swapaxes(r, -1, -2)), axis=-2)
+
+
+IMPL.update({
+    "einsum": lambda a, kw: np.einsum(kw["subscripts"], *a),
+    "cross": lambda a, kw: _cross(a[0], a[1]),
+    "tril": lambda a, kw: np.tril(a[0], kw["k"]),
+    "triu": lambda a, kw: np.triu(a[0], kw["k"]),
+    "solve_triangular": lambda a, kw: _solve_tri(a[0], a[1], kw),
+    "cholesky": lambda a, kw: np.linalg.cholesky(a[0]),
+    "slogdet": lambda a, kw: np.stack(np.linalg.slogdet(a[0])),
+    "linalg_part": lambda a, kw: np.asarray(a[0])[_index(kw["index"])],
+    "eigh": lambda a, kw: _eigh_packed(a[0]),
+    "svd": lambda a, kw: _svd_packed(a[0]),
+    "qr": lambda a, kw: _qr_packed(a[0]),
+    "vector_norm": lambda a, kw: _vector_norm(a[0], kw),
+    "pinv": lambda a, kw: np.linalg.pinv(a[0]),
+})
+
 # ops evaluated through their own NumPy template (no independent formula yet)
 TEMPLATE_FALLBACK: set[str] = set()
 

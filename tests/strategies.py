@@ -1006,6 +1006,104 @@ SKIPPED.update({n: "SciPy (an optional extra) is not installed" for n in globals
     "_NO_SCIPY", ())})
 
 
+# --- issue 11: contractions and linear algebra (np-linalg)
+
+
+def _einsum(b: GraphBuilder) -> Any:
+    a = b.operand(lambda n: n.ndim == 2)
+    if a.ndim != 2:
+        a = b.leaf((2, 3))
+    i, j = a.shape
+    r = b.ch.integer(0, 3)
+    if r == 0:
+        c = b.pick_or_leaf(lambda n: n.ndim == 2 and n.shape[0] == j, (j, 2))
+        return sb.einsum("ij,jk->ik", a, c)
+    if r == 1:
+        return sb.einsum("ij->ji", a)
+    if r == 2 and i == j:
+        return sb.einsum("ii->", a)
+    c = b.pick_or_leaf(lambda n: n.shape == a.shape, a.shape)
+    return sb.einsum("ij,ij->i", a, c)
+
+
+def _batched_matmul(b: GraphBuilder) -> Any:
+    a = b.operand(lambda n: n.ndim == 3 and isinstance(n.shape[-1], int))
+    if a.ndim != 3:
+        a = b.leaf((2, 2, 3))
+    k = a.shape[-1]
+    return a @ b.pick_or_leaf(lambda n: n.ndim in (2, 3) and n.shape[-2:-1] == (k,), (k, 2))
+
+
+def _cross(b: GraphBuilder) -> Any:
+    a = b.pick_or_leaf(lambda n: n.ndim >= 1 and n.shape[-1] == 3, (3,))
+    c = b.pick_or_leaf(lambda n: n.shape == a.shape, a.shape)
+    return sb.cross(a, c)
+
+
+def _tri(fn: Any) -> Any:
+    def build(b: GraphBuilder) -> Any:
+        x = b.operand(lambda n: n.ndim >= 2)
+        if x.ndim < 2:
+            x = b.leaf((3, 3))
+        return fn(x, b.ch.integer(-1, 1))
+    return build
+
+
+def _spd_of(b: GraphBuilder) -> Expr:
+    m = _well_conditioned(b)
+    return m @ m.T
+
+
+def _solve_triangular(b: GraphBuilder) -> Any:
+    m = _well_conditioned(b)
+    n = m.shape[0]
+    rhs = b.pick_or_leaf(lambda e: e.ndim in (1, 2) and e.shape[0] == n, (n,))
+    return sb.linalg.solve_triangular(m, rhs, trans=b.ch.integer(0, 1),
+                                      lower=b.ch.coin(0.5), unit_diagonal=b.ch.coin(0.3))
+
+
+def _separated_sym(b: GraphBuilder) -> Expr:
+    """A symmetric matrix with eigenvalues ≥ 1 apart (a diagonal plus a small symmetric part)."""
+    n = b.ch.choice((2, 3))
+    x = b.bounded(b.pick_or_leaf(lambda e: e.shape == (n, n), (n, n)), 1.0)
+    d = sb.const(np.diag(np.arange(1.0, n + 1) * 2.0).astype(
+        np.float32 if b.dtype == "float32" else np.float64))
+    return d + 0.1 * (x + x.T)
+
+
+def _qr(b: GraphBuilder) -> Any:
+    m = _well_conditioned(b)
+    if not all(isinstance(d, int) for d in m.shape):
+        return None  # qr's packed result needs int sizes
+    return sb.linalg.qr(m)[1]
+
+
+def _norm(b: GraphBuilder) -> Any:
+    x = b.positive(b.operand(), 0.2)
+    if x.ndim == 0:
+        x = b.positive(b.leaf((3,)), 0.2)
+    ord_ = b.ch.choice((2, 3))
+    axis = None if b.ch.coin(0.5) else b.ch.integer(0, x.ndim - 1)
+    return sb.linalg.vector_norm(x, axis=axis, ord=ord_)
+
+
+OPS.update({
+    "einsum": Entry(lambda b: _einsum(b) if b.ch.coin(0.7) else _batched_matmul(b)),
+    "cross": Entry(_cross),
+    "tril": Entry(_tri(sb.tril)),
+    "triu": Entry(_tri(sb.triu)),
+    "solve_triangular": Entry(_solve_triangular),
+    "cholesky": Entry(lambda b: sb.linalg.cholesky(_spd_of(b))),
+    "slogdet": Entry(lambda b: sb.linalg.slogdet(_well_conditioned(b))[1]),
+    "linalg_part": Entry(lambda b: sb.linalg.slogdet(_well_conditioned(b))[1]),
+    "eigh": Entry(lambda b: sb.linalg.eigvalsh(_separated_sym(b))),
+    "svd": Entry(lambda b: sb.linalg.svdvals(_separated_sym(b))),
+    "qr": Entry(_qr),
+    "vector_norm": Entry(_norm),
+    "pinv": Entry(lambda b: sb.linalg.pinv(_well_conditioned(b))),
+})
+
+
 def uncovered_ops() -> list[str]:
     """Registered non-leaf ops with neither an ``OPS`` entry nor a ``SKIPPED`` reason."""
     return sorted(name for name, op in REGISTRY.items()

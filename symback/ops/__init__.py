@@ -27,14 +27,18 @@ register(CONST)
 from . import (
     contract,  # noqa: E402,F401
     conv,  # noqa: E402,F401
+    einsum,  # noqa: E402,F401
     creation,  # noqa: E402,F401
+    decomp,  # noqa: E402,F401
     elementwise,  # noqa: E402,F401
     gather,  # noqa: E402,F401
     index,  # noqa: E402,F401
     linalg,  # noqa: E402,F401
+    norm,  # noqa: E402,F401
     reduce,  # noqa: E402,F401
     shape,  # noqa: E402,F401
     structural,  # noqa: E402,F401
+    triangular,  # noqa: E402,F401
 )
 from . import special, stats, ufuncs  # noqa: E402,F401  (issue 11: the NumPy surface)
 

@@ -1,4 +1,10 @@
-"""Contractions: matmul (``@``), outer, vdot, tensordot, dot.
+"""Contractions: matmul (``@``, stacks of matrices with broadcast batch axes), outer, vdot,
+tensordot, cross (ops); dot, inner, outer (NumPy's flattening form), kron (plain functions
+over these ops and ``einsum``, which lives in :mod:`symback.ops.einsum`).
+
+``lead_tangent``/``trail_tangent`` move a tangent's trailing batch axes (symback.higher) to
+the front and back, so that an op batched over leading axes can push a tangent through
+itself; the linear-algebra modules use them for their forward rules.
 
 Each op is one :class:`~symback.graph.Op` record (shape rule, NumPy form, VJP in symback ops,
 batched JVP, notations, SymPy form).
@@ -11,31 +17,91 @@ from typing import Any, Sequence
 from ..errors import ShapeError
 from ..graph import Expr, Op, as_expr
 from ..notation import ATOM, JUXT, LOWEST, MUL, POSTFIX, Notation, infix
-from ..shapes import Shape, fmt
+from ..shapes import Shape, broadcast, fmt
 from . import register
 from ._common import _is_int
 from .creation import eye_op
 from .elementwise import mul
 from .reduce import sum_
 from .shape import transpose
-from .structural import expand_dims
+from .structural import expand_dims, squeeze
 
 # ---------------------------------------------------------------- matmul
 
 
 def _matmul_shape(shapes: tuple[Shape, ...]) -> Shape:
     a, b = shapes
-    if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+    if not a or not b:
         raise ShapeError(
-            f"matmul: {fmt(a)} @ {fmt(b)}: only 1-D and 2-D operands are supported "
-            "(use sum over a product for higher ranks)", op="matmul", shapes=shapes)
+            f"matmul: {fmt(a)} @ {fmt(b)}: operands must have at least one dimension "
+            "(use * for scalars)", op="matmul", shapes=shapes)
     k1 = a[-1]
     k2 = b[0] if len(b) == 1 else b[-2]
     if k1 != k2:
         raise ShapeError(
             f"matmul: {fmt(a)} @ {fmt(b)}: inner dimensions {k1} and {k2} differ",
             op="matmul", shapes=shapes)
-    return a[:-1] + b[1:] if len(b) == 2 else a[:-1]
+    if len(a) <= 2 and len(b) <= 2:
+        return a[:-1] + b[1:] if len(b) == 2 else a[:-1]
+    # stacks of matrices: the leading (batch) dimensions broadcast, as in NumPy
+    batch = broadcast("matmul", a[:-2], b[:-2])
+    return batch + a[-2:-1] + b[-1:] if len(b) >= 2 else batch + a[-2:-1]
+
+
+def mT(x: Expr) -> Expr:
+    """The matrix transpose of a stack of matrices (the last two axes swapped); Xᵀ for 2-D."""
+    if x.ndim == 2:
+        return transpose(x)
+    n = x.ndim
+    return transpose(x, axes=tuple(range(n - 2)) + (n - 1, n - 2))
+
+
+def _batched_matmul_vjp(g: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
+    """Stacks: ā = Ḡ Bᵀ, b̄ = Aᵀ Ḡ per matrix (a vector operand as a row / a column); the
+    reverse pass sums the broadcast batch axes back to each operand's shape."""
+    G = g
+    if b.ndim == 1:
+        G = expand_dims(G, axis=(G.ndim,))
+    if a.ndim == 1:
+        G = expand_dims(G, axis=(G.ndim - 1,))
+    A = a if a.ndim >= 2 else expand_dims(a, axis=(0,))
+    B = b if b.ndim >= 2 else expand_dims(b, axis=(1,))
+    ga = matmul(G, mT(B))
+    gb = matmul(mT(A), G)
+    if a.ndim == 1:
+        ga = squeeze(ga, axis=(ga.ndim - 2,))
+    if b.ndim == 1:
+        gb = squeeze(gb, axis=(gb.ndim - 1,))
+    return ga, gb
+
+
+def _matmul_letters(a: Expr, b: Expr, out_nd: int) -> tuple[str, str, str]:
+    """Einsum subscripts of a @ b (batch letters right-aligned; size-1 axes broadcast)."""
+    nbatch = out_nd - (a.ndim >= 2) - (b.ndim >= 2)
+    batch = "abcdefgh"[:nbatch]
+    sa = batch[nbatch - (a.ndim - 2):] + "mk" if a.ndim >= 2 else "k"
+    sb_ = batch[nbatch - (b.ndim - 2):] + "kn" if b.ndim >= 2 else "k"
+    so = batch + ("m" if a.ndim >= 2 else "") + ("n" if b.ndim >= 2 else "")
+    return sa, sb_, so
+
+
+def _batched_matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr:
+    """ẏ = ȧ b + a ḃ as einsums, the tangents' trailing batch axes carried along."""
+    from .einsum import einsum_op
+
+    sa, sb_, so = _matmul_letters(a, b, out.ndim)
+    terms = []
+    for i, t in enumerate(ts):
+        if t is None:
+            continue
+        extra = "UVWXYZ"[:t.ndim - (a, b)[i].ndim]
+        if i == 0:
+            subs = f"{sa + extra},{sb_}->{so + extra}"
+        else:
+            subs = f"{sa},{sb_ + extra}->{so + extra}"
+        terms.append(einsum_op(t, b, subscripts=subs) if i == 0
+                     else einsum_op(a, t, subscripts=subs))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
 def _matmul_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
@@ -44,7 +110,10 @@ def _matmul_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Expr]:
     a (n,) @ b (n, m): ā = b ȳ,  b̄ = a ȳᵀ (outer).
     a (m, n) @ b (n,): ā = ȳ bᵀ (outer),  b̄ = aᵀ ȳ.
     a (n,) @ b (n,):   ā = ȳ b,  b̄ = ȳ a.
+    Stacks of matrices (3-D and more): the same per matrix, batch axes summed back.
     """
+    if a.ndim > 2 or b.ndim > 2:
+        return _batched_matmul_vjp(g, a, b)
     if a.ndim == 2 and b.ndim == 2:
         return matmul(g, transpose(b)), matmul(transpose(a), g)
     if a.ndim == 1 and b.ndim == 2:
@@ -85,6 +154,8 @@ def _matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Exp
     vector's tangent (k, N) is then a matrix and plain products do (bᵀ ȧ, a ḃ); other cases
     contract with tensordot and move B last."""
 
+    if a.ndim > 2 or b.ndim > 2:
+        return _batched_matmul_jvp(ts, out, a, b)
     ta, tb = ts
     terms = []
     if ta is not None:
@@ -113,7 +184,8 @@ matmul = register(Op(
     numpy_out="np.matmul({0}, {1}, {out})",
     simplify=_matmul_simplify,
     text=infix(" @ ", MUL), latex=Notation("{0} {1}", JUXT, (JUXT, JUXT + 1), _matmul_latex),
-    doc="y = a @ b (NumPy's matmul, 1-D and 2-D);  ā = ȳ bᵀ, b̄ = aᵀ ȳ (outer products for the 1-D cases)",
+    doc="y = a @ b (NumPy's matmul: vectors, matrices, and stacks of matrices with the "
+        "batch axes broadcast);  ā = ȳ bᵀ, b̄ = aᵀ ȳ (outer products for the 1-D cases)",
 ))
 
 # ---------------------------------------------------------------- outer
@@ -309,25 +381,237 @@ tensordot_op = register(Op(
 
 
 def tensordot(a: Any, b: Any, axes: Any = 2) -> Expr:
-    """NumPy's tensordot: contract ``axes`` (an int, or a pair of axis lists) of a and b."""
+    """NumPy's ``tensordot``: C = Σ over the paired axes of a ⊗ b, the free axes of a then
+    of b. ``axes`` is an int k (the last k axes of a with the first k of b) or a pair of
+    axis lists ``([i, …], [j, …])``.
+
+    Derivative: ā = ȳ contracted with b over b's free axes (axes put back in a's order);
+    b̄ likewise. A plain matrix product simplifies to ``@``.
+
+    >>> import symback as sb
+    >>> sb.tensordot(sb.tensor("A", (2, 3, 4)), sb.tensor("B", (3, 4, 5))).shape
+    (2, 5)
+    >>> sb.tensordot(sb.tensor("A", (3, 2)), sb.tensor("B", (3, 4)), axes=([0], [0])).shape
+    (2, 4)
+    """
     return tensordot_op(a, b, axes=axes)
 
 
-# ---------------------------------------------------------------- dot (a plain function)
+# ---------------------------------------------------------------- dot, inner, outer, kron
+# (plain functions: each builds one of the ops above or an einsum)
 
 
 def dot(a: Any, b: Any) -> Expr:
-    """NumPy's dot for scalars, vectors and matrices: a product for 0-D, else ``a @ b``.
+    """NumPy's ``dot``: a product for 0-D operands; ``a @ b`` for vectors and matrices; for
+    N-D operands the sum over the last axis of ``a`` and the second-to-last of ``b``
+    (``dot(a, b)[i, j, k, m] = Σₗ a[i, j, l] b[k, l, m]``, a ``tensordot``).
 
-    For 1-D and 2-D operands np.dot and np.matmul agree, so ``dot`` builds a matmul
-    node (one op, one derivative).
+    >>> import symback as sb
+    >>> sb.dot(sb.tensor("A", (2, 3, 4)), sb.tensor("B", (5, 4, 6))).shape
+    (2, 3, 5, 6)
     """
     ea, eb = as_expr(a), as_expr(b)
     if ea.ndim == 0 or eb.ndim == 0:
         return mul(ea, eb)
-    if ea.ndim > 2 or eb.ndim > 2:
-        raise ShapeError(f"dot: only 0-D, 1-D and 2-D operands are supported, got "
-                         f"{fmt(ea.shape)} and {fmt(eb.shape)}", op="dot",
-                         shapes=(ea.shape, eb.shape))
-    return matmul(ea, eb)
+    if ea.ndim <= 2 and eb.ndim <= 2:
+        return matmul(ea, eb)
+    return tensordot_op(ea, eb, axes=((ea.ndim - 1,), (max(eb.ndim - 2, 0),)))
 
+
+def inner(a: Any, b: Any) -> Expr:
+    """NumPy's ``inner``: Σ over the last axis of both, ``inner(a, b)[i…, j…] = Σₖ a[i…, k]
+    b[j…, k]`` (a product for 0-D operands). Built as a ``tensordot`` (or ``@``).
+
+    >>> import symback as sb
+    >>> sb.inner(sb.tensor("a", (2, 3)), sb.tensor("b", (4, 3))).shape
+    (2, 4)
+    """
+    ea, eb = as_expr(a), as_expr(b)
+    if ea.ndim == 0 or eb.ndim == 0:
+        return mul(ea, eb)
+    if ea.ndim <= 2 and eb.ndim == 1:
+        return matmul(ea, eb)
+    return tensordot_op(ea, eb, axes=((ea.ndim - 1,), (eb.ndim - 1,)))
+
+
+def outer_fn(a: Any, b: Any) -> Expr:
+    """NumPy's ``outer``: ``outer(a, b)[i, j] = a.ravel()[i] b.ravel()[j]`` (a bᵀ; N-D
+    operands are flattened first, as NumPy does).
+
+    Derivative: ā = ȳ b, b̄ = ȳᵀ a (reshaped back to the operands' shapes).
+
+    >>> import symback as sb
+    >>> print(sb.latex(sb.outer(sb.vector("a", 3), sb.vector("b", 2))))
+    a b^{T}
+    >>> sb.outer(sb.matrix("A", 2, 2), sb.vector("b", 3)).shape
+    (4, 3)
+    """
+    from .shape import reshape
+
+    ea, eb = as_expr(a), as_expr(b)
+    if ea.ndim != 1:
+        ea = reshape(ea, (-1,))
+    if eb.ndim != 1:
+        eb = reshape(eb, (-1,))
+    return outer(ea, eb)
+
+
+def kron(a: Any, b: Any) -> Expr:
+    """NumPy's ``kron``, the Kronecker product: blocks a[i, j] · B;
+    ``kron(a, b)[i·p + k, j·q + l] = a[i, j] b[k, l]`` (N-D: leading 1s pad the shorter).
+
+    Built as an einsum (an outer product with interleaved axes) and a reshape, so its
+    derivative is the einsum's: ā[i, j] = Σₖₗ ȳ-block(i, j)[k, l] b[k, l].
+
+    >>> import symback as sb
+    >>> sb.kron(sb.tensor("A", (2, 3)), sb.tensor("B", (4, 5))).shape
+    (8, 15)
+    """
+    from .einsum import einsum_op
+    from .shape import reshape
+
+    ea, eb = as_expr(a), as_expr(b)
+    nd = max(ea.ndim, eb.ndim)
+    if ea.ndim < nd:
+        ea = reshape(ea, (1,) * (nd - ea.ndim) + ea.shape)
+    if eb.ndim < nd:
+        eb = reshape(eb, (1,) * (nd - eb.ndim) + eb.shape)
+    if nd == 0:
+        return mul(ea, eb)
+    la, lb = "abcdefghijklm"[:nd], "nopqrstuvwxyz"[:nd]
+    inter = "".join(x + y for x, y in zip(la, lb))
+    r = einsum_op(ea, eb, subscripts=f"{la},{lb}->{inter}")
+    shape = []
+    for d1, d2 in zip(ea.shape, eb.shape):
+        if not (isinstance(d1, int) and isinstance(d2, int)):
+            raise ShapeError(f"kron: needs int sizes, got shapes {fmt(ea.shape)} and "
+                             f"{fmt(eb.shape)}", op="kron", shapes=(ea.shape, eb.shape))
+        shape.append(d1 * d2)
+    return reshape(r, tuple(shape))
+
+
+# ---------------------------------------------------------------- cross
+
+
+def _cross_shape(shapes: tuple[Shape, ...]) -> Shape:
+    a, b = shapes
+    if not a or not b or a[-1] != 3 or b[-1] != 3:
+        raise ShapeError(f"cross: expects 3-vectors along the last axis, got shapes {fmt(a)} "
+                         f"and {fmt(b)} (2-vectors are not supported)", op="cross",
+                         shapes=shapes)
+    return broadcast("cross", a[:-1], b[:-1]) + (3,)
+
+
+def lead_tangent(t: Expr, x: Expr, out_nd: int) -> Expr:
+    """A tangent ``t`` (shape x.shape + B) with its batch axes B moved to the front and
+    axes of length 1 added so that it lines up with an output of ``out_nd`` axes:
+    (B…, 1…, x.shape…). An op batched over leading axes then works on it as is."""
+    nb = t.ndim - x.ndim
+    r = t
+    if nb:
+        r = transpose(t, axes=tuple(range(x.ndim, t.ndim)) + tuple(range(x.ndim)))
+    pad = out_nd - x.ndim
+    if pad > 0:
+        r = expand_dims(r, axis=tuple(range(nb, nb + pad)))
+    return r
+
+
+def trail_tangent(r: Expr, nb: int) -> Expr:
+    """The inverse move: the first ``nb`` axes (a tangent's batch axes) go last."""
+    if nb == 0:
+        return r
+    return transpose(r, axes=tuple(range(nb, r.ndim)) + tuple(range(nb)))
+
+
+def _cross_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr:
+    """ẏ = ȧ × b + a × ḃ (the batch axes moved to the front and back)."""
+    terms = []
+    for i, t in enumerate(ts):
+        if t is None:
+            continue
+        x = (a, b)[i]
+        nb = t.ndim - x.ndim
+        lt = lead_tangent(t, x, out.ndim)
+        r = cross_op(lt, b) if i == 0 else cross_op(a, lt)
+        terms.append(trail_tangent(r, nb))
+    return terms[0] if len(terms) == 1 else terms[0] + terms[1]
+
+
+cross_op = register(Op(
+    "cross", 2, _cross_shape, numpy="np.cross({0}, {1})",
+    vjp=lambda g, out, a, b: (cross_op(b, g), cross_op(g, a)),
+    jvp=_cross_jvp,
+    text=Notation("cross({0}, {1})"), latex=infix(r" \times ", MUL),
+    sympy=None,
+    doc="y = a × b for 3-vectors along the last axis (leading axes broadcast);  "
+        "ā = b × ȳ, b̄ = ȳ × a.",
+))
+
+
+def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+          axis: int | None = None) -> Expr:
+    """NumPy's ``cross`` for 3-vectors: y = a × b = (a₂b₃ − a₃b₂, a₃b₁ − a₁b₃, a₁b₂ − a₂b₁).
+
+    The vectors lie along ``axisa`` / ``axisb`` (``axis`` sets all three); the result's
+    along ``axisc``; other axes broadcast. Derivative: ā = b × ȳ, b̄ = ȳ × a.
+
+    >>> import symback as sb
+    >>> print(sb.latex(sb.cross(sb.tensor("a", (3,)), sb.tensor("b", (3,)))))
+    a \\times b
+    """
+    from .shape import transpose_fn
+
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    ea, eb = as_expr(a), as_expr(b)
+
+    def last(e: Expr, ax: int) -> Expr:
+        ax = ax % e.ndim if e.ndim else 0
+        if ax == e.ndim - 1:
+            return e
+        perm = tuple(i for i in range(e.ndim) if i != ax) + (ax,)
+        return transpose_fn(e, perm)
+    y = cross_op(last(ea, axisa), last(eb, axisb))
+    c = axisc % y.ndim
+    if c != y.ndim - 1:
+        perm = list(range(y.ndim - 1))
+        perm.insert(c, y.ndim - 1)
+        y = transpose_fn(y, tuple(perm))
+    return y
+
+
+# ---------------------------------------------------------------- NumPy 2's linalg extras
+
+
+def matrix_transpose(x: Any) -> Expr:
+    """NumPy 2's ``matrix_transpose``: the last two axes swapped (Xᵀ for a matrix)."""
+    e = as_expr(x)
+    if e.ndim < 2:
+        raise ShapeError(f"matrix_transpose: needs at least 2 dimensions, got shape "
+                         f"{fmt(e.shape)}", op="matrix_transpose", shapes=(e.shape,))
+    return mT(e)
+
+
+def vecdot(x1: Any, x2: Any, axis: int = -1) -> Expr:
+    """NumPy 2's ``vecdot``: Σ over ``axis`` of x1 ⊙ x2, the other axes broadcast (real
+    input). A plain function (a product and a sum)."""
+    from .reduce import sum_
+
+    a, b = as_expr(x1), as_expr(x2)
+    p = mul(a, b)
+    if p.ndim == 0:
+        raise ShapeError("vecdot: needs at least 1 dimension", op="vecdot",
+                         shapes=(a.shape, b.shape))
+    return sum_(p, axis=(axis % p.ndim,))
+
+
+def multi_dot(arrays: Sequence[Any]) -> Expr:
+    """NumPy's ``linalg.multi_dot``: A B C … as matmuls (the first and last may be vectors),
+    multiplied left to right."""
+    xs = [as_expr(a) for a in arrays]
+    if len(xs) < 2:
+        raise ShapeError("multi_dot: needs at least two arrays", op="multi_dot")
+    out = xs[0]
+    for x in xs[1:]:
+        out = matmul(out, x)
+    return out
