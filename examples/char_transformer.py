@@ -44,10 +44,11 @@ def load_text() -> str:
 
 
 def build_model(vocab: int, length: int, d: int, heads: int, layers: int,
-                dtype: str = "float64"):
-    """Loss, logits, parameters and data symbols (ids, targets) of the transformer."""
-    ids = sb.tensor("ids", ("b", length), dtype="int64")
-    targets = sb.tensor("targets", ("b", length), dtype="int64")
+                dtype: str = "float64", batch: int = 16):
+    """Loss, logits, parameters and data symbols (ids, targets) of the transformer, for
+    batches of ``batch`` sequences (the same parameter symbols for every batch size)."""
+    ids = sb.tensor(f"ids{batch}", (batch, length), dtype="int64")
+    targets = sb.tensor(f"targets{batch}", (batch, length), dtype="int64")
     E = sb.matrix("E", vocab, d, dtype=dtype)
     P = sb.matrix("P", length, d, dtype=dtype)
     params = [E, P]
@@ -130,11 +131,14 @@ def main(argv: list[str] | None = None) -> int:
     counts = np.bincount(data, minlength=len(chars)) / len(data)
     unigram = float(-np.sum(counts * np.log(counts)))
     t0 = time.perf_counter()
+    dt = "float32" if args.float32 else "float64"
     loss, logits, params, (ids, targets) = build_model(len(chars), args.length, d, args.heads,
-                                                       args.layers,
-                                                       "float32" if args.float32 else "float64")
+                                                       args.layers, dt, args.batch)
     step = sb.value_and_grad(loss, params, args=params + [ids, targets])
-    logits_fn = sb.lambdify(params + [ids], logits)
+    # the same model on one sequence, for sampling (same parameter symbols)
+    _, logits1, _, (ids1, _) = build_model(len(chars), args.length, d, args.heads, args.layers,
+                                           dt, 1)
+    logits_fn = sb.lambdify(params + [ids1], logits1)
     print(f"{len(text)} characters, {len(chars)} distinct; unigram entropy {unigram:.3f} nats")
     print(f"model, gradients and compiled step in {time.perf_counter() - t0:.2f} s "
           f"({sum(int(np.prod(p.shape)) for p in params)} parameters)")

@@ -99,6 +99,10 @@ _NN = ("conv", "conv1d", "conv2d", "conv3d", "max_pool", "avg_pool", "layer_norm
        "embedding", "dropout", "gelu", "silu", "leaky_relu", "elu", "cross_entropy",
        "scaled_dot_product_attention", "multi_head_attention", "linear")
 FUNCTIONS.update({f"nn.{_name}": "nn" for _name in _NN})
+#: sb.special (scipy.special's names, issue 11), read as special.erf(x)
+_SPECIAL = ("erf", "erfc", "gammaln", "digamma", "psi", "polygamma", "xlogy", "xlog1py",
+            "expit", "logit")
+FUNCTIONS.update({f"special.{_name}": "special" for _name in _SPECIAL})
 
 #: The sub-namespaces a dotted name may start with (``linalg.norm(x)``), each a module
 #: ``symback.<name>``; a dotted name is read only if the whole of it is in FUNCTIONS.

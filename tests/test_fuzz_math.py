@@ -300,10 +300,11 @@ def test_every_registered_op_has_a_fuzz_entry_or_a_skip_reason() -> None:
 
 
 def test_random_graphs_cover_every_op_entry() -> None:
-    """300 builder runs use every registered op of the table at least once."""
+    """Builder runs use every registered op of the table at least once (the table has ~200
+    entries since issue 11, and some builders decline draws outside their safe domain)."""
     rng = np.random.default_rng(2024)
     used: set[str] = set()
-    for _ in range(300):
+    for _ in range(1000):
         used |= random_case(rng).ops_used
     want = {n for n in OPS if n in REGISTRY}
     assert want - used == set(), f"never built: {sorted(want - used)}"
