@@ -64,6 +64,14 @@ linalg.matrix_transpose linalg.outer linalg.pinv linalg.qr linalg.slogdet linalg
 linalg.svd linalg.svdvals linalg.tensordot linalg.trace linalg.vecdot linalg.vector_norm
 """.split())
 
+# NumPy names the standard spells differently, for the same function and arguments
+# (``np.arcsin`` is ``xp.asin``): read under the standard's name.
+RENAMED = {
+    "arcsin": "asin", "arccos": "acos", "arctan": "atan", "arcsinh": "asinh",
+    "arccosh": "acosh", "arctanh": "atanh", "arctan2": "atan2", "power": "pow",
+    "concatenate": "concat",
+}
+
 _NP_NAME = re.compile(r"(?<![\w.])np\.([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*)")
 _LIB_NAME = re.compile(r"(?<![\w.])(xp|torch|jnp|jax|cupy)\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 _HELPER_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(")
@@ -215,7 +223,7 @@ def _strip_libs(text: str) -> str:
 def _translate(text: str, op: Op, be: ArrayBackend) -> str:
     """A NumPy form read over ``xp``: ``np.NAME`` -> ``xp.NAME`` for standard NAMEs only."""
     def sub(m: re.Match[str]) -> str:
-        path = m.group(1)
+        path = RENAMED.get(m.group(1), m.group(1))
         if path not in STANDARD:
             raise _MissingForm(
                 f"{op.name}: its NumPy form calls np.{path}, which is not in the array-API "

@@ -54,7 +54,7 @@ def _tri_op(name: str, what: str) -> Op:
         return rf"\operatorname{{{name}}}{sub_}\left({args[0]}\right)"
 
     op = register(Op(
-        name, 1, lambda shapes, *, k: shapes[0], numpy=f"np.{name}({{0}}, {{k}})",
+        name, 1, lambda shapes, *, k: shapes[0], numpy=f"np.{name}({{0}}, k={{k}})",
         normalize=_k_norm(name), dtype=lambda args, **kw: args[0].dtype,
         vjp=lambda g, out, x, *, k: (ref[0](g, k=k),), jvp=jvp,
         text=Notation(name + "({0}, k={k})"), latex=Notation(latex, ATOM),
