@@ -55,19 +55,55 @@ def helpers(xp: Any, backend: str) -> dict[str, Callable[..., Any]]:
         return xp.where(sign == 0, xp.full_like(logabs, float("-inf")), out)
 
     def index_scatter(g, shape, index):
-        """Zeros of ``shape`` with ``g`` written at ``index`` (the adjoint of ``x[index]``)."""
+        """Zeros of ``shape`` with ``g`` written at ``index`` (the adjoint of ``x[index]``);
+        a slice with a negative step writes into the flipped zeros, flipped back."""
         g = xp.asarray(g)
         out = xp.zeros(shape, dtype=g.dtype, device=_device(g))
         if backend == "jax":
             return out.at[index].set(g)
+        dims, index = _flip_negative_steps(shape, index)
         out[index] = g
-        return out
+        return xp.flip(out, axis=dims) if dims else out
+
+    def getitem(x, index):
+        """``x[index]`` where ``index`` may hold slices with a negative step (which PyTorch
+        does not index with): those axes are flipped and sliced with the positive step."""
+        dims, index = _flip_negative_steps(tuple(x.shape), index)
+        return (xp.flip(x, axis=dims) if dims else x)[index]
+
+    def logit(p):
+        """log(p / (1 - p)) as log p - log1p(-p): accurate near 0 and near 1."""
+        return xp.log(p) - xp.log1p(-p)
 
     return {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax,
-                                    logdet, index_scatter)}
+                                    logdet, index_scatter, getitem, logit)}
 
 
 def _device(x: Any) -> Any:
     import array_api_compat
 
     return array_api_compat.device(x)
+
+
+def _flip_negative_steps(shape: tuple[int, ...], index: Any) -> tuple[tuple[int, ...], Any]:
+    """The axes to flip and the index over the flipped array that selects what ``index``
+    (ints, slices, None) selects: entry i of an axis of length n is entry n - 1 - i of the
+    flipped axis, so ``a:b:-s`` becomes a slice with step s."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    dims: list[int] = []
+    out: list[Any] = []
+    d = 0
+    for e in index:
+        if e is None:
+            out.append(e)
+            continue
+        if isinstance(e, slice) and e.step is not None and e.step < 0:
+            n = int(shape[d])
+            r = range(n)[e]
+            out.append(slice(n - 1 - r[0], n - r[-1], -e.step) if len(r) else slice(0, 0))
+            dims.append(d)
+        else:
+            out.append(e)
+        d += 1
+    return tuple(dims), tuple(out)
