@@ -75,8 +75,77 @@ def helpers(xp: Any, backend: str) -> dict[str, Callable[..., Any]]:
         """log(p / (1 - p)) as log p - log1p(-p): accurate near 0 and near 1."""
         return xp.log(p) - xp.log1p(-p)
 
+    def _accumulate(out, index, v):
+        """``out[index] += v`` with repeated positions adding up (a new array on JAX)."""
+        if backend == "jax":
+            return out.at[index].add(v)
+        if backend == "torch":
+            return out.index_put_(index if isinstance(index, tuple) else (index,), v,
+                                  accumulate=True)
+        import cupyx
+
+        cupyx.scatter_add(out, index, v)
+        return out
+
+    def _wrap(idx, n):
+        """Negative indices counted from the end (as NumPy); int64 for every library."""
+        idx = xp.astype(xp.asarray(idx), xp.int64)
+        return xp.where(idx < 0, idx + n, idx)
+
+    def take(x, idx, axis):
+        """np.take(x, idx, axis): y[…, j…, …] = x[…, idx[j…], …] for an int array idx."""
+        idx = xp.asarray(idx)
+        flat = _wrap(xp.reshape(idx, (-1,)), x.shape[axis])
+        y = xp.take(x, flat, axis=axis)
+        return xp.reshape(y, tuple(x.shape[:axis]) + tuple(idx.shape)
+                          + tuple(x.shape[axis + 1:]))
+
+    def scatter_add(v, idx, axis, size):
+        """Zeros with v added along axis at idx (length size): the adjoint of take."""
+        idx = xp.asarray(idx)
+        flat = _wrap(xp.reshape(idx, (-1,)), size)
+        lead, rest = tuple(v.shape[:axis]), tuple(v.shape[axis + idx.ndim:])
+        v = xp.reshape(v, lead + (flat.shape[0],) + rest)
+        out = xp.zeros(lead + (int(size),) + rest, dtype=v.dtype, device=_device(v))
+        grid = tuple(xp.reshape(xp.arange(n, device=_device(v)),
+                                (1,) * d + (n,) + (1,) * (v.ndim - d - 1))
+                     for d, n in enumerate(v.shape))
+        index = grid[:axis] + (xp.reshape(flat, (1,) * axis + (-1,) + (1,) * len(rest)),) \
+            + grid[axis + 1:]
+        return _accumulate(out, index, v)
+
+    def _along(x_shape, idx, axis):
+        """idx broadcast against an array of shape x_shape outside axis."""
+        shape = [e if d == axis or d_ == 1 else d_ if e == 1 else e
+                 for d, (d_, e) in enumerate(zip(x_shape, idx.shape))]
+        return xp.broadcast_to(idx, tuple(shape))
+
+    def take_along_axis(x, idx, axis):
+        """np.take_along_axis: y[…, j, …] = x[…, idx[…, j, …], …], idx broadcasting."""
+        idx = _along(tuple(x.shape), _wrap(idx, x.shape[axis]), axis)
+        shape = list(idx.shape)
+        shape[axis] = x.shape[axis]
+        return xp.take_along_axis(xp.broadcast_to(x, tuple(shape)), idx, axis=axis)
+
+    def scatter_add_along(v, idx, axis, shape):
+        """Zeros of shape with v added at idx along axis in every 1-d slice (the adjoint of
+        take_along_axis; axes that broadcast are summed back to length 1)."""
+        shape = tuple(int(n) for n in shape)
+        idx = xp.broadcast_to(_wrap(idx, shape[axis]), tuple(v.shape))
+        big = list(v.shape)
+        big[axis] = shape[axis]
+        out = xp.zeros(tuple(big), dtype=v.dtype, device=_device(v))
+        nd = v.ndim
+        index = tuple(idx if d == axis else xp.reshape(
+            xp.arange(n, device=_device(v)), (1,) * d + (n,) + (1,) * (nd - d - 1))
+            for d, n in enumerate(v.shape))
+        out = _accumulate(out, index, v)
+        red = tuple(d for d in range(nd) if shape[d] == 1 and big[d] != 1)
+        return xp.sum(out, axis=red, keepdims=True) if red else out
+
     return {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax,
-                                    logdet, index_scatter, getitem, logit)}
+                                    logdet, index_scatter, getitem, logit, take, scatter_add,
+                                    take_along_axis, scatter_add_along)}
 
 
 def _device(x: Any) -> Any:

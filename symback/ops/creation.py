@@ -337,6 +337,8 @@ arange_op = register(Op(
     "arange", 0, _arange_shape,
     numpy=lambda a, kw: (f"np.arange({_arange_args(kw, _dim_src(kw['stop'], kw) if isinstance(kw['stop'], str) else repr(kw['stop']))}"  # noqa: E501
                          f", dtype={kw['dtype']!r})"),
+    forms={"xp": lambda a, kw: (f"xp.arange({_arange_args(kw, _dim_src(kw['stop'], kw) if isinstance(kw['stop'], str) else repr(kw['stop']))}"  # noqa: E501
+                                f", dtype=xp.{kw['dtype']}, device=_dev)")},
     fold=False, normalize=_arange_norm, dtype=lambda args, **kw: kw["dtype"],
     text=Notation(lambda a, kw: f"arange({_arange_args(kw, str(kw['stop']) if isinstance(kw['stop'], str) else repr(kw['stop']))}"  # noqa: E501
                   f"{_dtype_text(kw, _arange_default(kw))})"),
@@ -392,6 +394,9 @@ linspace_op = register(Op(
     numpy=lambda a, kw: (f"np.linspace({kw['start']!r}, {kw['stop']!r}, "
                          f"{_dim_src(kw['num'], kw)}, endpoint={kw['endpoint']}, "
                          f"dtype={kw['dtype']!r})"),
+    forms={"xp": lambda a, kw: (f"xp.linspace({kw['start']!r}, {kw['stop']!r}, "
+                                f"{_dim_src(kw['num'], kw)}, endpoint={kw['endpoint']}, "
+                                f"dtype=xp.{kw['dtype']}, device=_dev)")},
     fold=False, normalize=_linspace_norm, dtype=lambda args, **kw: kw["dtype"],
     text=Notation(_linspace_text),
     latex=Notation(lambda a, kw: r"\operatorname{linspace}(" + number_latex(kw["start"])
