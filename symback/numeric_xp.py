@@ -10,6 +10,7 @@ overflows at ±1000. Keyed by helper name, as :data:`symback.numeric.HELPERS` is
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -143,9 +144,135 @@ def helpers(xp: Any, backend: str) -> dict[str, Callable[..., Any]]:
         red = tuple(d for d in range(nd) if shape[d] == 1 and big[d] != 1)
         return xp.sum(out, axis=red, keepdims=True) if red else out
 
-    return {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax,
-                                    logdet, index_scatter, getitem, logit, take, scatter_add,
-                                    take_along_axis, scatter_add_along)}
+    # ------------------------------------------------------------ pooling (any namespace)
+
+    def _set(out, index, v, add=False):
+        if backend == "jax":
+            return out.at[index].add(v) if add else out.at[index].set(v)
+        if add:
+            out[index] += v
+        else:
+            out[index] = v
+        return out
+
+    def _pool_views(x, k, stride, padding, fill):
+        """The windows of x (padded with ``fill``) stacked on a last axis: (N, C, *out, Πk),
+        offsets in C order as numeric's pool_views."""
+        nd = len(k)
+        if any(lo or hi for lo, hi in padding):
+            shape = tuple(x.shape[:2]) + tuple(x.shape[2 + i] + padding[i][0] + padding[i][1]
+                                               for i in range(nd))
+            full = xp.full(shape, fill, dtype=x.dtype, device=_device(x))
+            x = _set(full, (slice(None), slice(None)) + tuple(
+                slice(padding[i][0], padding[i][0] + x.shape[2 + i]) for i in range(nd)), x)
+        s = x.shape[2:]
+        out = tuple((s[i] - k[i]) // stride[i] + 1 for i in range(nd))
+        return xp.stack([x[(slice(None), slice(None)) + tuple(
+            slice(kk[i], kk[i] + stride[i] * (out[i] - 1) + 1, stride[i]) for i in range(nd))]
+            for kk in itertools.product(*(range(d) for d in k))], axis=-1)
+
+    def max_pool_index(x, k, stride, padding):
+        """Flat index (within the window) of each window's first maximum; padding is -inf."""
+        return xp.astype(xp.argmax(_pool_views(x, k, stride, padding, float("-inf")), axis=-1),
+                         xp.int64)
+
+    def max_pool_gather(c, idx, k, stride, padding):
+        """c read at the window positions idx (max_pool(x) is x read at its own indices)."""
+        views = _pool_views(c, k, stride, padding, 0.0)
+        return xp.take_along_axis(views, xp.astype(idx, xp.int64)[..., None], axis=-1)[..., 0]
+
+    def max_pool_dx(g, idx, k, stride, padding, s):
+        """Each window's cotangent g added at window position idx of an input of spatial
+        shape s (zero elsewhere): one masked add per kernel offset into a strided slice."""
+        nd = len(k)
+        out = tuple(g.shape[2:])
+        padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
+        dx = xp.zeros(tuple(g.shape[:2]) + padded, dtype=g.dtype, device=_device(g))
+        zero = xp.zeros_like(g)
+        for j, kj in enumerate(itertools.product(*(range(d) for d in k))):
+            sl = (slice(None), slice(None)) + tuple(
+                slice(kj[i], kj[i] + stride[i] * (out[i] - 1) + 1, stride[i]) for i in range(nd))
+            dx = _set(dx, sl, xp.where(idx == j, g, zero), add=True)
+        crop = (slice(None), slice(None)) + tuple(
+            slice(padding[i][0], padding[i][0] + s[i]) for i in range(nd))
+        return dx[crop]
+
+    found = [sigmoid, softplus, logsumexp, softmax, log_softmax, logdet, index_scatter, getitem,
+             logit, take, scatter_add, take_along_axis, scatter_add_along, max_pool_index,
+             max_pool_gather, max_pool_dx]
+    found += _convolutions(xp, backend)
+    return {f.__name__: f for f in found}
+
+
+def _convolutions(xp: Any, backend: str) -> list[Callable[..., Any]]:
+    """conv_nd, conv_dx, conv_dw (numeric's names and arguments) on the library's own
+    convolution: ``torch.nn.functional.conv{n}d`` with ``torch.nn.grad.conv{n}d_input`` /
+    ``_weight``, or ``jax.lax.conv_general_dilated`` and its VJP. ``padding`` is (lo, hi)
+    per spatial axis: uneven padding pads first (torch) or is passed as is (JAX). None on
+    other libraries (compiling a convolution there names the op and the backend)."""
+    if backend == "torch":
+        import torch
+        import torch.nn.functional as F
+
+        def _even(padding):
+            return all(lo == hi for lo, hi in padding)
+
+        def _pad(x, padding):
+            flat = [p for lo_hi in reversed(padding) for p in lo_hi]
+            return F.pad(x, flat)
+
+        def conv_nd(x, w, stride, padding, dilation, groups):
+            """y = conv(x, w) by torch.nn.functional.conv{n}d."""
+            fn = getattr(F, f"conv{len(stride)}d")
+            if _even(padding):
+                return fn(x, w, None, stride, tuple(lo for lo, _ in padding), dilation, groups)
+            return fn(_pad(x, padding), w, None, stride, 0, dilation, groups)
+
+        def conv_dx(g, w, s, stride, padding, dilation, groups):
+            """∂⟨g, conv(x, w)⟩/∂x by torch.nn.grad.conv{n}d_input (uneven padding: the
+            padded input's gradient, cropped)."""
+            fn = getattr(torch.nn.grad, f"conv{len(stride)}d_input")
+            lead = (g.shape[0], w.shape[1] * groups)
+            if _even(padding):
+                return fn(lead + tuple(s), w, g, stride, tuple(lo for lo, _ in padding),
+                          dilation, groups)
+            padded = tuple(s[i] + lo + hi for i, (lo, hi) in enumerate(padding))
+            dx = fn(lead + padded, w, g, stride, 0, dilation, groups)
+            return dx[(slice(None), slice(None)) + tuple(
+                slice(lo, lo + s[i]) for i, (lo, _) in enumerate(padding))]
+
+        def conv_dw(x, g, k, stride, padding, dilation, groups):
+            """∂⟨g, conv(x, w)⟩/∂w by torch.nn.grad.conv{n}d_weight."""
+            fn = getattr(torch.nn.grad, f"conv{len(stride)}d_weight")
+            shape = (g.shape[1], x.shape[1] // groups) + tuple(k)
+            if _even(padding):
+                return fn(x, shape, g, stride, tuple(lo for lo, _ in padding), dilation, groups)
+            return fn(_pad(x, padding), shape, g, stride, 0, dilation, groups)
+
+        return [conv_nd, conv_dx, conv_dw]
+    if backend == "jax":
+        import jax
+
+        def conv_nd(x, w, stride, padding, dilation, groups):
+            """y = conv(x, w) by jax.lax.conv_general_dilated (NC…, OI…; full precision)."""
+            return jax.lax.conv_general_dilated(
+                x, w, tuple(stride), [tuple(p) for p in padding], rhs_dilation=tuple(dilation),
+                feature_group_count=groups, precision=jax.lax.Precision.HIGHEST)
+
+        def conv_dx(g, w, s, stride, padding, dilation, groups):
+            """∂⟨g, conv(x, w)⟩/∂x: the VJP of the (linear) convolution in x."""
+            x0 = xp.zeros((g.shape[0], w.shape[1] * groups) + tuple(s), dtype=g.dtype)
+            _, vjp = jax.vjp(lambda x: conv_nd(x, w, stride, padding, dilation, groups), x0)
+            return vjp(g)[0]
+
+        def conv_dw(x, g, k, stride, padding, dilation, groups):
+            """∂⟨g, conv(x, w)⟩/∂w: the VJP of the convolution in w."""
+            w0 = xp.zeros((g.shape[1], x.shape[1] // groups) + tuple(k), dtype=g.dtype)
+            _, vjp = jax.vjp(lambda w: conv_nd(x, w, stride, padding, dilation, groups), w0)
+            return vjp(g)[0]
+
+        return [conv_nd, conv_dx, conv_dw]
+    return []
 
 
 def _device(x: Any) -> Any:

@@ -141,6 +141,17 @@ def _full_numpy(args: list[str], kw: dict[str, Any]) -> str:
     return f"np.full({shp}, {v!r}, {kw['dtype']!r})"
 
 
+def _full_xp(args: list[str], kw: dict[str, Any]) -> str:
+    """The NumPy form with the dtype as the namespace's (torch takes no dtype string), on
+    the arguments' device."""
+    v = _fill_of(kw)
+    shp = _shape_src(kw["shape"], kw)
+    dt = f"dtype=xp.{kw['dtype']}, device=_dev"
+    if not isinstance(v, bool) and v == 0 and repr(v)[0] != "-":
+        return f"xp.zeros({shp}, {dt})"
+    return f"xp.full({shp}, {v!r}, {dt})"
+
+
 def _full_sympy(shape: Shape, v: Any) -> Any:
     """SymPy's ZeroMatrix / OneMatrix (times the value) for a matrix shape; else None."""
     if len(shape) != 2 or isinstance(v, bool):
@@ -152,7 +163,7 @@ def _full_sympy(shape: Shape, v: Any) -> Any:
 
 full_op = register(Op(
     "full", 0, lambda shapes, *, shape, fill_value, dtype: shape,
-    numpy=_full_numpy, fold=False, normalize=_fill_norm,
+    numpy=_full_numpy, forms={"xp": _full_xp}, fold=False, normalize=_fill_norm,
     dtype=lambda args, **kw: kw["dtype"],
     text=Notation(_full_text), latex=Notation(r"\mathbf{{1}}", ATOM, select=_full_latex),
     sympy=lambda *, shape, fill_value, dtype: _full_sympy(shape, fill_value.value),
