@@ -173,7 +173,7 @@ def test_random_graphs_match_numpy(backend):
         ran += 1
     print(f"{backend}: {ran}/{_N_FUZZ[backend]} random graphs ran; ops without a form: "
           f"{sorted(GAPS.get(backend, ()))}")
-    assert ran >= _N_FUZZ[backend] // 4
+    assert ran >= _N_FUZZ[backend] * 3 // 4
 
 
 # --------------------------------------------------------------------------- README models
