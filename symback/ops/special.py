@@ -99,6 +99,16 @@ def _polygamma_numpy(args: list[str], kw: dict[str, Any]) -> str:
     return f"scipy_polygamma({kw['n']}, {args[0]})"
 
 
+def _polygamma_torch(args: list[str], kw: dict[str, Any]) -> str:
+    """ψ⁽ⁿ⁾(x) = (-1)ⁿ⁺¹ n! ζ(n + 1, x) for n ≥ 1 (as SciPy computes it), through
+    torch.special.zeta: torch.special.polygamma(1, x) is only accurate to ~5e-10."""
+    n = kw["n"]
+    if n == 0:
+        return f"torch.special.digamma({args[0]})"
+    c = (-1.0) ** (n + 1) * math.factorial(n)
+    return f"({c!r} * torch.special.zeta({float(n + 1)!r}, {args[0]}))"
+
+
 def _polygamma_latex(args: list[str], kw: dict[str, Any]) -> str:
     n = kw["n"]
     if n == 0:
@@ -111,8 +121,7 @@ polygamma_op = elementwise(
     "polygamma", 1, _polygamma_numpy,
     lambda g, out, x, *, n: (mul(g, polygamma_op(x, n=n + 1)),),
     helpers=("scipy_polygamma",), normalize=_polygamma_norm,
-    forms={"torch": "torch.special.polygamma({n}, {0})",
-           "jax": "jax.scipy.special.polygamma({n}, {0})"},
+    forms={"torch": _polygamma_torch, "jax": "jax.scipy.special.polygamma({n}, {0})"},
     text=Notation(lambda a, kw: f"special.polygamma({kw['n']}, {a[0]})"),
     latex=Notation(_polygamma_latex, ATOM),
     sympy=lambda x, *, n: _sympy_fn("polygamma")(n, x) if not hasattr(x, "shape") else None,
