@@ -152,7 +152,7 @@ def test_op_value_and_gradient_match_numpy(backend, spec, shapes):
     want = sb.lambdify(syms, exprs)(*vals)
     try:
         f = sb.lambdify(syms, exprs, backend=backend)
-    except sb.SymbackError as exc:
+    except sb.SymbackError:
         if skipped:
             pytest.skip(f"{sorted(skipped)}: " + "; ".join(SKIP[o][backend] for o in skipped))
         raise

@@ -339,6 +339,11 @@ def _arange_args(kw: dict[str, Any], stop: str) -> str:
     return f"{kw['start']!r}, {stop}, {kw['step']!r}"
 
 
+def _stop_src(kw: dict[str, Any]) -> str:
+    """arange's stop as source: a symbolic size read off an argument, else the number."""
+    return _dim_src(kw["stop"], kw) if isinstance(kw["stop"], str) else repr(kw["stop"])
+
+
 def _arange_default(kw: dict[str, Any]) -> str:
     return "int64" if all(isinstance(kw[k], int) for k in ("start", "stop", "step")) \
         or isinstance(kw["stop"], str) else "float64"
@@ -348,8 +353,8 @@ arange_op = register(Op(
     "arange", 0, _arange_shape,
     numpy=lambda a, kw: (f"np.arange({_arange_args(kw, _dim_src(kw['stop'], kw) if isinstance(kw['stop'], str) else repr(kw['stop']))}"  # noqa: E501
                          f", dtype={kw['dtype']!r})"),
-    forms={"xp": lambda a, kw: (f"xp.arange({_arange_args(kw, _dim_src(kw['stop'], kw) if isinstance(kw['stop'], str) else repr(kw['stop']))}"  # noqa: E501
-                                f", dtype=xp.{kw['dtype']}, device=_dev)")},
+    forms={"xp": lambda a, kw: (f"xp.arange({_arange_args(kw, _stop_src(kw))}, "
+                                f"dtype=xp.{kw['dtype']}, device=_dev)")},
     fold=False, normalize=_arange_norm, dtype=lambda args, **kw: kw["dtype"],
     text=Notation(lambda a, kw: f"arange({_arange_args(kw, str(kw['stop']) if isinstance(kw['stop'], str) else repr(kw['stop']))}"  # noqa: E501
                   f"{_dtype_text(kw, _arange_default(kw))})"),

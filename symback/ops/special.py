@@ -160,7 +160,8 @@ def _xlog_vjp(logf: Any, shift: float) -> Any:
 
 xlogy_op = elementwise(
     "xlogy", 2, _scipy_form("xlogy", 2), _xlog_vjp(log, 0.0),
-    forms={"torch": "torch.special.xlogy({0}, {1})", "jax": "jax.scipy.special.xlogy({0}, {1})"},
+    forms={"torch": "torch.special.xlogy({0}, {1})",
+           "jax": "jax.scipy.special.xlogy({0}, {1})"},
     helpers=("scipy_xlogy",), text=_text("xlogy", 2),
     latex=Notation(r"{0} \log {1}", MUL, (MUL, ATOM)),
     sympy=lambda x, y: None if hasattr(x, "shape") or hasattr(y, "shape") else
@@ -169,7 +170,8 @@ xlogy_op = elementwise(
 )
 xlog1py_op = elementwise(
     "xlog1py", 2, _scipy_form("xlog1py", 2), _xlog_vjp(log1p, 1.0),
-    forms={"torch": "torch.special.xlog1py({0}, {1})", "jax": "jax.scipy.special.xlog1py({0}, {1})"},
+    forms={"torch": "torch.special.xlog1py({0}, {1})",
+           "jax": "jax.scipy.special.xlog1py({0}, {1})"},
     helpers=("scipy_xlog1py",), text=_text("xlog1py", 2),
     latex=Notation(r"{0} \log(1 + {1})", MUL, (MUL, 0)),
     sympy=lambda x, y: None if hasattr(x, "shape") or hasattr(y, "shape") else

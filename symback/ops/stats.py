@@ -293,7 +293,9 @@ def _cum_text(name: str) -> Notation:
 cumsum_op: Op = register(Op(
     "cumsum", 1, lambda shapes, *, axis: shapes[0],
     numpy="np.cumsum({0}, axis={axis})", normalize=_cum_norm("cumsum"),
-    forms={"xp": "xp.cumulative_sum({0}, axis={axis})"},
+    # the libraries' own calls: xp.cumulative_sum needs a recent array-api-compat / JAX
+    forms={"xp": "xp.cumulative_sum({0}, axis={axis})",
+           "torch": "torch.cumsum({0}, dim={axis})", "jax": "jnp.cumsum({0}, axis={axis})"},
     vjp=lambda g, out, x, *, axis: (_flip(cumsum_op(_flip(g, axis), axis=axis), axis),),
     jvp=lambda ts, out, x, *, axis: cumsum_op(ts[0], axis=axis),
     dtype=lambda args, **kw: args[0].dtype if args[0].dtype in ("float32", "float64")
@@ -363,7 +365,9 @@ def _cumprod_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *, axis: int) -> Expr
 cumprod_op: Op = register(Op(
     "cumprod", 1, lambda shapes, *, axis: shapes[0],
     numpy="np.cumprod({0}, axis={axis})", normalize=_cum_norm("cumprod"),
-    forms={"xp": "xp.cumulative_prod({0}, axis={axis})"},
+    # the libraries' own calls: xp.cumulative_prod needs a recent array-api-compat / JAX
+    forms={"xp": "xp.cumulative_prod({0}, axis={axis})",
+           "torch": "torch.cumprod({0}, dim={axis})", "jax": "jnp.cumprod({0}, axis={axis})"},
     vjp=_cumprod_vjp, jvp=_cumprod_jvp,
     dtype=lambda args, **kw: args[0].dtype if args[0].dtype in ("float32", "float64")
     else "float64",
