@@ -100,6 +100,7 @@ class ArrayBackend:
         elif name == "jax":
             import jax
             import jax.numpy as jnp
+            import jax.scipy.special  # noqa: F401 - forms call jax.scipy.special.*
 
             self.xp, self.lib = jnp, jnp
             self.names = {"xp": jnp, "jnp": jnp, "jax": jax}

@@ -539,6 +539,7 @@ def _cross_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr
 
 cross_op = register(Op(
     "cross", 2, _cross_shape, numpy="np.cross({0}, {1})",
+    forms={"xp": "xp.linalg.cross({0}, {1})"},
     vjp=lambda g, out, a, b: (cross_op(b, g), cross_op(g, a)),
     jvp=_cross_jvp,
     text=Notation("cross({0}, {1})"), latex=infix(r" \times ", MUL),

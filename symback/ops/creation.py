@@ -141,6 +141,17 @@ def _full_numpy(args: list[str], kw: dict[str, Any]) -> str:
     return f"np.full({shp}, {v!r}, {kw['dtype']!r})"
 
 
+def _full_xp(args: list[str], kw: dict[str, Any]) -> str:
+    """The NumPy form with the dtype as the namespace's (torch takes no dtype string), on
+    the arguments' device."""
+    v = _fill_of(kw)
+    shp = _shape_src(kw["shape"], kw)
+    dt = f"dtype=xp.{kw['dtype']}, device=_dev"
+    if not isinstance(v, bool) and v == 0 and repr(v)[0] != "-":
+        return f"xp.zeros({shp}, {dt})"
+    return f"xp.full({shp}, {v!r}, {dt})"
+
+
 def _full_sympy(shape: Shape, v: Any) -> Any:
     """SymPy's ZeroMatrix / OneMatrix (times the value) for a matrix shape; else None."""
     if len(shape) != 2 or isinstance(v, bool):
@@ -152,7 +163,7 @@ def _full_sympy(shape: Shape, v: Any) -> Any:
 
 full_op = register(Op(
     "full", 0, lambda shapes, *, shape, fill_value, dtype: shape,
-    numpy=_full_numpy, fold=False, normalize=_fill_norm,
+    numpy=_full_numpy, forms={"xp": _full_xp}, fold=False, normalize=_fill_norm,
     dtype=lambda args, **kw: kw["dtype"],
     text=Notation(_full_text), latex=Notation(r"\mathbf{{1}}", ATOM, select=_full_latex),
     sympy=lambda *, shape, fill_value, dtype: _full_sympy(shape, fill_value.value),
@@ -328,6 +339,11 @@ def _arange_args(kw: dict[str, Any], stop: str) -> str:
     return f"{kw['start']!r}, {stop}, {kw['step']!r}"
 
 
+def _stop_src(kw: dict[str, Any]) -> str:
+    """arange's stop as source: a symbolic size read off an argument, else the number."""
+    return _dim_src(kw["stop"], kw) if isinstance(kw["stop"], str) else repr(kw["stop"])
+
+
 def _arange_default(kw: dict[str, Any]) -> str:
     return "int64" if all(isinstance(kw[k], int) for k in ("start", "stop", "step")) \
         or isinstance(kw["stop"], str) else "float64"
@@ -337,6 +353,8 @@ arange_op = register(Op(
     "arange", 0, _arange_shape,
     numpy=lambda a, kw: (f"np.arange({_arange_args(kw, _dim_src(kw['stop'], kw) if isinstance(kw['stop'], str) else repr(kw['stop']))}"  # noqa: E501
                          f", dtype={kw['dtype']!r})"),
+    forms={"xp": lambda a, kw: (f"xp.arange({_arange_args(kw, _stop_src(kw))}, "
+                                f"dtype=xp.{kw['dtype']}, device=_dev)")},
     fold=False, normalize=_arange_norm, dtype=lambda args, **kw: kw["dtype"],
     text=Notation(lambda a, kw: f"arange({_arange_args(kw, str(kw['stop']) if isinstance(kw['stop'], str) else repr(kw['stop']))}"  # noqa: E501
                   f"{_dtype_text(kw, _arange_default(kw))})"),
@@ -392,6 +410,9 @@ linspace_op = register(Op(
     numpy=lambda a, kw: (f"np.linspace({kw['start']!r}, {kw['stop']!r}, "
                          f"{_dim_src(kw['num'], kw)}, endpoint={kw['endpoint']}, "
                          f"dtype={kw['dtype']!r})"),
+    forms={"xp": lambda a, kw: (f"xp.linspace({kw['start']!r}, {kw['stop']!r}, "
+                                f"{_dim_src(kw['num'], kw)}, endpoint={kw['endpoint']}, "
+                                f"dtype=xp.{kw['dtype']}, device=_dev)")},
     fold=False, normalize=_linspace_norm, dtype=lambda args, **kw: kw["dtype"],
     text=Notation(_linspace_text),
     latex=Notation(lambda a, kw: r"\operatorname{linspace}(" + number_latex(kw["start"])

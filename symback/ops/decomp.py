@@ -405,6 +405,8 @@ svd_op = register(Op(
     "svd", 1, _svd_shape,
     numpy="(lambda u, s, vh: np.concatenate((u, s[..., None, :], np.swapaxes(vh, -1, -2)), "
           "axis=-2))(*np.linalg.svd({0}, full_matrices=False))",
+    forms={"xp": "(lambda u, s, vh: xp.concat((u, s[..., None, :], xp.matrix_transpose(vh)), "
+                 "axis=-2))(*xp.linalg.svd({0}, full_matrices=False))"},
     vjp=_svd_vjp, jvp=_svd_jvp,
     text=Notation("linalg.svd_packed({0})"), latex=Notation(r"\operatorname{{svd}}({0})", ATOM),
     doc="U, the singular values (a row) and V = vhᵀ stacked (full_matrices=False);  "
@@ -511,6 +513,8 @@ qr_op = register(Op(
     "qr", 1, _qr_shape,
     numpy="(lambda q, r: np.concatenate((q, np.swapaxes(r, -1, -2)), axis=-2))"
           "(*np.linalg.qr({0}))",
+    forms={"xp": "(lambda q, r: xp.concat((q, xp.matrix_transpose(r)), axis=-2))"
+                 "(*xp.linalg.qr({0}))"},
     vjp=_qr_vjp, jvp=_qr_jvp,
     text=Notation("linalg.qr_packed({0})"), latex=Notation(r"\operatorname{{qr}}({0})", ATOM),
     doc="Q above Rᵀ (reduced QR, m ≥ n, full column rank);  Ṙ = (C − Ω) R, "

@@ -206,6 +206,8 @@ def _einsum_text(args: list[str], kw: dict[str, Any]) -> str:
 
 einsum_op = register(Op(
     "einsum", None, _einsum_shape, numpy=_einsum_numpy, normalize=_einsum_norm,
+    forms={"torch": lambda a, kw: f"torch.einsum({kw['subscripts']!r}, {', '.join(a)})",
+           "jax": lambda a, kw: f"jnp.einsum({kw['subscripts']!r}, {', '.join(a)})"},
     simplify=_einsum_simplify,
     # np.einsum returns a view of a single operand for a transpose or a diagonal ('ij->ji',
     # 'ii->i'): the code generator must keep that operand's buffer alive and copy outputs

@@ -133,6 +133,8 @@ def _take_vjp(g: Expr, out: Expr, x: Expr, idx: Expr, *, axis: int) -> tuple[Any
 take_op = register(Op(
     "take", 2, _take_shape,
     numpy=lambda a, kw: f"np.take({a[0]}, {a[1]}, axis={kw['axis']})",
+    # the standard's take wants 1-d, non-negative indices: numeric_xp's take reshapes, wraps
+    forms={"xp": lambda a, kw: f"take({a[0]}, {a[1]}, {kw['axis']})"},
     normalize=_take_norm, vjp=_take_vjp, simplify=_take_simplify,
     jvp=lambda ts, out, x, idx, *, axis: None if ts[0] is None
     else take_op(ts[0], idx, axis=axis),
@@ -171,6 +173,8 @@ scatter_add_op = register(Op(
     numpy=lambda a, kw: (f"scatter_add({a[0]}, {a[1]}, {kw['axis']}, "
                          f"{_dim_src(kw['size'], kw)})"),
     helpers=("scatter_add",), normalize=_scatter_add_norm,
+    forms={"xp": lambda a, kw: (f"scatter_add({a[0]}, {a[1]}, {kw['axis']}, "
+                                f"{_dim_src(kw['size'], kw)})")},
     vjp=lambda g, out, v, idx, *, axis, size: (take_op(g, idx, axis=axis), None),
     jvp=lambda ts, out, v, idx, *, axis, size: None if ts[0] is None
     else scatter_add_op(ts[0], idx, axis=axis, size=size),
@@ -267,6 +271,8 @@ take_along_axis_op = register(Op(
     "take_along_axis", 2,
     lambda shapes, *, axis: _along_shape("take_along_axis", shapes[0], shapes[1], axis),
     numpy=lambda a, kw: f"np.take_along_axis({a[0]}, {a[1]}, axis={kw['axis']})",
+    # numeric_xp's take_along_axis: negative indices wrapped, broadcasting made explicit
+    forms={"xp": lambda a, kw: f"take_along_axis({a[0]}, {a[1]}, {kw['axis']})"},
     normalize=_tala_norm,
     vjp=lambda g, out, x, idx, *, axis: (
         scatter_add_along_op(g, idx, axis=axis, shape=x.shape), None),
@@ -306,6 +312,8 @@ scatter_add_along_op = register(Op(
     numpy=lambda a, kw: (f"scatter_add_along({a[0]}, {a[1]}, {kw['axis']}, "
                          f"{_shape_src(kw['shape'], kw)})"),
     helpers=("scatter_add_along",), normalize=_saa_norm,
+    forms={"xp": lambda a, kw: (f"scatter_add_along({a[0]}, {a[1]}, {kw['axis']}, "
+                                f"{_shape_src(kw['shape'], kw)})")},
     vjp=lambda g, out, v, idx, *, axis, shape: (take_along_axis_op(g, idx, axis=axis), None),
     jvp=lambda ts, out, v, idx, *, axis, shape: None if ts[0] is None
     else scatter_add_along_op(ts[0], _trailing_idx(idx, ts[0].ndim - v.ndim), axis=axis,
@@ -381,6 +389,7 @@ _INT = lambda args, **kw: "int64"  # noqa: E731
 argsort_op = register(Op(
     "argsort", 1, lambda shapes, *, axis: shapes[0],
     numpy=lambda a, kw: f"np.argsort({a[0]}, axis={kw['axis']}, kind='stable')",
+    forms={"xp": "xp.argsort({0}, axis={axis}, stable=True)"},
     normalize=_argsort_norm, dtype=_INT,
     vjp=lambda g, out, x, *, axis: (None,), jvp=lambda ts, out, x, *, axis: None,
     text=Notation("argsort({0}, axis={axis})"),
@@ -392,6 +401,8 @@ argsort_op = register(Op(
 argpartition_op = register(Op(
     "argpartition", 1, lambda shapes, *, kth, axis: shapes[0],
     numpy=lambda a, kw: f"np.argpartition({a[0]}, {kw['kth']!r}, axis={kw['axis']})",
+    # a full (stable) sort is a valid partition around every kth; torch has no argpartition
+    forms={"xp": "xp.argsort({0}, axis={axis}, stable=True)"},
     normalize=_argsort_norm, dtype=_INT,
     vjp=lambda g, out, x, *, kth, axis: (None,), jvp=lambda ts, out, x, *, kth, axis: None,
     text=Notation("argpartition({0}, {kth!r}, axis={axis})"),

@@ -149,19 +149,17 @@ def _index_latex(index: Index) -> str:
     return index_source(index).replace("None", r"\mathrm{new}").rstrip(",")
 
 
-def _no_negative_step(kw: dict[str, Any], lib: str) -> None:
-    """Raise (no form: a compile-time error) for a slice with a negative step, which
-    ``lib`` does not index with."""
-    for e in kw["index"]:
-        if e[0] not in ("n", "i") and e[3] is not None and e[3] < 0:
-            raise NotImplementedError(f"{lib} has no slices with a negative step")
+def _negative_step(kw: dict[str, Any]) -> bool:
+    """Whether the index holds a slice with a negative step."""
+    return any(e[0] not in ("n", "i") and e[3] is not None and e[3] < 0 for e in kw["index"])
 
 
 getitem_op = register(Op(
     "getitem", 1, _getitem_shape,
     numpy=lambda args, kw: f"{args[0]}[{index_source(kw['index'])}]",
-    forms={"torch": lambda args, kw: _no_negative_step(kw, "torch")
-           or f"{args[0]}[{index_source(kw['index'])}]"},
+    # PyTorch has no negative-step slices: those go through numeric_xp's getitem (a flip)
+    forms={"torch": lambda args, kw: f"getitem({args[0]}, _s[{index_source(kw['index'])}])"
+           if _negative_step(kw) else f"{args[0]}[{index_source(kw['index'])}]"},
     normalize=_getitem_norm,
     simplify=lambda x, *, index: x if not index else None,
     vjp=lambda g, out, x, *, index: (index_scatter(g, shape=x.shape, index=index),),
@@ -213,10 +211,7 @@ index_scatter_op = register(Op(
                             f"np.s_[{index_source(kw['index'])}])"),
     helpers=("index_scatter",), normalize=_scatter_norm,
     forms={"xp": lambda args, kw: (f"index_scatter({args[0]}, {_shape_src(kw['shape'], kw)}, "
-                                   f"_s[{index_source(kw['index'])}])"),
-           "torch": lambda args, kw: _no_negative_step(kw, "torch") or (
-               f"index_scatter({args[0]}, {_shape_src(kw['shape'], kw)}, "
-               f"_s[{index_source(kw['index'])}])")},
+                                   f"_s[{index_source(kw['index'])}])")},
     vjp=lambda g, out, x, *, shape, index: (getitem_op(g, index=index),),
     jvp=lambda ts, out, x, *, shape, index: index_scatter_op(
         ts[0], shape=shape + ts[0].shape[x.ndim:], index=index),

@@ -75,6 +75,16 @@ def _vnorm_numpy(args: list[str], kw: dict[str, Any]) -> str:
     return f"np.linalg.norm(np.reshape({x}, (-1,)), ord={_ord_src(o)})"
 
 
+def _vnorm_xp(args: list[str], kw: dict[str, Any]) -> str:
+    """The standard's vector_norm: over the axes (a Frobenius norm for ord 2), or of the
+    flattened array for another ord over several axes (as the NumPy form)."""
+    x, o, axis, kd = args[0], kw["ord"], kw["axis"], kw["keepdims"]
+    src = _ord_src(o).replace("np.", "xp.")
+    if len(axis) == 1 or o == 2.0:
+        return f"xp.linalg.vector_norm({x}, axis={axis}, keepdims={kd}, ord={src})"
+    return f"xp.linalg.vector_norm(xp.reshape({x}, (-1,)), ord={src})"
+
+
 _TINY = 1.1754943508222875e-38  # np.finfo(np.float32).tiny
 
 
@@ -135,6 +145,7 @@ def _ord_latex(o: float, nax: int) -> str:
 
 vector_norm_op = register(Op(
     "vector_norm", 1, _vnorm_shape, numpy=_vnorm_numpy, normalize=_vnorm_norm,
+    forms={"xp": _vnorm_xp},
     vjp=_vnorm_vjp, jvp=_vnorm_jvp,
     text=Notation(lambda a, kw: f"linalg.vector_norm({a[0]}, ord="
                   f"{_ord_src(kw['ord']).replace('np.', '')}, axis={kw['axis']}, "

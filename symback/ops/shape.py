@@ -331,6 +331,7 @@ def _astype_vjp(g: Expr, out: Expr, x: Expr, *, dtype: str) -> tuple[Expr | None
 astype_op = register(Op(
     "astype", 1, lambda shapes, *, dtype: shapes[0],
     numpy=lambda a, kw: f"np.asarray({a[0]}).astype({kw['dtype']!r})",
+    forms={"xp": lambda a, kw: f"xp.astype(xp.asarray({a[0]}), xp.{kw['dtype']})"},
     normalize=_astype_norm,
     simplify=lambda x, *, dtype: x if x.dtype == dtype and not x.weak else None,
     vjp=_astype_vjp,

@@ -72,6 +72,7 @@ def _latex(cmd: str) -> Notation:
 erf_op = elementwise(
     "erf", 1, _scipy_form("erf", 1),
     lambda g, out, x: (mul(g, mul(_TWO_OVER_SQRT_PI, exp(neg(mul(x, x))))),),
+    forms={"torch": "torch.special.erf({0})", "jax": "jax.scipy.special.erf({0})"},
     helpers=("scipy_erf",), text=_text("erf"), latex=_latex(r"\operatorname{erf}"),
     sympy=_sympy_fn("erf"),
     doc="y = erf x = (2/√π) ∫₀ˣ e^{-t²} dt;  x̄ = ȳ ⊙ (2/√π) e^{-x²}",
@@ -79,6 +80,7 @@ erf_op = elementwise(
 erfc_op = elementwise(
     "erfc", 1, _scipy_form("erfc", 1),
     lambda g, out, x: (neg(mul(g, mul(_TWO_OVER_SQRT_PI, exp(neg(mul(x, x)))))),),
+    forms={"torch": "torch.special.erfc({0})", "jax": "jax.scipy.special.erfc({0})"},
     helpers=("scipy_erfc",), text=_text("erfc"), latex=_latex(r"\operatorname{erfc}"),
     sympy=_sympy_fn("erfc"),
     doc="y = erfc x = 1 - erf x (accurate in the tail);  x̄ = -ȳ ⊙ (2/√π) e^{-x²}",
@@ -97,6 +99,16 @@ def _polygamma_numpy(args: list[str], kw: dict[str, Any]) -> str:
     return f"scipy_polygamma({kw['n']}, {args[0]})"
 
 
+def _polygamma_torch(args: list[str], kw: dict[str, Any]) -> str:
+    """ψ⁽ⁿ⁾(x) = (-1)ⁿ⁺¹ n! ζ(n + 1, x) for n ≥ 1 (as SciPy computes it), through
+    torch.special.zeta: torch.special.polygamma(1, x) is only accurate to ~5e-10."""
+    n = kw["n"]
+    if n == 0:
+        return f"torch.special.digamma({args[0]})"
+    c = (-1.0) ** (n + 1) * math.factorial(n)
+    return f"({c!r} * torch.special.zeta({float(n + 1)!r}, {args[0]}))"
+
+
 def _polygamma_latex(args: list[str], kw: dict[str, Any]) -> str:
     n = kw["n"]
     if n == 0:
@@ -109,6 +121,7 @@ polygamma_op = elementwise(
     "polygamma", 1, _polygamma_numpy,
     lambda g, out, x, *, n: (mul(g, polygamma_op(x, n=n + 1)),),
     helpers=("scipy_polygamma",), normalize=_polygamma_norm,
+    forms={"torch": _polygamma_torch, "jax": "jax.scipy.special.polygamma({n}, {0})"},
     text=Notation(lambda a, kw: f"special.polygamma({kw['n']}, {a[0]})"),
     latex=Notation(_polygamma_latex, ATOM),
     sympy=lambda x, *, n: _sympy_fn("polygamma")(n, x) if not hasattr(x, "shape") else None,
@@ -119,6 +132,7 @@ polygamma_op = elementwise(
 digamma_op = elementwise(
     "digamma", 1, _scipy_form("digamma", 1),
     lambda g, out, x: (mul(g, polygamma_op(x, n=1)),),
+    forms={"torch": "torch.special.digamma({0})", "jax": "jax.scipy.special.digamma({0})"},
     helpers=("scipy_digamma",), text=_text("digamma"), latex=_latex(r"\psi"),
     sympy=_sympy_fn("digamma"),
     doc="y = ψ(x) = Γ'(x)/Γ(x);  x̄ = ȳ ⊙ ψ⁽¹⁾(x) (polygamma(1, x))",
@@ -126,6 +140,7 @@ digamma_op = elementwise(
 gammaln_op = elementwise(
     "gammaln", 1, _scipy_form("gammaln", 1),
     lambda g, out, x: (mul(g, digamma_op(x)),),
+    forms={"torch": "torch.special.gammaln({0})", "jax": "jax.scipy.special.gammaln({0})"},
     helpers=("scipy_gammaln",), text=_text("gammaln"), latex=_latex(r"\log\Gamma"),
     sympy=_sympy_fn("loggamma"),
     doc="y = log |Γ(x)|;  x̄ = ȳ ⊙ ψ(x)",
@@ -145,6 +160,8 @@ def _xlog_vjp(logf: Any, shift: float) -> Any:
 
 xlogy_op = elementwise(
     "xlogy", 2, _scipy_form("xlogy", 2), _xlog_vjp(log, 0.0),
+    forms={"torch": "torch.special.xlogy({0}, {1})",
+           "jax": "jax.scipy.special.xlogy({0}, {1})"},
     helpers=("scipy_xlogy",), text=_text("xlogy", 2),
     latex=Notation(r"{0} \log {1}", MUL, (MUL, ATOM)),
     sympy=lambda x, y: None if hasattr(x, "shape") or hasattr(y, "shape") else
@@ -153,6 +170,8 @@ xlogy_op = elementwise(
 )
 xlog1py_op = elementwise(
     "xlog1py", 2, _scipy_form("xlog1py", 2), _xlog_vjp(log1p, 1.0),
+    forms={"torch": "torch.special.xlog1py({0}, {1})",
+           "jax": "jax.scipy.special.xlog1py({0}, {1})"},
     helpers=("scipy_xlog1py",), text=_text("xlog1py", 2),
     latex=Notation(r"{0} \log(1 + {1})", MUL, (MUL, 0)),
     sympy=lambda x, y: None if hasattr(x, "shape") or hasattr(y, "shape") else

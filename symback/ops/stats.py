@@ -172,6 +172,7 @@ def _extreme(name: str, np_name: str, cmd: str) -> Op:
         numpy=_np(f"np.{np_name}.reduce({{0}}, axis={{axis}}, keepdims={{keepdims}})"),
         numpy_out=_np(f"np.{np_name}.reduce({{0}}, axis={{axis}}, keepdims={{keepdims}}, "
                       "out={out})"),
+        forms={"xp": _np(f"xp.{name}({{0}}, axis={{axis}}, keepdims={{keepdims}})")},
         normalize=_no_empty(name), vjp=vjp, jvp=jvp, dtype=lambda args, **kw: args[0].dtype
         if args[0].dtype in ("float32", "float64") else "float64",
         text=_fn_text(name), latex=_index_latex(cmd),
@@ -292,6 +293,9 @@ def _cum_text(name: str) -> Notation:
 cumsum_op: Op = register(Op(
     "cumsum", 1, lambda shapes, *, axis: shapes[0],
     numpy="np.cumsum({0}, axis={axis})", normalize=_cum_norm("cumsum"),
+    # the libraries' own calls: xp.cumulative_sum needs a recent array-api-compat / JAX
+    forms={"xp": "xp.cumulative_sum({0}, axis={axis})",
+           "torch": "torch.cumsum({0}, dim={axis})", "jax": "jnp.cumsum({0}, axis={axis})"},
     vjp=lambda g, out, x, *, axis: (_flip(cumsum_op(_flip(g, axis), axis=axis), axis),),
     jvp=lambda ts, out, x, *, axis: cumsum_op(ts[0], axis=axis),
     dtype=lambda args, **kw: args[0].dtype if args[0].dtype in ("float32", "float64")
@@ -361,6 +365,9 @@ def _cumprod_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *, axis: int) -> Expr
 cumprod_op: Op = register(Op(
     "cumprod", 1, lambda shapes, *, axis: shapes[0],
     numpy="np.cumprod({0}, axis={axis})", normalize=_cum_norm("cumprod"),
+    # the libraries' own calls: xp.cumulative_prod needs a recent array-api-compat / JAX
+    forms={"xp": "xp.cumulative_prod({0}, axis={axis})",
+           "torch": "torch.cumprod({0}, dim={axis})", "jax": "jnp.cumprod({0}, axis={axis})"},
     vjp=_cumprod_vjp, jvp=_cumprod_jvp,
     dtype=lambda args, **kw: args[0].dtype if args[0].dtype in ("float32", "float64")
     else "float64",
@@ -420,6 +427,7 @@ def _prod_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *, axis: int, keepdims: 
 prod_op: Op = register(Op(
     "prod", 1, lambda shapes, *, axis, keepdims: reduced(shapes[0], (axis,), keepdims),
     numpy=_np("np.multiply.reduce({0}, axis={axis}, keepdims={keepdims})"),
+    forms={"xp": _np("xp.prod({0}, axis={axis}, keepdims={keepdims})")},
     normalize=_prod_norm, vjp=_prod_vjp, jvp=_prod_jvp,
     dtype=lambda args, **kw: args[0].dtype if args[0].dtype in ("float32", "float64")
     else "float64",
@@ -503,6 +511,7 @@ def _ddof_sup(kw: dict[str, Any]) -> str:
 var_op: Op = register(Op(
     "var", 1, lambda shapes, *, axis, keepdims, ddof: reduced(shapes[0], axis, keepdims),
     numpy=_np("np.var({0}, axis={axis}, ddof={ddof}, keepdims={keepdims})"),
+    forms={"xp": _np("xp.var({0}, axis={axis}, correction={ddof}, keepdims={keepdims})")},
     normalize=_moment_norm("var"),
     vjp=lambda g, out, x, *, axis, keepdims, ddof: (
         mul(_spread(g, x, axis, keepdims), _var_weights(x, axis, ddof)),),
@@ -515,6 +524,7 @@ var_op: Op = register(Op(
 std_op: Op = register(Op(
     "std", 1, lambda shapes, *, axis, keepdims, ddof: reduced(shapes[0], axis, keepdims),
     numpy=_np("np.std({0}, axis={axis}, ddof={ddof}, keepdims={keepdims})"),
+    forms={"xp": _np("xp.std({0}, axis={axis}, correction={ddof}, keepdims={keepdims})")},
     normalize=_moment_norm("std"),
     vjp=lambda g, out, x, *, axis, keepdims, ddof: (
         mul(_spread(g, x, axis, keepdims), _std_weights(out, x, axis, keepdims, ddof)),),

@@ -124,6 +124,21 @@ def _st_shape(shapes: tuple[Shape, ...], *, trans: int, lower: bool, unit_diagon
     return broadcast("solve_triangular", a[:-2], b[:-2]) + b[-2:]
 
 
+def _st_xp(args: list[str], kw: dict[str, Any]) -> str:
+    """The NumPy form over the standard's names (matrix_transpose for swapaxes)."""
+    a, b = args
+    fn = "xp.tril" if kw["lower"] else "xp.triu"
+    if kw["unit_diagonal"]:
+        off = -1 if kw["lower"] else 1
+        m = (f"({fn}({a}, k={off}) + xp.eye(({a}).shape[-1], dtype=({a}).dtype, "
+             "device=_dev))")
+    else:
+        m = f"{fn}({a})"
+    if kw["trans"]:
+        m = f"xp.matrix_transpose({m})"
+    return f"xp.linalg.solve({m}, {b})"
+
+
 def _st_numpy(args: list[str], kw: dict[str, Any]) -> str:
     a, b = args
     fn = "np.tril" if kw["lower"] else "np.triu"
@@ -193,6 +208,7 @@ def _st_latex(args: list[str], kw: dict[str, Any]) -> str:
 
 solve_triangular_op = register(Op(
     "solve_triangular", 2, _st_shape, numpy=_st_numpy, normalize=_st_norm,
+    forms={"xp": _st_xp},
     vjp=_st_vjp, jvp=_st_jvp,
     text=Notation("linalg.solve_triangular({0}, {1}, trans={trans}, lower={lower}, "
                   "unit_diagonal={unit_diagonal})"),

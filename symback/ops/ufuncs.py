@@ -68,10 +68,16 @@ def _sympy2(build: Any) -> Any:
     return conv
 
 
+def _own(call: str) -> dict[str, str]:
+    """Forms for a NumPy function PyTorch and JAX both have under NumPy's name and
+    arguments (``torch.sinc``, ``jnp.sinc``) but the array-API standard lacks."""
+    return {"torch": "torch." + call, "jax": "jnp." + call}
+
+
 def _unary(name: str, np_name: str, vjp: Any, latex: Notation, doc: str,
-           scalar: str | None = None, sympy: Any = None) -> Any:
+           scalar: str | None = None, sympy: Any = None, forms: Any = None) -> Any:
     return elementwise(
-        name, 1, f"np.{np_name}({{0}})", vjp,
+        name, 1, f"np.{np_name}({{0}})", vjp, forms=forms or {},
         numpy_out=f"np.{np_name}({{0}}, {{out}})", scalar=scalar,
         latex=latex, sympy=sympy, doc=doc,
     )
@@ -153,6 +159,7 @@ exp2 = _unary(
     "exp2", "exp2", lambda g, out, x: (mul(g, mul(_LN2, out)),),
     Notation("2^{{{0}}}", POW, 0), "y = 2^x;  x̄ = ȳ ⊙ y ln 2 (reuses y)",
     sympy=lambda a: _sympy1("exp")(a * _sp().log(2)),
+    forms=_own("exp2({0})"),
 )
 
 # ---------------------------------------------------------------- rounding (derivative zero)
@@ -196,6 +203,8 @@ def _round_latex(args: list[str], kw: dict[str, Any]) -> str:
 round_op = elementwise(
     "round", 1, "np.round({0}, {decimals})", _zero_vjp,
     numpy_out="np.round({0}, {decimals}, {out})", normalize=_round_norm,
+    # both round halves to even, as NumPy
+    forms={"torch": "torch.round({0}, decimals={decimals})", "jax": "jnp.round({0}, {decimals})"},
     text=Notation(_round_text), latex=Notation(_round_latex, ATOM),
     doc="y = x rounded to `decimals` digits, halves to even (as NumPy);  derivative 0",
 )
@@ -234,7 +243,7 @@ def _sinc_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
 
 
 sinc = elementwise(
-    "sinc", 1, "np.sinc({0})", _sinc_vjp,
+    "sinc", 1, "np.sinc({0})", _sinc_vjp, forms=_own("sinc({0})"),
     latex=_fn(r"\operatorname{sinc}"),
     sympy=lambda a: _sympy1("sinc")(a * _sp().pi),
     doc="y = sin(πx) / (πx), y(0) = 1 (NumPy's normalised sinc);  "
@@ -315,6 +324,7 @@ def _ntn_vjp(g: Expr, out: Expr, x: Expr, **kw: Any) -> tuple[Expr]:
 nan_to_num_op = elementwise(
     "nan_to_num", 1, "np.nan_to_num({0}, nan={nan}, posinf={posinf}, neginf={neginf})",
     _ntn_vjp, normalize=_ntn_norm, text=Notation(_ntn_text),
+    forms=_own("nan_to_num({0}, nan={nan}, posinf={posinf}, neginf={neginf})"),
     latex=_fn(r"\operatorname{nan\_to\_num}"),
     doc="y = x with NaN, +inf, -inf replaced by numbers;  x̄ = ȳ where x is finite, else 0",
 )
@@ -380,7 +390,7 @@ logaddexp = elementwise(
 logaddexp2 = elementwise(
     "logaddexp2", 2, "np.logaddexp2({0}, {1})",
     lambda g, out, a, b: (mul(g, exp2(sub(a, out))), mul(g, exp2(sub(b, out)))),
-    numpy_out="np.logaddexp2({0}, {1}, {out})",
+    numpy_out="np.logaddexp2({0}, {1}, {out})", forms=_own("logaddexp2({0}, {1})"),
     latex=Notation(r"\log_2(2^{{{0}}} + 2^{{{1}}})", ATOM),
     sympy=_sympy2(lambda sp, a, b: sp.log(2 ** a + 2 ** b, 2)),
     doc="y = log₂(2ᵃ + 2ᵇ) (stable);  ā = ȳ 2^{a - y}, b̄ = ȳ 2^{b - y}",
@@ -395,6 +405,7 @@ def _mod_vjp(g: Expr, out: Expr, a: Expr, b: Expr) -> tuple[Expr, Any]:
 mod = elementwise(
     "mod", 2, "np.mod({0}, {1})", _mod_vjp,
     numpy_out="np.mod({0}, {1}, {out})",
+    forms={"xp": "xp.remainder({0}, {1})"},  # the standard's remainder: the sign of b
     text=infix(" % ", MUL), latex=infix(r" \bmod ", MUL),
     sympy=_sympy2(lambda sp, a, b: sp.Mod(a, b)),
     doc="y = a mod b = a - b ⌊a / b⌋ (the sign of b, as Python's % and np.mod);  "
@@ -417,7 +428,7 @@ def _fminmax_vjp(better: Any) -> Any:
 
 fmax = elementwise(
     "fmax", 2, "np.fmax({0}, {1})", _fminmax_vjp(greater),
-    numpy_out="np.fmax({0}, {1}, {out})",
+    numpy_out="np.fmax({0}, {1}, {out})", forms=_own("fmax({0}, {1})"),
     latex=Notation(r"\max({0}, {1})", ATOM),
     sympy=_sympy2(lambda sp, a, b: sp.Max(a, b)),
     doc="y = max(a, b), a NaN losing to a number (np.fmax);  ā = ȳ where a > b or b is NaN, "
@@ -425,7 +436,7 @@ fmax = elementwise(
 )
 fmin = elementwise(
     "fmin", 2, "np.fmin({0}, {1})", _fminmax_vjp(less),
-    numpy_out="np.fmin({0}, {1}, {out})",
+    numpy_out="np.fmin({0}, {1}, {out})", forms=_own("fmin({0}, {1})"),
     latex=Notation(r"\min({0}, {1})", ATOM),
     sympy=_sympy2(lambda sp, a, b: sp.Min(a, b)),
     doc="y = min(a, b), a NaN losing to a number (np.fmin);  ā = ȳ where a < b or b is NaN, "
