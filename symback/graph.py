@@ -764,8 +764,15 @@ CONST = Op(
 _DTYPES = {"float64", "float32", "int64"}  # int64: index inputs (x[i], sb.take)
 
 
-def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr:
-    """A free variable. Same name, shape and dtype give the same node."""
+def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64", *,
+           sympy_assumptions: tuple[tuple[str, Any], ...] = ()) -> Expr:
+    """A free variable. Same name, shape and dtype give the same node.
+
+    ``sympy_assumptions`` marks a scalar symbol that came from a SymPy symbol other than
+    symback's own real one (``sympy.Symbol("x")`` has no ``real=True``): as in SymPy, it is
+    a different variable from ``sb.symbols("x")``, and ``to_sympy`` gives the user's symbol
+    back. Symbols made by symback carry none (they are real).
+    """
     if not isinstance(name, str) or not name.isidentifier():
         raise SymbackError(f"symbol name {name!r} is not a valid identifier")
     if name.startswith("_"):
@@ -780,7 +787,10 @@ def symbol(name: str, shape: Iterable[Any] = (), dtype: str = "float64") -> Expr
         raise SymbackError(f"symbol {name}: dtype {dtype} is not float64, float32 or int64 "
                            "(int64 for index inputs)")
     shp = check_shape(shape, what=f"symbol {name}")
-    return _intern(SYMBOL, (), (("dtype", dtype), ("name", name), ("shape", shp)), shp, dtype)
+    attrs: tuple[tuple[str, Any], ...] = (("dtype", dtype), ("name", name), ("shape", shp))
+    if sympy_assumptions:
+        attrs += (("sympy", tuple(sorted(sympy_assumptions))),)
+    return _intern(SYMBOL, (), attrs, shp, dtype)
 
 
 def const(value: Any) -> Expr:

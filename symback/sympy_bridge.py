@@ -14,7 +14,6 @@ SymPy is imported on first use only.
 
 from __future__ import annotations
 
-import weakref
 
 import math
 from functools import lru_cache
@@ -79,21 +78,17 @@ def _number(v: Any) -> Any:
     return sympy.Float(f)
 
 
-#: For each expression ``from_sympy`` returned: the user's own SymPy symbols by name, so
-#: that ``to_sympy`` of that expression gives them back (with the user's assumptions) and
-#: ``to_sympy(from_sympy(e)) - e`` cancels. Scoped to the returned expression, so that a
-#: conversion never changes how other expressions convert: symbols made by symback, and
-#: every other expression, map to real SymPy symbols.
-_USER_SYMBOLS: "weakref.WeakKeyDictionary[Expr, dict[str, Any]]" = weakref.WeakKeyDictionary()
-
-
-def _leaf_to_sympy(node: Expr, user: Mapping[str, Any] | None = None) -> Any:
+def _leaf_to_sympy(node: Expr) -> Any:
     import sympy
 
     if node.is_symbol:
         if node.ndim == 0:
-            mine = user.get(node.name) if user else None
-            return mine if mine is not None else sympy.Symbol(node.name, real=True)
+            # a symbol from the user's SymPy symbol keeps its assumptions (the same SymPy
+            # symbol comes back, so to_sympy(from_sympy(e)) - e cancels); symback's are real
+            user = node.kw.get("sympy")
+            if user:
+                return sympy.Symbol(node.name, **dict(user))
+            return sympy.Symbol(node.name, real=True)
         return sympy.MatrixSymbol(node.name, *(_dim(d) for d in _as2d(node.shape)))
     v = node.value
     if node.weak or np.ndim(v) == 0:
@@ -391,7 +386,6 @@ def to_sympy(expr: Any, *, evaluate: bool = True, cse: bool = False,
                 "would take very long. Call to_sympy(expr, cse=True) for named "
                 "intermediates, or raise max_nodes")
     table = _TO_TABLE()
-    user = _USER_SYMBOLS.get(root)
     done: dict[Expr, Any] = {}
     named: dict[Expr, Any] = {}
     replacements: list[tuple[Any, Any]] = []
@@ -406,7 +400,7 @@ def to_sympy(expr: Any, *, evaluate: bool = True, cse: bool = False,
             _check_rank(node)
             try:
                 if not node.args and (node.is_symbol or node.is_const):
-                    done[node] = _leaf_to_sympy(node, user)
+                    done[node] = _leaf_to_sympy(node)
                     continue
                 done[node] = _convert_node(node, [named.get(a, done[a]) for a in node.args],
                                            table)
@@ -469,7 +463,6 @@ class _FromSympy:
     def __init__(self, shapes: Mapping[str, Any] | None) -> None:
         self.shapes = dict(shapes or {})
         self.memo: dict[Any, Expr] = {}
-        self.user: dict[str, Any] = {}  # name -> the user's SymPy symbol
 
     def conv(self, e: Any) -> Expr:
         """An already-converted sub-expression."""
@@ -510,8 +503,12 @@ class _FromSympy:
         if name in self.shapes:
             shp = self.shapes[name]
             return tensor(name, shp)
-        self.user[name] = e  # to_sympy of the result gives the user's own symbol back
-        return symbol(name)
+        import sympy
+
+        if e == sympy.Symbol(name, real=True):
+            return symbol(name)  # symback's own kind of symbol
+        # another SymPy variable of that name (as in SymPy): to_sympy gives it back
+        return symbol(name, sympy_assumptions=tuple(e.assumptions0.items()))
 
     def matrix_symbol(self, e: Any) -> Expr:
         name = str(e.name)
@@ -924,7 +921,6 @@ def from_sympy_inner(e: Any, fs: _FromSympy) -> Expr:
     """Convert a SymPy expression built during a conversion, sharing its memo."""
     inner = _FromSympy(fs.shapes)
     inner.memo = fs.memo
-    inner.user = fs.user
     return inner.run(e)
 
 
@@ -951,8 +947,4 @@ def from_sympy(expr: Any, shapes: Mapping[str, Any] | None = None) -> Expr:
     if not isinstance(expr, sympy.Basic):
         what = "text: use sb.parse" if isinstance(expr, str) else type(expr).__name__
         raise SymbackError(f"from_sympy takes a SymPy expression, not {what}")
-    fs = _FromSympy(shapes)
-    out = fs.run(expr)
-    if fs.user:
-        _USER_SYMBOLS[out] = dict(fs.user)
-    return out
+    return _FromSympy(shapes).run(expr)

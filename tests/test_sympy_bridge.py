@@ -317,3 +317,9 @@ def test_from_sympy_does_not_change_how_other_expressions_convert():
     mine = sb.symbols("x")
     assert sb.to_sympy(mine) == sympy.Symbol("x", real=True)
     assert sb.to_sympy(mine * 2) == 2 * sympy.Symbol("x", real=True)
+    # the same formula built from symback's own symbols is another expression (as in SymPy,
+    # a plain x and a real x are different variables), so it still converts to real symbols
+    built = sb.exp(mine) * mine
+    assert built is not sb.from_sympy(e)
+    assert sb.to_sympy(built) == sympy.exp(sympy.Symbol("x", real=True)) * sympy.Symbol(
+        "x", real=True)
