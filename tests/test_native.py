@@ -9,6 +9,7 @@ import pickle
 
 import numpy as np
 import pytest
+from readme_blocks import python_blocks, run_block, section
 
 import symback as sb
 from symback.graph import iter_ops
@@ -262,18 +263,8 @@ def test_backend_options_opt_level_and_bad_options():
 
 
 def test_readme_native_block_runs_as_written():
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    sec = text[text.index('## Native code for scalar graphs'):]
-    code = re.search(r"```python\n(.*?)```", sec, flags=re.S).group(1)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md:native", "exec"), {})  # noqa: S102 - our README
-    assert out.getvalue().splitlines() == ["(10000,)", "(50, 1000)"]
+    code = python_blocks(section("## Native code for scalar graphs"))[0]
+    assert run_block(code, "native") == ["(10000,)", "(50, 1000)"]
 
 
 def test_register_backend_reaches_lambdify_and_value_and_grad():

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from crosscheck import crosscheck
 from gradcheck import assert_close
+from readme_blocks import promised, python_blocks, run_block, section
 
 import symback as sb
 
@@ -506,21 +507,9 @@ def test_docstring_examples_run():
 
 
 def test_readme_shape_section_runs_and_prints_what_its_comments_say():
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    m = re.search(r"### Shape, structure, indexing and array creation\n(.*?)(?=\n##|\Z)", text,
-                  re.S)
-    assert m, "README.md lost its shape/structure section"
-    (code,) = re.findall(r"```python\n(.*?)```", m.group(1), flags=re.S)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md (shape section)", "exec"), {})  # noqa: S102 - our README
-    printed = out.getvalue().splitlines()
-    expected = [c.strip() for c in re.findall(r"print\(.*\)\s+# (.*)$", code, flags=re.M)]
+    (code,) = python_blocks(section("### Shape, structure, indexing and array creation"))
+    printed = run_block(code, "shape section")
+    expected = promised(code)
     assert expected and expected == [p.strip() for p in printed], (expected, printed)
 
 

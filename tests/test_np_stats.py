@@ -13,6 +13,7 @@ from functools import reduce
 import numpy as np
 import pytest
 from crosscheck import crosscheck
+from readme_blocks import promised, python_blocks, run_block, section
 
 import symback as sb
 
@@ -259,26 +260,12 @@ def test_symbolic_sizes() -> None:
 
 
 def test_readme_numpy_surface_block_runs_and_prints_what_it_says() -> None:
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = text[text.index("## The NumPy surface"):]
-    code = next(c for c in re.findall(r"```python\n(.*?)```", section, flags=re.S)
-                if "sb.max(" in c)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md:numpy-surface", "exec"), {})  # noqa: S102 - our README
-    printed = out.getvalue().splitlines()
-    checked = 0
-    for line in code.splitlines():
-        m = re.match(r"print\((.*)\)\s+# (.*)$", line)
-        if m:
-            assert m.group(2).strip() in printed, (m.group(2), printed)
-            checked += 1
-    assert checked == 2
+    code = next(c for c in python_blocks(section("## The NumPy surface")) if "sb.max(" in c)
+    printed = run_block(code, "numpy-surface")
+    expected = promised(code)
+    assert len(expected) == 2
+    for line in expected:
+        assert line in printed, (line, printed)
 
 
 @pytest.mark.parametrize("name,build,ref", [

@@ -16,10 +16,12 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import given
+from readme_blocks import promised, python_blocks, run_block, section
 from strategies import OPS, SIZES, dags, fuzz_settings, random_case
 
 import symback as sb
 from symback.graph import toposort
+
 
 def _parser_reads_indexing() -> bool:
     try:
@@ -181,22 +183,9 @@ def test_shape_functions_parse(text: str, shapes: dict) -> None:
 
 
 def test_readme_plain_text_and_latex_block_prints_what_it_says() -> None:
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme.split("### Plain text and LaTeX, side by side", 1)[1]
-    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md:side-by-side", "exec"), {})  # noqa: S102 - our README
-    printed = out.getvalue().splitlines()
-    checked = 0
-    for line in code.splitlines():
-        m = re.match(r"print\((.*)\)\s+# (.*)$", line)
-        if m:
-            assert m.group(2).strip() in printed, (m.group(2), printed)
-            checked += 1
-    assert checked >= 12
+    code = python_blocks(section("### Plain text and LaTeX, side by side"))[0]
+    printed = run_block(code, "side-by-side")
+    expected = promised(code)
+    assert len(expected) >= 12
+    for line in expected:
+        assert line in printed, (line, printed)
