@@ -11,6 +11,7 @@ forms that ``sb.parse`` reads back, and the errors.
 from __future__ import annotations
 
 import numpy as np
+import op_specs
 import pytest
 from crosscheck import crosscheck
 from gradcheck import assert_close
@@ -31,9 +32,8 @@ def r(*shape: int) -> np.ndarray:
 
 
 def distinct(*shape: int) -> np.ndarray:
-    """Entries at least 0.1 apart (sort and partition away from ties)."""
-    n = int(np.prod(shape, dtype=int))
-    return (RNG.permutation(n) * 0.31 + RNG.uniform(0, 0.05, n)).reshape(shape) - 0.15 * n
+    """Entries well apart (sort and partition away from ties)."""
+    return op_specs.distinct(RNG, shape)
 
 
 def gathered(fn, shape):

@@ -13,6 +13,7 @@ from functools import reduce
 import numpy as np
 import pytest
 from crosscheck import crosscheck
+from op_specs import distinct
 from readme_blocks import promised, python_blocks, run_block, section
 
 import symback as sb
@@ -22,13 +23,6 @@ anp = pytest.importorskip("autograd.numpy")
 
 CASES = [((4,), None, False), ((1,), 0, False), ((2, 3), 1, False), ((2, 3), 0, True),
          ((2, 3), None, True), ((3, 1, 2), (0, 2), False), ((2, 3), -1, True)]
-
-
-def _distinct(seed: int, shape: tuple) -> np.ndarray:
-    """Entries at least 0.05 apart (no ties in max/min)."""
-    rng = np.random.default_rng(seed)
-    n = int(np.prod(shape, dtype=int))
-    return (rng.permutation(n) * 0.37 - 0.5 * n * 0.37 + rng.uniform(0, 0.1)).reshape(shape)
 
 
 def _ag_prod(x, axis=None, keepdims=False):
@@ -44,7 +38,7 @@ def _ag_prod(x, axis=None, keepdims=False):
 @pytest.mark.parametrize("shape,axis,keep", CASES, ids=str)
 @pytest.mark.parametrize("name", ["max", "min", "amax", "amin", "ptp"])
 def test_extremes_crosscheck(name, shape, axis, keep) -> None:
-    x = _distinct(len(name), shape)
+    x = distinct(np.random.default_rng(len(name)), shape)  # no ties in max/min
     if name == "ptp":
         ref = lambda a: anp.max(a, axis=axis, keepdims=keep) - anp.min(a, axis=axis, keepdims=keep)  # noqa: E731
     else:
