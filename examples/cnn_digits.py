@@ -29,7 +29,7 @@ import symback as sb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _plotting import save_curves  # (shared with the other examples)
-from mlp_digits import Adam, progress  # (shared optimiser and progress bar)
+from mlp_digits import Adam, init_params, progress  # (shared with the MLP)
 
 OUTPUT = Path(__file__).resolve().parent / "output"
 
@@ -50,18 +50,6 @@ def build_cnn(lam: float, dtype: str = "float64", c1: int = 16, c2: int = 32):
     J = -sb.mean(sb.sum(Y * sb.log_softmax(U), axis=1)) \
         + lam * (sb.sum(K1 ** 2) + sb.sum(K2 ** 2) + sb.sum(W3 ** 2))
     return J, U, [K1, b1, K2, b2, W3, b3], [X, Y]
-
-
-def init_params(params, rng: np.random.Generator, dtype) -> list[np.ndarray]:
-    """He initialisation (fan-in of each weight), zeros for biases."""
-    out = []
-    for p in params:
-        if len(p.shape) == 1:
-            out.append(np.zeros(p.shape))
-        else:
-            fan_in = int(np.prod(p.shape[1:])) if len(p.shape) > 2 else p.shape[0]
-            out.append(rng.standard_normal(p.shape) * np.sqrt(2.0 / fan_in))
-    return [a.astype(dtype) for a in out]
 
 
 def load_digits(dtype, limit: int | None = None):

@@ -54,13 +54,15 @@ def build_mlp(hidden: int, lam: float, biases: bool = False, dtype: str = "float
 
 
 def init_params(params, rng: np.random.Generator, dtype) -> list[np.ndarray]:
-    """He initialisation for weights, zeros for biases."""
+    """He initialisation, N(0, 2 / fan-in), for weights (a matrix's fan-in is its rows, a
+    convolution kernel's its input channels times its window); zeros for biases (vectors)."""
     out = []
     for p in params:
-        if len(p.shape) == 2:
-            out.append(rng.standard_normal(p.shape) * np.sqrt(2.0 / p.shape[0]))
-        else:
+        if len(p.shape) == 1:
             out.append(np.zeros(p.shape))
+        else:
+            fan_in = int(np.prod(p.shape[1:])) if len(p.shape) > 2 else p.shape[0]
+            out.append(rng.standard_normal(p.shape) * np.sqrt(2.0 / fan_in))
     return [a.astype(dtype) for a in out]
 
 
