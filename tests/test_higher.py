@@ -451,6 +451,19 @@ def test_hessian_with_respect_to_a_matrix_against_second_differences() -> None:
     assert_close(sb.lambdify([W, x], H)(Wv, xv), want, rtol=1e-4, atol=1e-5)
 
 
+def test_hessian_of_several_inputs_gives_each_block_against_the_hand_formula() -> None:
+    """hessian(J, [w, b]) for J = Σ log σ(X w + b): ∂²J/∂w² = −Xᵀ diag(σ(z) σ(−z)) X and
+    ∂²J/∂b² = −Σ σ(z) σ(−z), z = X w + b (the diagonal blocks, one per input)."""
+    X, w, b = sb.matrix("X", 6, 3), sb.vector("w", 3), sb.symbols("b")
+    Hw, Hb = sb.hessian(sb.sum(sb.log(sb.sigmoid(X @ w + b))), [w, b])
+    Xv, wv, bv = RNG.normal(size=(6, 3)), RNG.normal(size=3), 0.3
+    z = Xv @ wv + bv
+    s = 1.0 / (1.0 + np.exp(-z)) / (1.0 + np.exp(z))
+    assert_close(sb.lambdify([X, w, b], Hw)(Xv, wv, bv), -Xv.T @ (s[:, None] * Xv),
+                 rtol=1e-12, atol=1e-14)
+    assert_close(sb.lambdify([X, w, b], Hb)(Xv, wv, bv), -np.sum(s), rtol=1e-12, atol=1e-14)
+
+
 # ----------------------------------------------------------------------------- errors
 
 
