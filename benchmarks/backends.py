@@ -62,7 +62,6 @@ def w4(quick: bool) -> list[dict[str, Any]]:
 
     jax.config.update("jax_enable_x64", True)
     torch.set_num_threads(1)
-    jnp = jax.numpy
     rows = []
     batches = (64, 1797)
     for dtype in ("float64", "float32"):
@@ -72,16 +71,13 @@ def w4(quick: bool) -> list[dict[str, Any]]:
             vals = (data["X"], data["Y"], data["W1"], data["W2"])
             ref = wl.MLPHand()(*vals)
             tol = 1e-9 if dtype == "float64" else 2e-4
-            lam = wl.LAM
 
             # --- torch
             tX, tY, tW1, tW2 = (torch.tensor(v) for v in vals)
             pW1, pW2 = tW1.clone().requires_grad_(), tW2.clone().requires_grad_()
 
             def torch_eager() -> Any:
-                U = torch.relu(tX @ pW1) @ pW2
-                J_ = (-(tY * torch.log_softmax(U, 1)).sum() / batch
-                      + lam * ((pW1 ** 2).sum() + (pW2 ** 2).sum()))
+                J_ = wl.w4_loss_torch(torch, tX, tY, pW1, pW2)
                 return J_.detach(), torch.autograd.grad(J_, [pW1, pW2])
 
             f_torch = sb.value_and_grad(J, wrt, args=args, backend="torch")
@@ -90,12 +86,7 @@ def w4(quick: bool) -> list[dict[str, Any]]:
             # --- jax
             jX, jY, jW1, jW2 = (jax.device_put(v) for v in vals)
 
-            def loss_j(W1: Any, W2: Any, X: Any, Y: Any) -> Any:
-                U = jnp.maximum(X @ W1, 0) @ W2
-                return (-jnp.sum(Y * jax.nn.log_softmax(U, axis=1)) / batch
-                        + lam * (jnp.sum(W1 ** 2) + jnp.sum(W2 ** 2)))
-
-            vg = jax.jit(jax.value_and_grad(loss_j, argnums=(0, 1)))
+            vg = jax.jit(jax.value_and_grad(lambda *a: wl.w4_loss_jax(jax, *a), argnums=(0, 1)))
             jax_jit = lambda: jax.block_until_ready(vg(jW1, jW2, jX, jY))
             f_jax = sb.value_and_grad(J, wrt, args=args, backend="jax")
             sb_jax = lambda: jax.block_until_ready(f_jax(jX, jY, jW1, jW2))

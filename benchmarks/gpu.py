@@ -82,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             pW1, pW2 = tW1.clone().requires_grad_(), tW2.clone().requires_grad_()
 
             def eager() -> Any:
-                U = torch.relu(tX @ pW1) @ pW2
-                L = (-(tY * torch.log_softmax(U, 1)).sum() / batch
-                     + wl.LAM * ((pW1 ** 2).sum() + (pW2 ** 2).sum()))
+                L = wl.w4_loss_torch(torch, tX, tY, pW1, pW2)
                 return L.detach(), torch.autograd.grad(L, [pW1, pW2])
 
             f = sb.value_and_grad(J, wrt, args=args, backend="torch")

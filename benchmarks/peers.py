@@ -284,12 +284,9 @@ def jax_w3(d: int, point: tuple[float, float], points: tuple[np.ndarray, np.ndar
 def jax_w4(data: dict[str, np.ndarray], dtype: str) -> Built:
     jax = _jax()
     jnp = jax.numpy
-    B = data["X"].shape[0]
 
     def loss(W1: Any, W2: Any, X: Any, Y: Any) -> Any:
-        U = jnp.maximum(X @ W1, 0) @ W2
-        return (-jnp.sum(Y * jax.nn.log_softmax(U, axis=1)) / B
-                + wl.LAM * (jnp.sum(W1 ** 2) + jnp.sum(W2 ** 2)))
+        return wl.w4_loss_jax(jax, W1, W2, X, Y)
 
     args = [jnp.asarray(data[k]) for k in ("W1", "W2", "X", "Y")]
 
@@ -392,14 +389,11 @@ def torch_w4(data: dict[str, np.ndarray], dtype: str) -> Built:
     X, Y = torch.from_numpy(data["X"]), torch.from_numpy(data["Y"])
     W1 = torch.from_numpy(data["W1"].copy()).requires_grad_(True)
     W2 = torch.from_numpy(data["W2"].copy()).requires_grad_(True)
-    B = data["X"].shape[0]
 
     def step() -> Any:
         W1.grad = None
         W2.grad = None
-        U = torch.relu(X @ W1) @ W2
-        J = (-torch.sum(Y * torch.log_softmax(U, dim=1)) / B
-             + wl.LAM * (torch.sum(W1 ** 2) + torch.sum(W2 ** 2)))
+        J = wl.w4_loss_torch(torch, X, Y, W1, W2)
         J.backward()
         return J, W1.grad, W2.grad
 

@@ -129,6 +129,21 @@ def w4_symback(batch: int, dtype: str, hidden: int = 256) -> tuple[list[sb.Expr]
     return [X, Y, W1, W2], J, [W1, W2]
 
 
+def w4_loss_torch(torch: Any, X: Any, Y: Any, W1: Any, W2: Any) -> Any:
+    """W4's J written in PyTorch (the peers and the backend benchmarks time its autograd)."""
+    U = torch.relu(X @ W1) @ W2
+    return (-torch.sum(Y * torch.log_softmax(U, dim=1)) / X.shape[0]
+            + LAM * (torch.sum(W1 ** 2) + torch.sum(W2 ** 2)))
+
+
+def w4_loss_jax(jax: Any, W1: Any, W2: Any, X: Any, Y: Any) -> Any:
+    """W4's J written in JAX, parameters first (for ``jax.value_and_grad(argnums=(0, 1))``)."""
+    jnp = jax.numpy
+    U = jnp.maximum(X @ W1, 0) @ W2
+    return (-jnp.sum(Y * jax.nn.log_softmax(U, axis=1)) / X.shape[0]
+            + LAM * (jnp.sum(W1 ** 2) + jnp.sum(W2 ** 2)))
+
+
 class MLPHand:
     """Hand-written backprop for W4, reusing its buffers between calls (as a careful
     NumPy programmer writes a training step). Gradients are returned as fresh arrays.

@@ -28,7 +28,8 @@ import numpy as np
 import symback as sb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mlp_digits import Adam, progress  # noqa: E402  (shared optimiser and progress bar)
+from _plotting import pyplot, save_figure  # (shared with the other examples)
+from mlp_digits import Adam, progress  # (shared optimiser and progress bar)
 
 OUTPUT = Path(__file__).resolve().parent / "output"
 
@@ -164,11 +165,7 @@ def main(argv: list[str] | None = None) -> int:
                                  120, rng)))
     if args.plot:
         try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
+            plt = pyplot()
             fig, ax = plt.subplots(figsize=(6, 4))
             ax.plot(history, lw=0.8, label="training loss")
             ax.axhline(unigram, color="r", ls="--", label="unigram entropy")
@@ -176,10 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             ax.set_ylabel("nats per character")
             ax.legend()
             ax.set_title("char transformer, gradients by symback")
-            fig.tight_layout()
-            Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(args.plot, dpi=100)
-            plt.close(fig)
+            save_figure(fig, args.plot)
             print(f"curve written to {args.plot}")
         except ImportError:
             print("(matplotlib not installed: no plot)")

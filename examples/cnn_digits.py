@@ -28,7 +28,8 @@ import numpy as np
 import symback as sb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mlp_digits import Adam, progress  # noqa: E402  (shared optimiser and progress bar)
+from _plotting import save_curves  # (shared with the other examples)
+from mlp_digits import Adam, init_params, progress  # (shared with the MLP)
 
 OUTPUT = Path(__file__).resolve().parent / "output"
 
@@ -51,18 +52,6 @@ def build_cnn(lam: float, dtype: str = "float64", c1: int = 16, c2: int = 32):
     return J, U, [K1, b1, K2, b2, W3, b3], [X, Y]
 
 
-def init_params(params, rng: np.random.Generator, dtype) -> list[np.ndarray]:
-    """He initialisation (fan-in of each weight), zeros for biases."""
-    out = []
-    for p in params:
-        if len(p.shape) == 1:
-            out.append(np.zeros(p.shape))
-        else:
-            fan_in = int(np.prod(p.shape[1:])) if len(p.shape) > 2 else p.shape[0]
-            out.append(rng.standard_normal(p.shape) * np.sqrt(2.0 / fan_in))
-    return [a.astype(dtype) for a in out]
-
-
 def load_digits(dtype, limit: int | None = None):
     from sklearn.datasets import load_digits as _load
     from sklearn.model_selection import train_test_split
@@ -74,30 +63,6 @@ def load_digits(dtype, limit: int | None = None):
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y
                                           if limit is None else None)
     return Xtr, Xte, ytr, yte
-
-
-def save_curves(history: dict[str, list[float]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(epochs, history["loss"], label="training loss (J)")
-    ax1.set_xlabel("epoch")
-    ax1.set_yscale("log")
-    ax1.legend()
-    ax2.plot(epochs, history["train_acc"], label="train")
-    ax2.plot(epochs, history["test_acc"], label="held-out")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("accuracy")
-    ax2.legend()
-    fig.suptitle("CNN on digits, gradients by symback (sb.nn.conv, max_pool)")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
           f"held-out accuracy {history['test_acc'][-1]:.4f}")
     if args.plot:
         try:
-            save_curves(history, Path(args.plot))
+            save_curves(history, args.plot, "CNN on digits, gradients by symback (sb.nn.conv, max_pool)",
+                        held_out="held-out")
             print(f"curves written to {args.plot}")
         except ImportError:
             print("(matplotlib not installed: no plot)")

@@ -29,6 +29,9 @@ import numpy as np
 
 import symback as sb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _plotting import pyplot, save_figure  # (shared with the other examples)
+
 OUTPUT = Path(__file__).resolve().parent / "output"
 
 
@@ -147,24 +150,16 @@ def main(argv: list[str] | None = None) -> int:
           f"scikit-learn GaussianMixture (EM) {theirs:.6f}, |difference| {abs(ours - theirs):.2e}")
     if args.plot:
         try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            resp = np.exp(np.stack([per_sample(*values, X)]))  # likelihood of each flower
+            plt = pyplot()
             fig, ax = plt.subplots(figsize=(5, 4))
-            sc = ax.scatter(X[:, 2], X[:, 3], c=np.log(resp[0]), cmap="viridis", s=14)
+            sc = ax.scatter(X[:, 2], X[:, 3], c=per_sample(*values, X), cmap="viridis", s=14)
             for mu in values[1:1 + k]:
                 ax.plot(mu[2], mu[3], "r+", ms=14, mew=2)
             fig.colorbar(sc, label="log-likelihood")
             ax.set_xlabel("petal length")
             ax.set_ylabel("petal width")
             ax.set_title("Gaussian mixture on iris (symback + L-BFGS-B)")
-            fig.tight_layout()
-            Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(args.plot, dpi=100)
-            plt.close(fig)
+            save_figure(fig, args.plot)
             print(f"plot written to {args.plot}")
         except ImportError:
             print("(matplotlib not installed: no plot)")

@@ -31,6 +31,9 @@ import numpy as np
 
 import symback as sb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _plotting import pyplot, save_figure  # (shared with the other examples)
+
 OUTPUT = Path(__file__).resolve().parent / "output"
 
 
@@ -128,11 +131,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{theirs:.10f}, relative difference {rel:.1e}")
     if args.plot and X.shape[1] == 1:
         try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
+            plt = pyplot()
             grid = np.linspace(X.min(), X.max(), 200)[:, None]
             Kxx = s2 * np.exp(-(X - X.T) ** 2 / (2 * ell ** 2)) + s2n * np.eye(len(yv))
             Ksx = s2 * np.exp(-(grid - X.T) ** 2 / (2 * ell ** 2))
@@ -147,10 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             ax.set_ylabel("progression (standardised)")
             ax.legend()
             ax.set_title("GP regression, hyperparameters by symback's gradient")
-            fig.tight_layout()
-            Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(args.plot, dpi=100)
-            plt.close(fig)
+            save_figure(fig, args.plot)
             print(f"plot written to {args.plot}")
         except ImportError:
             print("(matplotlib not installed: no plot)")

@@ -27,6 +27,9 @@ import numpy as np
 
 import symback as sb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _plotting import save_curves  # (shared with the other examples)
+
 OUTPUT = Path(__file__).resolve().parent / "output"
 
 
@@ -51,13 +54,15 @@ def build_mlp(hidden: int, lam: float, biases: bool = False, dtype: str = "float
 
 
 def init_params(params, rng: np.random.Generator, dtype) -> list[np.ndarray]:
-    """He initialisation for weights, zeros for biases."""
+    """He initialisation, N(0, 2 / fan-in), for weights (a matrix's fan-in is its rows, a
+    convolution kernel's its input channels times its window); zeros for biases (vectors)."""
     out = []
     for p in params:
-        if len(p.shape) == 2:
-            out.append(rng.standard_normal(p.shape) * np.sqrt(2.0 / p.shape[0]))
-        else:
+        if len(p.shape) == 1:
             out.append(np.zeros(p.shape))
+        else:
+            fan_in = int(np.prod(p.shape[1:])) if len(p.shape) > 2 else p.shape[0]
+            out.append(rng.standard_normal(p.shape) * np.sqrt(2.0 / fan_in))
     return [a.astype(dtype) for a in out]
 
 
@@ -103,31 +108,6 @@ def progress(iterable, enabled: bool, **kw):
         except ImportError:
             pass
     return iterable
-
-
-def save_curves(history: dict[str, list[float]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
-    ax1.plot(epochs, history["loss"], label="training loss (J)")
-    ax1.plot(epochs, history["test_loss"], label="test cross-entropy")
-    ax1.set_xlabel("epoch")
-    ax1.set_yscale("log")
-    ax1.legend()
-    ax2.plot(epochs, history["train_acc"], label="train")
-    ax2.plot(epochs, history["test_acc"], label="test")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("accuracy")
-    ax2.legend()
-    fig.suptitle("Goodfellow 6.5.7 MLP on digits, gradients by symback")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
           f" ({len(Xtr)}), test accuracy {history['test_acc'][-1]:.4f} ({len(Xte)} held out)")
     if args.plot:
         try:
-            save_curves(history, Path(args.plot))
+            save_curves(history, args.plot, "Goodfellow 6.5.7 MLP on digits, gradients by symback")
             print(f"curves written to {args.plot}")
         except ImportError:
             print("matplotlib is not installed: no plot (pip install matplotlib)")

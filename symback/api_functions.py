@@ -40,6 +40,8 @@ class ApiNotes(NamedTuple):
         params: the parameter names (default: ``x`` for one argument, ``x1, x2`` for two).
         args: what each parameter accepts (one line each; default: expressions or numbers).
         example: doctest lines (without the ``import symback as sb`` line).
+        sample: the arguments of the docstring's LaTeX sample, from symbols named after
+            the parameters (default: those symbols; ``where`` needs a comparison first).
     """
 
     summary: str
@@ -47,6 +49,7 @@ class ApiNotes(NamedTuple):
     example: str
     params: tuple[str, ...] | None = None
     args: tuple[str, ...] | None = None
+    sample: Callable[..., tuple[Any, ...]] | None = None
 
 
 _ANY = "an expression, or a Python number or NumPy array (made a constant)"
@@ -199,7 +202,8 @@ NOTES: dict[str, ApiNotes] = {
         ">>> float(f(3.0)), float(f(-3.0))  # 2x on the right, −1 on the left\n"
         "(6.0, -1.0)",
         params=("condition", "x", "y"),
-        args=("a boolean expression: a comparison such as ``x > 0``", _ANY, _ANY)),
+        args=("a boolean expression: a comparison such as ``x > 0``", _ANY, _ANY),
+        sample=lambda condition, x, y: (x > 0, x, y)),
     "greater": _cmp("greater", "greater than", ">", "2.0", "1.0", "True"),
     "greater_equal": _cmp("greater_equal", "at least", ">=", "1.0", "1.0", "True"),
     "less": _cmp("less", "less than", "<", "2.0", "1.0", "False"),
@@ -253,8 +257,9 @@ class _Unset:
 UNSET = _Unset()
 
 
-def _latex_sample(op: Op, pos: list[str]) -> str | None:
-    """The op's LaTeX on sample symbols named after the parameters (None if it has none)."""
+def _latex_sample(op: Op, pos: list[str], notes: ApiNotes | None) -> str | None:
+    """The op's LaTeX on sample symbols named after the parameters (None if it has none),
+    or on the arguments ``notes.sample`` makes of them."""
     if op.latex is None or op.arity is None:
         return None
     try:
@@ -262,8 +267,8 @@ def _latex_sample(op: Op, pos: list[str]) -> str | None:
         from .printing.latex import latex
 
         syms = [symbols(p) for p in pos]
-        if op.name == "where":  # the condition must be a comparison
-            syms[0] = syms[1] > 0
+        if notes is not None and notes.sample is not None:
+            syms = list(notes.sample(*syms))
         return latex(op(*syms))
     except Exception:  # noqa: BLE001 - a notation that cannot show itself is left out
         return None
@@ -340,7 +345,7 @@ def public_function(op: Op, name: str | None = None) -> Callable[..., Any]:
     fn.__name__ = name
     fn.__qualname__ = name
     fn.__module__ = "symback"
-    fn.__doc__ = _docstring(op, name, notes, pos, kw, _latex_sample(op, pos))
+    fn.__doc__ = _docstring(op, name, notes, pos, kw, _latex_sample(op, pos, notes))
     fn.__signature__ = signature  # type: ignore[attr-defined]
     fn.op = op  # type: ignore[attr-defined]
     return fn

@@ -181,7 +181,8 @@ def stable_form(ys: Sequence[Expr], wrt: Sequence[Expr]
     if not inner:
         return differentiable_form(ys), list(wrt), None
     wset = set(wrt)
-    if any(n in wset and n is not w for w in inner for n in toposort([w])):
+    below = toposort([a for w in inner for a in w.args])  # strictly under an inner wrt node
+    if any(n in wset for n in below):
         return list(ys), list(wrt), None
     holders = {w: symbol(f"symbackwrt{k}", w.shape, w.dtype) for k, w in enumerate(inner)}
     subbed = substitute(list(ys), holders)

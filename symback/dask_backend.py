@@ -72,6 +72,7 @@ class DaskFunction:
         self._row_args = [i for i, a in enumerate(self.args)
                           if row_dim is not None and a.shape and a.shape[0] == row_dim]
         self._shipped: dict[Any, Any] = {}  # distributed client id -> the scattered function
+        self._fn_key: str | None = None  # the task-graph key of the function (see __call__)
 
     def _function(self) -> Any:
         """The compiled function as the task graph holds it: on a dask.distributed client,
@@ -92,6 +93,7 @@ class DaskFunction:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_shipped"] = {}
+        state["_fn_key"] = None  # a copy is another object: its own key
         return state
 
     def _package(self, outs: Sequence[Any]) -> Any:
@@ -159,7 +161,9 @@ class DaskFunction:
             vals[i] = v
         nchunks = len(first.chunks[0])
         # the function and the small (NumPy) arguments: one key each, shared by every task
-        fn_key = "symback-fn-" + tokenize(id(self), self.source)
+        if self._fn_key is None:  # hashing the source once, not on every call
+            self._fn_key = "symback-fn-" + tokenize(id(self), self.source)
+        fn_key = self._fn_key
         small = {i: ("symback-arg-" + tokenize(np.asarray(v)), np.asarray(v))
                  for i, v in enumerate(vals) if i not in self._row_args}
         token = tokenize(fn_key, *[(k, ) for k, _ in small.values()],

@@ -106,6 +106,17 @@ class Entry:
     #: False when the total reads the same as the upstream × local form (3 · c and 3 c).
     show_total: bool = True
 
+    @property
+    def rule_latex(self) -> str:
+        """The chain rule cell of a table: Σ upstream × local derivative (left out when it is
+        the entry itself), then ``=`` the concrete terms when every term has one."""
+        chains = [t.chain_latex for t in self.terms if t.chain_latex]
+        concrete = [t.concrete_latex for t in self.terms if t.concrete_latex]
+        rule = " + ".join(chains) if chains != [self.label_latex] else ""
+        if concrete and len(concrete) == len(self.terms):
+            rule = (rule + " = " if rule else "") + " + ".join(concrete)
+        return rule
+
 
 @dataclass
 class Explanation:
@@ -239,14 +250,10 @@ class Explanation:
         for k, e in enumerate(self.entries, 1):
             if (m := self._marker("entries", k - 1)):
                 out.append(f"| | {m} | | | | |")
-            chains = [t.chain_latex for t in e.terms if t.chain_latex]
-            concrete = [t.concrete_latex for t in e.terms if t.concrete_latex]
-            rule = " + ".join(chains) if chains != [e.label_latex] else ""
-            if concrete and len(concrete) == len(e.terms):
-                rule = (rule + " = " if rule else "") + " + ".join(concrete)
             val = _num_latex(e.value) if e.value is not None else ""
             shape = cell(shape_latex(e.shape)) if e.shape else "scalar"
-            out.append(f"| {k} | {cell(e.label_latex)} | {cell(rule)} | {cell(e.total_latex)} "
+            out.append(f"| {k} | {cell(e.label_latex)} | {cell(e.rule_latex)} "
+                       f"| {cell(e.total_latex)} "
                        f"| {cell(val)} | {shape} |")
         if (m := self._marker("entries", len(self.entries))):
             out.append(f"| | {m} | | | | |")

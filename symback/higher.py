@@ -233,7 +233,8 @@ def hessian(y: Any, x: Any, *, simplify: bool = True) -> Any:
         raise SymbackError(f"hessian: y must be a scalar, but it has shape {fmt(y.shape)}; "
                            "use sb.jacobian(sb.jacobian(y, x), x)")
     xs, single = _wrt_list(x, "hessian")
-    out = [jacobian(grad(y, w), w, simplify=simplify) for w in xs]
+    grads = grad(y, list(xs))  # one stable form and one reverse pass for every x
+    out = [jacobian(g, w, simplify=simplify) for g, w in zip(grads, xs)]
     return out[0] if single else out
 
 

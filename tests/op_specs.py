@@ -34,6 +34,14 @@ def _away0(rng: np.random.Generator, shape: Shape) -> np.ndarray:
     return x * rng.choice([-1.0, 1.0], size=shape)
 
 
+def distinct(rng: np.random.Generator, shape: Shape, spacing: float = 0.37) -> np.ndarray:
+    """Values centred on 0, in random order, at least ``spacing − 0.1`` apart: no ties,
+    so max, min, sort and partition pick one entry and are smooth around the point."""
+    n = int(np.prod(shape, dtype=int))
+    return ((rng.permutation(n) - (n - 1) / 2) * spacing
+            + rng.uniform(0, 0.1, n)).reshape(shape)
+
+
 def _tan_dom(rng: np.random.Generator, shape: Shape) -> np.ndarray:
     return rng.uniform(-1.2, 1.2, size=shape)
 

@@ -4,7 +4,7 @@ and reductions (np-ew). References are plain NumPy / SciPy formulas."""
 from __future__ import annotations
 
 import numpy as np
-from op_specs import BINARY_SHAPES, UNARY_SHAPES, OpSpec, _any, _away0, _pos
+from op_specs import BINARY_SHAPES, UNARY_SHAPES, OpSpec, _any, _away0, _pos, distinct
 
 import symback as sb
 
@@ -15,11 +15,6 @@ def _unit(rng, shape):
 
 def _gt1(rng, shape):
     return rng.uniform(1.2, 3.0, size=shape)
-
-
-def _distinct(rng, shape):
-    n = int(np.prod(shape, dtype=int))
-    return (rng.permutation(n) * 0.4 + rng.uniform(0, 0.1)).reshape(shape) - 0.2 * n
 
 
 def _off_steps(rng, shape):
@@ -63,10 +58,10 @@ NP_EW_SPECS = [
     OpSpec("mod", lambda a, b: a % b, np.mod, BINARY_SHAPES, _mod_pair, joint=True,
            smooth=False, differentiable=(0,)),
     OpSpec("fmax", sb.fmax, np.fmax, [((3,), (3,)), ((2, 1), (1, 3))],
-           lambda rng, s: [_distinct(rng, s[0]), _distinct(rng, s[1]) + 0.13], joint=True,
+           lambda rng, s: [distinct(rng, s[0]), distinct(rng, s[1]) + 0.13], joint=True,
            smooth=False),
     OpSpec("fmin", sb.fmin, np.fmin, [((3,), (3,)), ((2, 1), (1, 3))],
-           lambda rng, s: [_distinct(rng, s[0]), _distinct(rng, s[1]) + 0.13], joint=True,
+           lambda rng, s: [distinct(rng, s[0]), distinct(rng, s[1]) + 0.13], joint=True,
            smooth=False),
     U("erf", sb.special.erf, _sp("erf")), U("erfc", sb.special.erfc, _sp("erfc")),
     U("gammaln", sb.special.gammaln, _sp("gammaln"), _pos),
@@ -76,10 +71,10 @@ NP_EW_SPECS = [
     OpSpec("xlogy", sb.special.xlogy, _sp("xlogy"), BINARY_SHAPES, _pos),
     OpSpec("xlog1py", sb.special.xlog1py, _sp("xlog1py"), BINARY_SHAPES, _pos),
     U("logit", sb.special.logit, _sp("logit"), lambda rng, s: rng.uniform(0.1, 0.9, size=s)),
-    OpSpec("max", sb.max, np.max, [((4,),), ((2, 3),)], _distinct, smooth=False),
+    OpSpec("max", sb.max, np.max, [((4,),), ((2, 3),)], distinct, smooth=False),
     OpSpec("max_axis1", lambda x: sb.max(x, axis=1), lambda x: np.max(x, axis=1), [((2, 3),)],
-           _distinct, smooth=False),
-    OpSpec("min", sb.min, np.min, [((4,),), ((2, 3),)], _distinct, smooth=False),
+           distinct, smooth=False),
+    OpSpec("min", sb.min, np.min, [((4,),), ((2, 3),)], distinct, smooth=False),
     OpSpec("prod", sb.prod, np.prod, [((4,),), ((2, 3),)]),
     OpSpec("prod_axis0", lambda x: sb.prod(x, axis=0), lambda x: np.prod(x, axis=0),
            [((2, 3),)]),

@@ -5,16 +5,10 @@ creation constants. References are plain NumPy (np.take, np.add.at, np.sort, ...
 from __future__ import annotations
 
 import numpy as np
-from op_specs import OpSpec
+from op_specs import OpSpec, distinct
 
 import symback as sb
 from symback.ops.gather import scatter_add, scatter_add_along_op
-
-
-def _distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Entries at least 0.1 apart (no ties: the sorting permutation is locally constant)."""
-    n = int(np.prod(shape, dtype=int))
-    return (rng.permutation(n) * 0.37 + rng.uniform(0, 0.1, n)).reshape(shape) - n * 0.15
 
 
 def _add_at(v: np.ndarray, idx: list[int], axis: int, size: int) -> np.ndarray:
@@ -46,11 +40,11 @@ SHAPE_SPECS: list[OpSpec] = [
            lambda a: scatter_add_along_op(a, sb.const(_IDX2), axis=1, shape=(2, 3)),
            _add_along, [((2, 3),)]),
     OpSpec("argsort", lambda a: sb.sort(a), lambda a: np.sort(a), [((5,),), ((3, 4),)],
-           domain=_distinct),
+           domain=distinct),
     OpSpec("argsort_axis0", lambda a: sb.sort(a, axis=0), lambda a: np.sort(a, axis=0),
-           [((3, 4),)], domain=_distinct),
+           [((3, 4),)], domain=distinct),
     OpSpec("argpartition", lambda a: sb.partition(a, 1)[..., 1:2],
-           lambda a: np.partition(a, 1)[..., 1:2], [((5,),), ((3, 4),)], domain=_distinct),
+           lambda a: np.partition(a, 1)[..., 1:2], [((5,),), ((3, 4),)], domain=distinct),
     # a cast there and back: the value (float32 rounding) only; derivatives in test_np_shape
     OpSpec("astype", lambda a: sb.astype(sb.astype(a, "float32"), "float64"),
            lambda a: a.astype(np.float32).astype(np.float64), [((3,),)], smooth=False,

@@ -12,8 +12,6 @@ import re
 import pytest
 from test_examples import load
 
-import symback as sb
-
 
 def test_cnn_digits_reaches_98_percent(capsys, tmp_path):
     pytest.importorskip("sklearn")
@@ -39,10 +37,6 @@ def test_gaussian_mixture_matches_scikit_learn(capsys, tmp_path):
 def test_gaussian_process_matches_scikit_learn(capsys, tmp_path):
     pytest.importorskip("sklearn")
     pytest.importorskip("scipy")
-    if not hasattr(getattr(sb, "linalg", None), "cholesky"):
-        pytest.skip("needs sb.linalg.cholesky and solve_triangular")
-    if not (hasattr(sb, "eye") and hasattr(sb, "ones_like")):
-        pytest.skip("needs sb.eye and sb.ones_like (the array-creation functions)")
     rc = load("gaussian_process").main(["--plot", str(tmp_path / "gp.png")])
     out = capsys.readouterr().out
     assert rc == 0, out
@@ -52,8 +46,6 @@ def test_gaussian_process_matches_scikit_learn(capsys, tmp_path):
 
 def test_char_transformer_learns(capsys, tmp_path):
     pytest.importorskip("sklearn")
-    if not hasattr(sb, "take_along_axis") or not hasattr(sb, "swapaxes"):
-        pytest.skip("needs integer indexing, take_along_axis and swapaxes")
     rc = load("char_transformer").main(["--steps", "120", "--d", "32", "--no-progress",
                                         "--plot", str(tmp_path / "tf.png")])
     out = capsys.readouterr().out

@@ -9,54 +9,22 @@ import pickle
 
 import numpy as np
 import pytest
+from readme_blocks import python_blocks, run_block, section
 
 import symback as sb
+from benchmarks.workloads import w2_grad_hand, w3_f_hand, w3_grad_hand
+from benchmarks.workloads import w2_symback as w2
+from benchmarks.workloads import w3_symback as w3
 from symback.graph import iter_ops
 
 pytest.importorskip("llvmlite")
 
 
-def w2(n):
-    xs = list(sb.symbols([f"x{i}" for i in range(n)]))
-    f = 0
-    for i in range(n - 1):
-        f = f + 100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2
-    return xs, f
-
-
-def w2_grad_hand(x):
-    """∂f/∂x_i = −400 x_i (x_{i+1} − x_i²) − 2 (1 − x_i) [i < n−1]
-    + 200 (x_i − x_{i−1}²) [i > 0]."""
-    d = x[1:] - x[:-1] ** 2
-    g = np.zeros_like(x)
-    g[:-1] = -400.0 * x[:-1] * d - 2.0 * (1.0 - x[:-1])
-    g[1:] += 200.0 * d
-    return g
-
-
-def w3(d):
-    x, y = sb.symbols("x y")
-    z = x
-    for _ in range(d):
-        z = sb.sin(z) * z + sb.cos(z) * y
-    return [x, y], z
-
-
 def w3_hand(x, y, d):
-    """Forward chain and reverse sweep by hand: z̄ ← z̄ (cos z · z + sin z (1 − y))... see
-    benchmarks/workloads.py (same derivation)."""
-    zs = [np.asarray(x, dtype=float)]
-    for _ in range(d):
-        z = zs[-1]
-        zs.append(np.sin(z) * z + np.cos(z) * y)
-    zbar = np.ones_like(zs[0])
-    ybar = np.zeros_like(zs[0])
-    for k in range(d - 1, -1, -1):
-        z = zs[k]
-        s, c = np.sin(z), np.cos(z)
-        ybar = ybar + zbar * c
-        zbar = zbar * (c * z + s * (1.0 - y))
-    return zs[-1], zbar, ybar
+    """The chain's value and its gradient (∂/∂x, ∂/∂y), derived by hand in
+    benchmarks/workloads.py."""
+    return (w3_f_hand(np.asarray(x, dtype=float), y, d),
+            *w3_grad_hand(np.asarray(x, dtype=float), y, d))
 
 
 def test_w2_gradient_one_point_and_packed():
@@ -262,18 +230,8 @@ def test_backend_options_opt_level_and_bad_options():
 
 
 def test_readme_native_block_runs_as_written():
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    sec = text[text.index('## Native code for scalar graphs'):]
-    code = re.search(r"```python\n(.*?)```", sec, flags=re.S).group(1)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md:native", "exec"), {})  # noqa: S102 - our README
-    assert out.getvalue().splitlines() == ["(10000,)", "(50, 1000)"]
+    code = python_blocks(section("## Native code for scalar graphs"))[0]
+    assert run_block(code, "native") == ["(10000,)", "(50, 1000)"]
 
 
 def test_register_backend_reaches_lambdify_and_value_and_grad():

@@ -14,6 +14,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from test_graphviz import reachable  # the derivative set, recomputed by hand
 
 import symback as sb
 from symback.printing.graphviz import Picture, split
@@ -25,16 +26,6 @@ def e3():
     X, W = sb.matrix("X", 3, 3), sb.matrix("W", 3, 2)
     L = sb.sum(sb.sigmoid(X @ W))
     return X, W, L
-
-
-def reachable(roots):
-    seen, stack = set(), list(roots)
-    while stack:
-        n = stack.pop()
-        if n not in seen:
-            seen.add(n)
-            stack.extend(n.args)
-    return seen
 
 
 # --------------------------------------------------------------------------- explain

@@ -13,6 +13,8 @@ from functools import reduce
 import numpy as np
 import pytest
 from crosscheck import crosscheck
+from op_specs import distinct
+from readme_blocks import promised, python_blocks, run_block, section
 
 import symback as sb
 
@@ -21,13 +23,6 @@ anp = pytest.importorskip("autograd.numpy")
 
 CASES = [((4,), None, False), ((1,), 0, False), ((2, 3), 1, False), ((2, 3), 0, True),
          ((2, 3), None, True), ((3, 1, 2), (0, 2), False), ((2, 3), -1, True)]
-
-
-def _distinct(seed: int, shape: tuple) -> np.ndarray:
-    """Entries at least 0.05 apart (no ties in max/min)."""
-    rng = np.random.default_rng(seed)
-    n = int(np.prod(shape, dtype=int))
-    return (rng.permutation(n) * 0.37 - 0.5 * n * 0.37 + rng.uniform(0, 0.1)).reshape(shape)
 
 
 def _ag_prod(x, axis=None, keepdims=False):
@@ -43,7 +38,7 @@ def _ag_prod(x, axis=None, keepdims=False):
 @pytest.mark.parametrize("shape,axis,keep", CASES, ids=str)
 @pytest.mark.parametrize("name", ["max", "min", "amax", "amin", "ptp"])
 def test_extremes_crosscheck(name, shape, axis, keep) -> None:
-    x = _distinct(len(name), shape)
+    x = distinct(np.random.default_rng(len(name)), shape)  # no ties in max/min
     if name == "ptp":
         ref = lambda a: anp.max(a, axis=axis, keepdims=keep) - anp.min(a, axis=axis, keepdims=keep)  # noqa: E731
     else:
@@ -259,26 +254,12 @@ def test_symbolic_sizes() -> None:
 
 
 def test_readme_numpy_surface_block_runs_and_prints_what_it_says() -> None:
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = text[text.index("## The NumPy surface"):]
-    code = next(c for c in re.findall(r"```python\n(.*?)```", section, flags=re.S)
-                if "sb.max(" in c)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md:numpy-surface", "exec"), {})  # noqa: S102 - our README
-    printed = out.getvalue().splitlines()
-    checked = 0
-    for line in code.splitlines():
-        m = re.match(r"print\((.*)\)\s+# (.*)$", line)
-        if m:
-            assert m.group(2).strip() in printed, (m.group(2), printed)
-            checked += 1
-    assert checked == 2
+    code = next(c for c in python_blocks(section("## The NumPy surface")) if "sb.max(" in c)
+    printed = run_block(code, "numpy-surface")
+    expected = promised(code)
+    assert len(expected) == 2
+    for line in expected:
+        assert line in printed, (line, printed)
 
 
 @pytest.mark.parametrize("name,build,ref", [

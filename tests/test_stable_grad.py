@@ -107,6 +107,16 @@ def test_wrt_an_inner_node_survives_the_rewrite() -> None:
                                1.0 / _sigmoid(np.array([-1.0, 0.0, 1.0, 2.0, 3.0])))
 
 
+def test_wrt_nodes_one_under_another_are_differentiated_as_written() -> None:
+    """wrt = [σ(x), x]: x lies under the other wrt node, so no placeholder can stand for
+    σ(x); ∂/∂s Σ log s = 1/s and the total ∂/∂x Σ log σ(x) = σ(−x), by hand."""
+    s = sb.sigmoid(x)
+    gs, gx = sb.grad(sb.sum(sb.log(s)), [s, x])
+    pts = np.array([-3.0, -1.0, 0.0, 1.0, 2.0])
+    np.testing.assert_allclose(sb.lambdify([x], gs)(pts), 1.0 / _sigmoid(pts), rtol=1e-12)
+    np.testing.assert_allclose(sb.lambdify([x], gx)(pts), _sigmoid(-pts), rtol=1e-12)
+
+
 def test_higher_order_and_vjp_use_the_stable_form_too() -> None:
     v = sb.vector("v", 5)
     f = sb.sum(sb.log(sb.sigmoid(x)))

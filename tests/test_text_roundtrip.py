@@ -16,28 +16,11 @@ import warnings
 import numpy as np
 import pytest
 from hypothesis import given
+from readme_blocks import promised, python_blocks, run_block, section
 from strategies import OPS, SIZES, dags, fuzz_settings, random_case
 
 import symback as sb
 from symback.graph import toposort
-
-def _parser_reads_indexing() -> bool:
-    try:
-        sb.parse("x[1:, None]", {"x": (3,)})
-        return True
-    except sb.ParseError:
-        return False
-
-
-#: ops whose printed form the parser cannot read yet: indexing (``x[1:, None]``) is
-#: being added to the parser separately (getitem is tested as soon as it reads it);
-#: index_scatter is only ever built by the reverse pass of indexing (its text holds a
-#: NumPy index object).
-NOT_PARSEABLE_YET = {"index_scatter"} | (set() if _parser_reads_indexing() else {"getitem"})
-
-
-def _parseable(e: sb.Expr) -> bool:
-    return not any(n.op.name in NOT_PARSEABLE_YET for n in toposort([e]))
 
 
 def _values(e: sb.Expr, case) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -61,8 +44,6 @@ def _check_case(case) -> None:  # type: ignore[no-untyped-def]
         return
     shapes = {s.name: s.shape for s in case.leaves}
     for o in case.outputs:
-        if not _parseable(o):
-            continue
         exact = sb.to_text(o, exact=True)
         assert sb.parse(exact, shapes) is o, exact
         shown = str(o)
@@ -87,12 +68,6 @@ def test_round_trip_of_every_registered_op(name: str) -> None:
     random operands, and the gradient of its sum: printed both ways and parsed back."""
     from strategies import FuzzCase, GraphBuilder, RngChooser, _Decline
 
-    from symback.ops import REGISTRY
-
-    if name not in REGISTRY:
-        pytest.skip(f"{name} is not registered in this build")
-    if name in NOT_PARSEABLE_YET:
-        pytest.skip(f"the parser does not read {name}'s text yet (indexing)")
     built = 0
     for seed in range(60):
         b = GraphBuilder(RngChooser(np.random.default_rng(seed)), seed)
@@ -108,9 +83,7 @@ def test_round_trip_of_every_registered_op(name: str) -> None:
             continue
         outs = [node]
         if sb.free_symbols(node):
-            g = sb.grad(sb.sum(node), b.leaves[0])
-            if _parseable(g):
-                outs.append(g)
+            outs.append(sb.grad(sb.sum(node), b.leaves[0]))
         _check_case(FuzzCase(list(b.leaves), list(b.values), outs, "float64"))
         built += 1
         if built >= 3:
@@ -181,22 +154,9 @@ def test_shape_functions_parse(text: str, shapes: dict) -> None:
 
 
 def test_readme_plain_text_and_latex_block_prints_what_it_says() -> None:
-    import contextlib
-    import io
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme.split("### Plain text and LaTeX, side by side", 1)[1]
-    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "README.md:side-by-side", "exec"), {})  # noqa: S102 - our README
-    printed = out.getvalue().splitlines()
-    checked = 0
-    for line in code.splitlines():
-        m = re.match(r"print\((.*)\)\s+# (.*)$", line)
-        if m:
-            assert m.group(2).strip() in printed, (m.group(2), printed)
-            checked += 1
-    assert checked >= 12
+    code = python_blocks(section("### Plain text and LaTeX, side by side"))[0]
+    printed = run_block(code, "side-by-side")
+    expected = promised(code)
+    assert len(expected) >= 12
+    for line in expected:
+        assert line in printed, (line, printed)

@@ -365,16 +365,9 @@ def _rows(ex: Any) -> dict[str, Any]:
     """The explanation as table rows for the page (LaTeX cells)."""
     forward = [{"name": f.name, "name_latex": f.name_latex, "text": f.text, "latex": f.latex}
                for f in ex.forward]
-    entries = []
-    for e in ex.entries:
-        chains = [t.chain_latex for t in e.terms if t.chain_latex]
-        concrete = [t.concrete_latex for t in e.terms if t.concrete_latex]
-        rule = " + ".join(chains) if chains != [e.label_latex] else ""
-        if concrete and len(concrete) == len(e.terms):
-            rule = (rule + " = " if rule else "") + " + ".join(concrete)
-        entries.append({"label": e.label, "label_latex": e.label_latex, "rule_latex": rule,
-                        "total_latex": e.total_latex, "total_text": e.total_text,
-                        "shape": _shape_text(e.shape)})
+    entries = [{"label": e.label, "label_latex": e.label_latex, "rule_latex": e.rule_latex,
+                "total_latex": e.total_latex, "total_text": e.total_text,
+                "shape": _shape_text(e.shape)} for e in ex.entries]
     return {"forward": forward, "entries": entries,
             "forward_cut": list(ex.forward_cut) if ex.forward_cut else None,
             "entries_cut": list(ex.entries_cut) if ex.entries_cut else None}
