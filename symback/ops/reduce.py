@@ -245,7 +245,8 @@ def _softmax_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *,
 
 softmax = register(Op(
     "softmax", 1, lambda shapes, *, axis: shapes[0],
-    numpy=_np("softmax({0}, axis={axis})"), helpers=("softmax",),
+    numpy=_np("softmax({0}, axis={axis})"), helpers=("softmax", "softmax_into"),
+    numpy_out=_np("softmax_into({0}, {axis}, {out})"),
     forms={"torch": _one_axis("torch.softmax({0}, {axis})"),
            "jax": _np("jax.nn.softmax({0}, axis={axis})")},
     normalize=_axis_norm("softmax", -1), vjp=_softmax_vjp, jvp=_softmax_jvp,
