@@ -232,7 +232,9 @@ def latex(expr: Any, *, simplify: bool = True, where: bool | Mapping[Any, str] =
         where: name shared subexpressions (``T_{1} = \\sigma(X W)``) and print them
             in a "where" block (an ``aligned`` environment) instead of repeating them.
         names: ``{node: "N"}`` names chosen by you (implies ``where``), e.g.
-            ``{X @ W: "N", sb.sigmoid(X @ W): "S"}``.
+            ``{X @ W: "N", sb.sigmoid(X @ W): "S"}``. A key written as you wrote the
+            forward pass (``sb.mean(x)``) also finds its node in a gradient, which is
+            taken of the stable form (where ``mean`` is a sum over a count).
         transpose: the transpose mark, ``"T"`` (``X^{T}``) or ``"\\top"``.
         onehot: label tensors whose rows sum to one (one-hot targets): a display
             assumption that turns ``\\operatorname{softmax}(U) \\odot (Y \\mathbf{1}) - Y``
