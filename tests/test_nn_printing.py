@@ -198,3 +198,8 @@ def test_explain_of_one_transformer_block_is_cut_and_readable():
     cut = str(sb.explain(loss, params[2:12], max_steps=20))
     assert len(cut.splitlines()) < 60 and len(cut) < len(full) / 2
     assert "dL/dQ0" in full and "softmax" in full
+    # the LaTeX and Markdown forms: one step a line too (the mask is C_{8 × 8})
+    e = sb.explain(loss, params[2:12])
+    for form in (e.latex(), e.markdown()):
+        assert len(form.splitlines()) < 200 and max(map(len, form.splitlines())) < 500
+    assert r"C_{8 \times 8}" in e.latex()
