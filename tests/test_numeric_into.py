@@ -67,3 +67,23 @@ def test_where_into_scalar_fill(fill):
     np.testing.assert_array_equal(numeric.where_into(c, a, fill, out), want)
     b = a.copy()
     np.testing.assert_array_equal(numeric.where_into(c, b, fill, b), want)  # in place
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,axis,keepdims", [((4, 48), 1, True), ((2, 3, 32), 2, False),
+                                                 ((3, 300), 1, True), ((5, 7), 0, True),
+                                                 ((2, 4, 6), 1, False)])
+def test_sum_last_into_equals_numpy_sum(dtype, shape, axis, keepdims):
+    x = np.random.default_rng(4).standard_normal(shape).astype(dtype)
+    want = np.sum(x.astype(np.float64), axis=axis, keepdims=keepdims)
+    out = np.empty(want.shape, dtype=dtype)
+    got = numeric.sum_last_into(x, axis, keepdims, out)
+    assert got is out
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-13,
+                               atol=1e-5 if dtype == "float32" else 1e-13)
+    # a strided view (every other column) and non-finite entries
+    xs = np.random.default_rng(5).standard_normal((3, 20)).astype(dtype)[:, ::2]
+    xs[0, 1], xs[1, 2] = np.inf, np.nan  # (writes through the view)
+    got = numeric.sum_last_into(xs, 1, True, np.empty((3, 1), dtype=dtype))
+    assert got[0, 0] == np.inf and np.isnan(got[1, 0])
+    np.testing.assert_allclose(got[2], xs[2].sum(keepdims=True), rtol=1e-5)
