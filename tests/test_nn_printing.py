@@ -64,7 +64,7 @@ def attention(n, d, dv):
 
 @pytest.mark.parametrize("which", ["Q", "K", "V"])
 def test_attention_gradient_prints_as_in_the_literature(which, golden):
-    J, (Q, K, V, G), names = attention("n", "d", "d_v")
+    J, (Q, K, V, _G), names = attention("n", "d", "d_v")
     g = sb.grad(J, {"Q": Q, "K": K, "V": V}[which])
     text = sb.latex(g, names=names)
     golden(f"nn/attention_d{which}.tex", text)
@@ -81,7 +81,7 @@ def test_attention_gradients_match_the_textbook_and_finite_differences():
     fn = sb.lambdify([Q, K, V, G], [J] + sb.grad(J, [Q, K, V]))
     rng = np.random.default_rng(0)
     q, k, v, g = (rng.standard_normal(s) for s in [(n, d), (n, d), (n, dv), (n, dv)])
-    loss, dq, dk, dvv = fn(q, k, v, g)
+    _loss, dq, dk, dvv = fn(q, k, v, g)
     s = q @ k.T / np.sqrt(d)
     p = np.exp(s - s.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
@@ -145,7 +145,7 @@ def conv_case(n, p=1):
 
 
 def test_conv_gradients_print_as_conv_with_the_flipped_kernel(golden):
-    J, (X, W, G) = conv_case("N")
+    J, (X, W, _G) = conv_case("N")
     dX, dW = sb.grad(J, [X, W])
     golden("nn/conv_dW.tex", sb.latex(dW))
     golden("nn/conv_dX.tex", sb.latex(dX))
@@ -155,7 +155,7 @@ def test_conv_gradients_print_as_conv_with_the_flipped_kernel(golden):
 
 def _correlate(x, w):
     """Valid cross-correlation, loops: x (N, C, H, W), w (F, C, kh, kw) → (N, F, ., .)."""
-    n, c, h, wd = x.shape
+    n, _c, h, wd = x.shape
     f, _, kh, kw = w.shape
     out = np.zeros((n, f, h - kh + 1, wd - kw + 1))
     for i in range(out.shape[2]):

@@ -66,6 +66,6 @@ def test_every_layer_of_the_issue_has_a_row():
 def test_readme_attention_gradient_block_is_the_golden_file():
     import re
 
-    blocks = re.findall(r"```latex\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    blocks = re.findall(r"```latex\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
     golden = (Path(__file__).resolve().parent / "golden" / "nn" / "attention_dQ.tex")
     assert golden.read_text(encoding="utf-8").strip() in [b.strip() for b in blocks]
