@@ -470,6 +470,10 @@ class _Namer:
                     and abs(n.value) < 1e15:  # display: 3.0 reads 3
                 v = int(n.value)
                 return str(v), (ATOM if v >= 0 else NEG)
+            if n.is_const and not n.weak and "\n" in repr(np.asarray(n.value)):
+                # a constant array (a causal mask) in one line, not a wall of numbers
+                a = np.asarray(n.value)
+                return f"array(<{'×'.join(map(str, a.shape))} {a.dtype}>)", ATOM
             return _leaf_text(n)
 
         notation = text_notation

@@ -252,10 +252,12 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, attn_mask: Any = None,
     sb = _sb()
     q, k, v = as_expr(q), as_expr(k), as_expr(v)
     e = q.shape[-1]
-    if not isinstance(e, int):
-        raise ShapeError(f"scaled_dot_product_attention: the embedding size must be an int, "
-                         f"got q {fmt(q.shape)}", op="scaled_dot_product_attention")
-    scores = (q @ sb.swapaxes(k, -1, -2)) * (1.0 / math.sqrt(e))
+    if isinstance(e, int):
+        scores = (q @ sb.swapaxes(k, -1, -2)) * (1.0 / math.sqrt(e))
+    else:  # a symbolic width d: the scale is the count node 1/√d (prints as \sqrt{d})
+        from .ops.structural import count_of
+
+        scores = (q @ sb.swapaxes(k, -1, -2)) / sb.sqrt(count_of((e,)))
     if is_causal:
         lq, lk = q.shape[-2], k.shape[-2]
         if not (isinstance(lq, int) and isinstance(lk, int)):

@@ -59,6 +59,61 @@ def log_softmax(x, axis=-1):
         return s - np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True))
 
 
+def _row_max(x):
+    """max over the last axis, keepdims, by halving (NumPy's reduction over a short
+    contiguous axis pays per row: 2-4x slower on attention scores (…, L, L), L ≈ 32)."""
+    n = x.shape[-1]
+    y = x
+    while n > 1:
+        h = n // 2
+        z = np.maximum(y[..., :h], y[..., h:2 * h])
+        if n % 2:
+            np.maximum(z[..., :1], y[..., 2 * h:], out=z[..., :1])
+        y, n = z, h
+    return y
+
+
+def softmax_into(x, axis, out):
+    """softmax(x, axis) written into ``out`` (the generated code's reused buffer).
+
+    Over the last axis of a float array: the row maximum by halving, e^{x - m} in place,
+    the row sums as one BLAS product with a vector of ones, one division in place: the
+    same e^{x - m} / Σ e^{x - m} as :func:`softmax`, without its temporaries."""
+    if (x.__class__ is np.ndarray and x.ndim >= 2 and axis in (-1, x.ndim - 1, (x.ndim - 1,))
+            and x.dtype == out.dtype and x.dtype.kind == "f" and x.shape[-1] > 1):
+        np.subtract(x, _row_max(x), out=out)
+        np.exp(out, out=out)
+        s = np.matmul(out, np.ones((x.shape[-1], 1), dtype=x.dtype))
+        return np.divide(out, s, out=out)
+    np.copyto(out, softmax(x, axis=axis))
+    return out
+
+
+def sum_last_into(x, axis, keepdims, out, _ones={}):  # noqa: B006 - the vectors of ones, kept
+    """Σ over one axis written into ``out``; over the last axis of a float array with short
+    rows (a layer norm's statistics, softmax's row sums in a gradient) as one BLAS product
+    with a vector of ones: NumPy's reduction pays per row there (~5x slower at 32-64)."""
+    n = x.shape[-1] if x.__class__ is np.ndarray and x.ndim >= 2 else 0
+    if (1 < n <= 256 and axis == x.ndim - 1 and x.dtype == out.dtype and x.dtype.kind == "f"
+            and out.flags.c_contiguous):
+        key = (n, x.dtype)
+        ones = _ones.get(key)
+        if ones is None:
+            ones = _ones[key] = np.ones((n, 1), dtype=x.dtype)
+        np.matmul(x, ones, out.reshape(x.shape[:-1] + (1,)))
+        return out
+    return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
+
+
+def matmul_into(a, b, out):
+    """a @ b written into ``out``. A stack times one transposed matrix (ȳ Wᵀ in a
+    gradient) multiplies by a contiguous copy of the matrix: NumPy's stacked matmul is ~2x
+    slower on the strided view, and the copy is one small matrix."""
+    if b.ndim == 2 and a.ndim > 2 and b.__class__ is np.ndarray and not b.flags.c_contiguous:
+        b = np.ascontiguousarray(b)
+    return np.matmul(a, b, out)
+
+
 def log_softmax_into(x, axis, out):
     """log_softmax(x, axis) written into ``out`` (the generated code's reused buffer)."""
     m = np.maximum.reduce(x, axis=axis, keepdims=True)
@@ -85,6 +140,14 @@ def where_into(c, a, b, out):
             and c.dtype == np.bool_ and a.dtype == out.dtype and out.dtype.kind == "f"):
         ints = np.int64 if out.itemsize == 8 else (np.int32 if out.itemsize == 4 else np.int16)
         np.multiply(a.view(ints), c, out=out.view(ints))
+        return out
+    if (a.__class__ is np.ndarray and c.__class__ is np.ndarray and c.dtype == np.bool_
+            and a.dtype == out.dtype and a.shape == out.shape and np.ndim(b) == 0
+            and out.dtype.kind == "f"):
+        # a scalar fill (a mask's -inf): a as it is, then b where c fails, no temporary
+        if a is not out:
+            np.copyto(out, a)
+        np.copyto(out, b, where=np.logical_not(c))
         return out
     np.copyto(out, np.where(c, a, b))
     return out
@@ -161,12 +224,14 @@ def logit(p):
 
 
 HELPERS = {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax, logdet,
-                                   index_scatter, where_into, log_softmax_into, scipy_erf,
+                                   index_scatter, where_into, log_softmax_into, softmax_into,
+                                   _row_max, matmul_into, sum_last_into, scipy_erf,
                                    scipy_erfc, scipy_gammaln, scipy_digamma, scipy_polygamma,
                                    scipy_xlogy, scipy_xlog1py, logit)}
 
 # helper -> helpers it calls (inlined too)
-DEPENDS = {"log_softmax": ("logsumexp",), "log_softmax_into": ("log_softmax",)}
+DEPENDS = {"log_softmax": ("logsumexp",), "log_softmax_into": ("log_softmax",),
+           "softmax_into": ("softmax", "_row_max")}
 
 
 # --------------------------------------------------------------------------- gathers' adjoints

@@ -198,7 +198,9 @@ def test_forward_results_are_reused_by_the_derivative() -> None:
         y = sb.sum(fn(v) * np.arange(5.0))
         f = sb.value_and_grad(y, [v])
         body = f.source.split("def _symback_fn")[1]
-        assert body.count(call) == 1, (call, body)
+        # softmax may be written into a reused buffer (softmax_into): one call either way
+        n = body.count(call) + (body.count("softmax_into(") if call == "softmax(" else 0)
+        assert n == 1, (call, body)
 
 
 def test_dead_nodes_are_dropped() -> None:

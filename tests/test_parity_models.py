@@ -5,8 +5,9 @@
   network written with ``torch.nn.functional`` and ``loss.backward()``; and a Hessian-vector
   product through both convolutions and poolings against PyTorch's double backward.
 * One pre-norm transformer block of ``examples/char_transformer.py`` (layer norm, causal
-  multi-head attention, GELU MLP): skipped, with the missing op named, while this checkout
-  lacks batched matmul, ``swapaxes`` or ``special.erf``.
+  multi-head attention, GELU MLP), built with ``sb.nn`` and ``torch.nn.functional``: loss and
+  every one of its ten parameters' gradients (skipped, naming the op, only in a checkout that
+  lacks batched matmul, ``swapaxes`` or ``special.erf``).
 
 Skipped without PyTorch (``pip install torch==2.13.0``).
 """

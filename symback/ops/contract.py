@@ -181,7 +181,7 @@ def _matmul_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Exp
 
 matmul = register(Op(
     "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp, jvp=_matmul_jvp,
-    numpy_out="np.matmul({0}, {1}, {out})",
+    numpy_out="matmul_into({0}, {1}, {out})", helpers=("matmul_into",),
     simplify=_matmul_simplify,
     text=infix(" @ ", MUL), latex=Notation("{0} {1}", JUXT, (JUXT, JUXT + 1), _matmul_latex),
     doc="y = a @ b (NumPy's matmul: vectors, matrices, and stacks of matrices with the "

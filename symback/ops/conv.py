@@ -497,9 +497,11 @@ conv_dx_op = register(Op(
     vjp=_dx_vjp,
     jvp=_bilinear_jvp(lambda a, b, **kw: conv_dx_op(a, b, **kw),
                       lambda a, b, **kw: conv_dx_op(a, b, **kw)),
-    latex=Notation(lambda a, kw: rf"\operatorname{{conv}}^{{T}}({a[0]}, {a[1]})", ATOM),
+    latex=Notation(lambda a, kw: rf"\operatorname{{conv}}({a[0]}, \operatorname{{rot180}}({a[1]}))",
+                   ATOM),
     doc="x̄ = conv_dx(g, w) = ∂⟨g, conv(x, w)⟩/∂x (a transposed convolution: the im2col "
-        "columns g·w added back);  ḡ = conv(c, w), w̄ = conv_dw(c, g)",
+        "columns g·w added back; printed as the textbook conv(G, rot180(W)), the convolution "
+        "with the kernel flipped in space and its channel axes swapped);  ḡ = conv(c, w), w̄ = conv_dw(c, g)",
 ))
 
 
@@ -526,7 +528,7 @@ conv_dw_op = register(Op(
     vjp=_dw_vjp,
     jvp=_bilinear_jvp(lambda a, b, **kw: conv_dw_op(a, b, **kw),
                       lambda a, b, **kw: conv_dw_op(a, b, **kw)),
-    latex=Notation(lambda a, kw: rf"\operatorname{{conv}}({a[0]}, {a[1]})_{{w}}", ATOM),
+    latex=Notation(lambda a, kw: rf"\operatorname{{conv}}({a[0]}, {a[1]})", ATOM),
     doc="w̄ = conv_dw(x, g) = ∂⟨g, conv(x, w)⟩/∂w (x correlated with g);  "
         "x̄ = conv_dx(g, c), ḡ = conv(x, c)",
 ))

@@ -165,12 +165,24 @@ def _np(template: str) -> Callable[[list[str], dict[str, Any]], str]:
 
 # ---------------------------------------------------------------- sum / mean
 
+_SUM_OUT = _np("np.add.reduce({0}, axis={axis}, keepdims={keepdims}, out={out})")
+_SUM_LAST_OUT = _np("sum_last_into({0}, {axis}, {keepdims}, {out})")
+
+
+def _sum_out(args: list[str], kw: dict[str, Any]) -> str:
+    """Into a buffer: a sum over one axis through ``sum_last_into`` (a BLAS product with
+    ones when that axis is the last and short), any other through ``np.add.reduce``."""
+    ax = kw.get("axis")
+    one = isinstance(ax, int) or (isinstance(ax, tuple) and len(ax) == 1)
+    return (_SUM_LAST_OUT if one else _SUM_OUT)(args, kw)
+
+
 sum_ = register(Op(
     "sum", 1, _reduce_shape,
     # np.add.reduce is np.sum without its Python-level wrapper (2 µs less per call)
     numpy=_np("np.add.reduce({0}, axis={axis}, keepdims={keepdims})"),
     forms={"xp": _np("xp.sum({0}, axis={axis}, keepdims={keepdims})")},
-    numpy_out=_np("np.add.reduce({0}, axis={axis}, keepdims={keepdims}, out={out})"),
+    numpy_out=_sum_out, helpers=("sum_last_into",),
     normalize=_axis_norm("sum", None),
     vjp=lambda g, out, x, *, axis, keepdims: (unreduce(g, x, axis, keepdims),),
     jvp=_reduce_jvp(_SUM),
@@ -245,7 +257,8 @@ def _softmax_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *,
 
 softmax = register(Op(
     "softmax", 1, lambda shapes, *, axis: shapes[0],
-    numpy=_np("softmax({0}, axis={axis})"), helpers=("softmax",),
+    numpy=_np("softmax({0}, axis={axis})"), helpers=("softmax", "softmax_into"),
+    numpy_out=_np("softmax_into({0}, {axis}, {out})"),
     forms={"torch": _one_axis("torch.softmax({0}, {axis})"),
            "jax": _np("jax.nn.softmax({0}, axis={axis})")},
     normalize=_axis_norm("softmax", -1), vjp=_softmax_vjp, jvp=_softmax_jvp,

@@ -197,6 +197,28 @@ def display_form(expr: Expr | Sequence[Expr], *, onehot: Iterable[Expr] = (),
     return out[0] if isinstance(expr, Expr) else out
 
 
+def _with_differentiated_keys(node: Expr, user: dict[Expr, str]) -> dict[Expr, str]:
+    """Let a name written over the user's form also find its node in a gradient.
+
+    ``grad`` differentiates the stable form (:func:`symback.rules.differentiable_form`:
+    ``mean`` becomes a sum over a count, …), so a name given for ``sb.mean(x)`` would not
+    match the gradient's nodes. A key absent from ``node``'s graph is replaced by its
+    differentiable form (when that form is there); keys already present stay as given.
+    """
+    from ..rules import differentiable_form
+
+    present = set(toposort([node]))
+    missing = [k for k in user if k not in present and k.args]
+    if not missing:
+        return user
+    forms = differentiable_form(missing)
+    out = dict(user)
+    for k, f in zip(missing, forms):
+        if f is not k and f in present and f not in out:
+            out[f] = out.pop(k)
+    return out
+
+
 def latex(expr: Any, *, simplify: bool = True, where: bool | Mapping[Any, str] = False,
           names: Mapping[Any, str] | None = None, transpose: str = "T",
           onehot: Iterable[Any] = (), max_simplify_nodes: int = 20_000,
@@ -210,7 +232,9 @@ def latex(expr: Any, *, simplify: bool = True, where: bool | Mapping[Any, str] =
         where: name shared subexpressions (``T_{1} = \\sigma(X W)``) and print them
             in a "where" block (an ``aligned`` environment) instead of repeating them.
         names: ``{node: "N"}`` names chosen by you (implies ``where``), e.g.
-            ``{X @ W: "N", sb.sigmoid(X @ W): "S"}``.
+            ``{X @ W: "N", sb.sigmoid(X @ W): "S"}``. A key written as you wrote the
+            forward pass (``sb.mean(x)``) also finds its node in a gradient, which is
+            taken of the stable form (where ``mean`` is a sum over a count).
         transpose: the transpose mark, ``"T"`` (``X^{T}``) or ``"\\top"``.
         onehot: label tensors whose rows sum to one (one-hot targets): a display
             assumption that turns ``\\operatorname{softmax}(U) \\odot (Y \\mathbf{1}) - Y``
@@ -235,6 +259,8 @@ def latex(expr: Any, *, simplify: bool = True, where: bool | Mapping[Any, str] =
     if user:
         where = True
     hot = [as_expr(h) for h in onehot]
+    if user:
+        user = _with_differentiated_keys(node, user)
     if simplify:
         keys = list(user)
         out = display_form([node, *keys], onehot=hot, max_nodes=max_simplify_nodes)

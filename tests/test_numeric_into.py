@@ -1,0 +1,89 @@
+"""The buffer-writing helpers the generated code calls (symback/numeric.py), against NumPy
+written out by hand: softmax_into (row maximum by halving, row sums by a BLAS product),
+matmul_into (a contiguous copy of a transposed matrix) and where_into's scalar-fill path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from symback import numeric
+
+
+def ref_softmax(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - m)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(3, 1), (2, 5), (4, 3, 7), (2, 4, 32, 32), (3, 33)])
+def test_softmax_into_equals_the_textbook_formula(dtype, shape):
+    x = (np.random.default_rng(0).standard_normal(shape) * 5).astype(dtype)
+    out = np.empty_like(x)
+    got = numeric.softmax_into(x, -1, out)
+    assert got is out and got.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(got, ref_softmax(x.astype(np.float64), -1),
+                               rtol=1e-5 if dtype == "float32" else 1e-13, atol=1e-7)
+    assert np.array_equal(numeric._row_max(x), np.max(x, axis=-1, keepdims=True))
+
+
+def test_softmax_into_masked_rows_and_other_axes():
+    x = np.random.default_rng(1).standard_normal((2, 6, 6))
+    x = np.where(np.tri(6, dtype=bool), x, -np.inf)
+    x[0, 0, 0] = 1e300  # a huge entry: shifted, no overflow
+    got = numeric.softmax_into(x, 2, np.empty_like(x))
+    assert np.all(np.isfinite(got)) and np.allclose(got.sum(-1), 1.0)
+    assert got[0, 0, 0] == 1.0 and np.all(got[:, 2, 3:] == 0)
+    # a row of -inf only is NaN, as the unbuffered softmax
+    x[1, 3, :] = -np.inf
+    with np.errstate(invalid="ignore"):
+        got = numeric.softmax_into(x, -1, np.empty_like(x))
+        want = numeric.softmax(x, axis=-1)
+    assert np.all(np.isnan(got[1, 3]))
+    np.testing.assert_allclose(got, want, rtol=1e-14)  # NaN where NaN
+    # another axis: the generic path
+    np.testing.assert_allclose(numeric.softmax_into(x[0], 0, np.empty((6, 6))),
+                               ref_softmax(x[0], 0))
+
+
+def test_matmul_into_with_a_transposed_matrix():
+    rng = np.random.default_rng(2)
+    a, w = rng.standard_normal((3, 4, 5)), rng.standard_normal((6, 5))
+    out = np.empty((3, 4, 6))
+    assert numeric.matmul_into(a, w.T, out) is out
+    np.testing.assert_allclose(out, np.einsum("bik,jk->bij", a, w), rtol=1e-13)
+    m = rng.standard_normal((4, 5))
+    np.testing.assert_allclose(numeric.matmul_into(m, w.T, np.empty((4, 6))), m @ w.T)
+
+
+@pytest.mark.parametrize("fill", [-np.inf, np.float64(-np.inf), 2.5])
+def test_where_into_scalar_fill(fill):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((2, 5, 5)).astype(np.float32)
+    c = np.tri(5, dtype=bool)
+    want = np.where(c, a, np.float32(fill))
+    out = np.empty_like(a)
+    np.testing.assert_array_equal(numeric.where_into(c, a, fill, out), want)
+    b = a.copy()
+    np.testing.assert_array_equal(numeric.where_into(c, b, fill, b), want)  # in place
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,axis,keepdims", [((4, 48), 1, True), ((2, 3, 32), 2, False),
+                                                 ((3, 300), 1, True), ((5, 7), 0, True),
+                                                 ((2, 4, 6), 1, False)])
+def test_sum_last_into_equals_numpy_sum(dtype, shape, axis, keepdims):
+    x = np.random.default_rng(4).standard_normal(shape).astype(dtype)
+    want = np.sum(x.astype(np.float64), axis=axis, keepdims=keepdims)
+    out = np.empty(want.shape, dtype=dtype)
+    got = numeric.sum_last_into(x, axis, keepdims, out)
+    assert got is out
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-13,
+                               atol=1e-5 if dtype == "float32" else 1e-13)
+    # a strided view (every other column) and non-finite entries
+    xs = np.random.default_rng(5).standard_normal((3, 20)).astype(dtype)[:, ::2]
+    xs[0, 1], xs[1, 2] = np.inf, np.nan  # (writes through the view)
+    got = numeric.sum_last_into(xs, 1, True, np.empty((3, 1), dtype=dtype))
+    assert got[0, 0] == np.inf and np.isnan(got[1, 0])
+    np.testing.assert_allclose(got[2], xs[2].sum(keepdims=True), rtol=1e-5)
