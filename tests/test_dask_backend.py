@@ -200,9 +200,11 @@ def test_a_worker_killed_during_a_gradient_evaluation_changes_nothing(client):
 
 def test_example_fits_data_larger_than_a_worker_to_the_numpy_optimum():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # 218 MB of data, 200 MB per worker: above a worker's limit, with headroom over a worker
+    # process's own ~110 MB so that a loaded machine does not pause the workers for memory
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "dask_logistic_regression.py"),
-                          "--workers", "2"],  # the defaults: 164 MB, 150 MB per worker
-                         capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+                          "--workers", "2", "--n", "1600000", "--memory-limit", "200MB"],
+                         capture_output=True, text=True, timeout=900, env=env, cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr[-3000:]
     assert "same optimum to 1e-8" in out.stdout
-    assert "2 workers, memory limit 150 MB each" in out.stdout and "data 163 MB" in out.stdout
+    assert "2 workers, memory limit 200 MB each" in out.stdout and "data 218 MB" in out.stdout
