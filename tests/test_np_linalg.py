@@ -668,3 +668,18 @@ def test_einsum_views_keep_their_base_alive():
         d = sb.einsum("ii->i", sb.exp(X))
         got = sb.lambdify([X], [d, sb.exp(X) * 2.0])(np.zeros((3, 3), dtype=dtype))
         np.testing.assert_allclose(got[0], np.ones(3))
+
+
+def test_identity_in_derivatives_keeps_float32():
+    """trace's VJP, einsum's repeated index and matrix_power(a, 0) build an identity: it takes
+    the graph's float dtype, so float32 stays float32 (it was a float64 eye)."""
+    x = sb.matrix("x", 3, 3, dtype="float32")
+    xv = np.arange(9, dtype=np.float32).reshape(3, 3)
+    for e in (sb.grad(sb.trace(x), x), sb.grad(sb.sum(sb.einsum("ii->i", x)), x),
+              sb.linalg.matrix_power(x, 0)):
+        assert e.dtype == "float32", e
+        v = sb.lambdify([x], e)(xv)
+        assert v.dtype == np.float32
+        assert np.array_equal(v, np.eye(3, dtype=np.float32))
+    assert sb.parse(sb.to_text(sb.eye("n", dtype="float32"), exact=True)) is \
+        sb.eye("n", dtype="float32")

@@ -22,25 +22,42 @@ from ._common import _dim_src, _sp, _sp_dim
 
 def _eye_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
     (n,) = check_shape((attrs["n"],), what="eye")
-    return {"n": n}
+    dtype = attrs.get("dtype", "float64")
+    if dtype not in ("float64", "float32"):
+        raise SymbackError(f"eye: dtype must be float64 or float32, not {dtype!r}")
+    # float64 is the default and stays out of the key (the node every graph had before)
+    return {"n": n} if dtype == "float64" else {"n": n, "dtype": dtype}
+
+
+def _eye_dtype(kw: dict[str, Any]) -> str:
+    return kw.get("dtype", "float64")
+
+
+def _eye_text(args: list[str], kw: dict[str, Any]) -> str:
+    d = kw["n"]
+    extra = "" if _eye_dtype(kw) == "float64" else f", dtype={_eye_dtype(kw)}"
+    return f"eye({d}{extra})"
 
 
 eye_op = register(Op(
-    "eye", 0, lambda shapes, *, n: (n, n),
-    numpy=lambda args, kw: f"np.eye({_dim_src(kw['n'], kw)})", fold=False,
-    forms={"xp": lambda args, kw: f"xp.eye({_dim_src(kw['n'], kw)}, dtype=xp.float64, "
-                                  "device=_dev)"},
-    normalize=_eye_norm, dtype=lambda args, **kw: "float64",
+    "eye", 0, lambda shapes, *, n, dtype="float64": (n, n),
+    numpy=lambda args, kw: (f"np.eye({_dim_src(kw['n'], kw)})" if _eye_dtype(kw) == "float64"
+                            else f"np.eye({_dim_src(kw['n'], kw)}, dtype=np.{_eye_dtype(kw)})"),
+    fold=False,
+    forms={"xp": lambda args, kw: f"xp.eye({_dim_src(kw['n'], kw)}, "
+                                  f"dtype=xp.{_eye_dtype(kw)}, device=_dev)"},
+    normalize=_eye_norm, dtype=lambda args, **kw: kw.get("dtype", "float64"),
     extra={"identity": True},  # A I = A: matmul's simplify reads this
-    text=Notation("eye({n})"), latex=Notation("I", ATOM),
+    text=Notation(_eye_text), latex=Notation("I", ATOM),
     sympy=lambda *, n: _sp().Identity(_sp_dim(n)),
-    doc="I, the n×n identity matrix (float64). Iᵢⱼ = δᵢⱼ.",
+    doc="I, the n×n identity matrix (float64, or float32 inside float32 graphs). Iᵢⱼ = δᵢⱼ.",
 ))
 
 
-def eye(n: Dim) -> Expr:
-    """The ``n``×``n`` identity matrix; ``n`` an int or a symbolic size."""
-    return eye_op(n=n)
+def eye(n: Dim, dtype: str = "float64") -> Expr:
+    """The ``n``×``n`` identity matrix; ``n`` an int or a symbolic size; float64 or float32
+    (derivative rules pass their graph's float dtype, so float32 stays float32)."""
+    return eye_op(n=n) if dtype != "float32" else eye_op(n=n, dtype="float32")
 
 
 # ---------------------------------------------------------------- full / zeros / ones
@@ -285,10 +302,10 @@ def eye_fn(N: Any, M: Any = None, k: int = 0, dtype: Any = None) -> Expr:
     n = _shape_arg("eye", N)[0]
     m = n if M is None else _shape_arg("eye", M)[0]
     dt = _dtype_arg("eye", dtype, "float64")
-    if m == n and k == 0 and dt == "float64":
-        return eye_op(n=n)
+    if m == n and k == 0 and dt in ("float64", "float32"):
+        return eye(n, dt)
     if not (isinstance(n, int) and isinstance(m, int)):
-        raise SymbackError("eye: a symbolic size needs the square case (M=None, k=0, float64)")
+        raise SymbackError("eye: a symbolic size needs the square case (M=None, k=0)")
     from ..graph import const
 
     return const(np.eye(n, m, k, dtype=dt))

@@ -108,7 +108,7 @@ def _einsum_vjp(g: Expr, out: Expr, *xs: Expr, subscripts: str) -> tuple[Expr, .
             if c in seen:  # a repeated index: a fresh letter tied to c by the identity
                 f = _fresh(used, 1)
                 used += f
-                ops.append(eye(size[c]))
+                ops.append(eye(size[c], g.dtype))
                 subs.append(c + f)
                 target += f
             else:

@@ -50,9 +50,10 @@ def _trace_shape(shapes: tuple[Shape, ...]) -> Shape:
 def _trace_vjp(g: Expr, out: Expr, x: Expr) -> tuple[Expr]:
     """y = tr X = Σᵢ Xᵢᵢ;  X̄ = ȳ I  (trailing axes, as np.trace has them, ride along)."""
     n = x.shape[0]
+    i = eye(n, g.dtype)
     if g.ndim == 0:
-        return (mul(g, eye(n)),)
-    return (mul(expand_dims(g, axis=(0, 1)), _trailing(eye(n), g.ndim)),)
+        return (mul(g, i),)
+    return (mul(expand_dims(g, axis=(0, 1)), _trailing(i, g.ndim)),)
 
 
 trace_op = register(Op(
@@ -376,11 +377,11 @@ def _diag_jvp(ts: tuple[Expr | None, ...], out: Expr, x: Expr) -> Expr:
     if nb == 0:
         return diag_op(t)
     if x.ndim == 1:  # Ẏ[i, j, …] = δᵢⱼ ṫ[i, …]
-        return mul(_trailing(eye(x.shape[0]), nb), expand_dims(t, axis=(1,)))
+        return mul(_trailing(eye(x.shape[0], t.dtype), nb), expand_dims(t, axis=(1,)))
     k = out.shape[0]
     if x.shape != (k, k):
         t = getitem(t, index=(slice(0, k), slice(0, k)))
-    return sum_(mul(_trailing(eye(k), nb), t), axis=(1,))
+    return sum_(mul(_trailing(eye(k, t.dtype), nb), t), axis=(1,))
 
 
 diag_op = register(Op(
@@ -493,7 +494,7 @@ def matrix_power(a: Any, n: int) -> Expr:
     if n == 0:
         from ..graph import broadcast_to
 
-        return broadcast_to(eye(x.shape[-1]), x.shape)
+        return broadcast_to(eye(x.shape[-1], x.dtype), x.shape)
     if n < 0:
         x, n = inv_op(x), -n
     result: Expr | None = None
