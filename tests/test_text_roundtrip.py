@@ -160,3 +160,14 @@ def test_readme_plain_text_and_latex_block_prints_what_it_says() -> None:
     assert len(expected) >= 12
     for line in expected:
         assert line in printed, (line, printed)
+
+
+def test_exact_text_prints_array_constants_to_full_precision():
+    """Found by the long text fuzz: a constant array was printed with NumPy's 8 digits, so
+    parse(to_text(e, exact=True)) built a different constant."""
+    x = sb.matrix("x0", 2, 2)
+    c = np.array([[1.2310837812345678, 1.555413851], [1.081755341, 2.2017109412]])
+    e = sb.special.xlogy(x[0], c)
+    text = sb.to_text(e, exact=True)
+    assert "1.2310837812345679" in text
+    assert sb.parse(text, {"x0": (2, 2)}) is e

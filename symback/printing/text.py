@@ -7,6 +7,8 @@ precedence numbers alone.
 
 from __future__ import annotations
 
+import numpy as np
+
 import re
 from typing import Any, Callable
 
@@ -24,8 +26,17 @@ def _leaf_text(node: Expr) -> tuple[str, int]:
             if s in ("inf", "-inf", "nan"):
                 s = {"inf": "inf", "-inf": "-inf", "nan": "nan"}[s]
             return s, (NEG if s.startswith("-") else ATOM)
-        return "array(" + repr(node.attrs[0][1]) + ")", ATOM
+        return "array(" + _array_text(node) + ")", ATOM
     return render_node(node, []), ATOM
+
+
+def _array_text(node: Expr) -> str:
+    """A constant array's entries, each the shortest text that reads back to the same float
+    (so the exact text parses back to the same constant); a huge one is summarised."""
+    arr = np.asarray(node.value)
+    if arr.size > 10_000 or arr.dtype.kind not in "fi":
+        return repr(node.attrs[0][1])
+    return repr(arr.tolist())  # Python's float repr: the shortest text that reads back
 
 
 def display_leaf(node: Expr) -> tuple[str, int]:
