@@ -523,6 +523,32 @@ def trail_tangent(r: Expr, nb: int) -> Expr:
     return transpose(r, axes=tuple(range(nb, r.ndim)) + tuple(range(nb)))
 
 
+def solve_tangent(ta: Expr | None, tb: Expr | None, out: Expr, a: Expr, b: Expr,
+                  matrix: Any, solve: Any) -> Expr:
+    """The tangent of x = solve(M(A), b) for a batched solve with tangents ȧ, ḃ:
+    ẋ = solve(ḃ − M(ȧ) x), batch axes moved to the front and back. ``matrix`` maps A's
+    (leading) tangent to the matrix that multiplies x (the identity for ``solve``, the masked
+    triangle for ``solve_triangular``); ``solve`` solves with A's own op."""
+    from .elementwise import neg
+
+    vec = b.ndim == 1
+    x = expand_dims(out, axis=(out.ndim,)) if vec else out
+    nd = x.ndim
+    nb = (ta.ndim - a.ndim) if ta is not None else (tb.ndim - b.ndim)  # type: ignore
+    rhs: Expr | None = None
+    if tb is not None:
+        lb = lead_tangent(tb, b, nd - 1 if vec else nd)
+        rhs = expand_dims(lb, axis=(lb.ndim,)) if vec else lb
+    if ta is not None:
+        term = matmul(matrix(lead_tangent(ta, a, nd)), x)
+        rhs = neg(term) if rhs is None else rhs - term
+    assert rhs is not None
+    sol = solve(rhs)
+    if vec:
+        sol = squeeze(sol, axis=(sol.ndim - 1,))
+    return trail_tangent(sol, nb)
+
+
 def _cross_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr:
     """ẏ = ȧ × b + a × ḃ (the batch axes moved to the front and back)."""
     terms = []

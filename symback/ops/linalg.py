@@ -26,7 +26,7 @@ from ..notation import MUL, POSTFIX, Notation
 from ..shapes import Shape, broadcast, check_flag, fmt
 from . import register
 from ._common import _fn, _same_dtype, _sp, _square, _trailing
-from .contract import lead_tangent, matmul, mT, outer, tensordot_op, trail_tangent
+from .contract import lead_tangent, matmul, mT, outer, solve_tangent, tensordot_op, trail_tangent
 from .einsum import einsum_op
 from .creation import eye, eye_op  # noqa: F401 (sb.ops.linalg.eye stays importable)
 from .elementwise import mul, neg
@@ -305,23 +305,8 @@ def _solve_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr) -> Expr
 
 
 def _solve_jvp_nd(ta: Expr | None, tb: Expr | None, out: Expr, a: Expr, b: Expr) -> Expr:
-    """Stacks: the batch axes of the tangents moved to the front, solved, moved back."""
-    vec = b.ndim == 1
-    x = expand_dims(out, axis=(out.ndim,)) if vec else out
-    nd = x.ndim
-    nb = (ta.ndim - a.ndim) if ta is not None else (tb.ndim - b.ndim)  # type: ignore
-    rhs: Expr | None = None
-    if tb is not None:
-        lb = lead_tangent(tb, b, nd - 1 if vec else nd)
-        rhs = expand_dims(lb, axis=(lb.ndim,)) if vec else lb
-    if ta is not None:
-        term = matmul(lead_tangent(ta, a, nd), x)
-        rhs = neg(term) if rhs is None else rhs - term
-    assert rhs is not None
-    sol = solve_op(a, rhs)
-    if vec:
-        sol = squeeze(sol, axis=(sol.ndim - 1,))
-    return trail_tangent(sol, nb)
+    """Stacks: ẋ = solve(A, ḃ − Ȧ x), the batch axes of the tangents moved to the front."""
+    return solve_tangent(ta, tb, out, a, b, lambda m: m, lambda r: solve_op(a, r))
 
 
 solve_op = register(Op(

@@ -15,7 +15,7 @@ from ..notation import ATOM, POSTFIX, Notation
 from ..shapes import Shape, broadcast, check_flag, fmt
 from . import register
 from ._common import _is_int
-from .contract import lead_tangent, matmul, mT, trail_tangent
+from .contract import lead_tangent, matmul, mT, solve_tangent, trail_tangent
 from .elementwise import mul
 from .structural import expand_dims, squeeze
 
@@ -181,24 +181,13 @@ def _st_vjp(g: Expr, out: Expr, a: Expr, b: Expr, *, trans: int, lower: bool,
 def _st_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr, *, trans: int,
             lower: bool, unit_diagonal: bool) -> Expr:
     """ẋ = op(T)⁻¹ (ḃ − op(Ṫ) x), batch axes moved to the front and back."""
-    ta, tb = ts
-    vec = b.ndim == 1
-    x = expand_dims(out, axis=(out.ndim,)) if vec else out
-    nd = x.ndim
-    nb = (ta.ndim - a.ndim) if ta is not None else (tb.ndim - b.ndim)  # type: ignore
-    rhs: Expr | None = None
-    if tb is not None:
-        lb = lead_tangent(tb, b, nd - 1 if vec else nd)
-        rhs = expand_dims(lb, axis=(lb.ndim,)) if vec else lb
-    if ta is not None:
-        m = _mask(lead_tangent(ta, a, nd), lower, unit_diagonal)
-        term = matmul(mT(m) if trans else m, x)
-        rhs = -term if rhs is None else rhs - term
-    assert rhs is not None
-    sol = solve_triangular_op(a, rhs, trans=trans, lower=lower, unit_diagonal=unit_diagonal)
-    if vec:
-        sol = squeeze(sol, axis=(sol.ndim - 1,))
-    return trail_tangent(sol, nb)
+    def matrix(m: Expr) -> Expr:
+        m = _mask(m, lower, unit_diagonal)
+        return mT(m) if trans else m
+
+    return solve_tangent(ts[0], ts[1], out, a, b, matrix,
+                         lambda r: solve_triangular_op(a, r, trans=trans, lower=lower,
+                                                       unit_diagonal=unit_diagonal))
 
 
 def _st_latex(args: list[str], kw: dict[str, Any]) -> str:
