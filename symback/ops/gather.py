@@ -168,13 +168,14 @@ def _scatter_add_shape(shapes: tuple[Shape, ...], *, axis: int, size: Dim) -> Sh
     return gs[:axis] + (size,) + gs[axis + k:]
 
 
+def _scatter_add_src(a: list[str], kw: dict[str, Any]) -> str:
+    """The helper call; numeric.py and numeric_xp.py define it under one name."""
+    return f"scatter_add({a[0]}, {a[1]}, {kw['axis']}, {_dim_src(kw['size'], kw)})"
+
+
 scatter_add_op = register(Op(
-    "scatter_add", 2, _scatter_add_shape,
-    numpy=lambda a, kw: (f"scatter_add({a[0]}, {a[1]}, {kw['axis']}, "
-                         f"{_dim_src(kw['size'], kw)})"),
-    helpers=("scatter_add",), normalize=_scatter_add_norm,
-    forms={"xp": lambda a, kw: (f"scatter_add({a[0]}, {a[1]}, {kw['axis']}, "
-                                f"{_dim_src(kw['size'], kw)})")},
+    "scatter_add", 2, _scatter_add_shape, numpy=_scatter_add_src,
+    helpers=("scatter_add",), normalize=_scatter_add_norm, forms={"xp": _scatter_add_src},
     vjp=lambda g, out, v, idx, *, axis, size: (take_op(g, idx, axis=axis), None),
     jvp=lambda ts, out, v, idx, *, axis, size: None if ts[0] is None
     else scatter_add_op(ts[0], idx, axis=axis, size=size),
@@ -307,13 +308,14 @@ def _saa_shape(shapes: tuple[Shape, ...], *, axis: int, shape: Shape) -> Shape:
     return shape
 
 
+def _saa_src(a: list[str], kw: dict[str, Any]) -> str:
+    """The helper call; numeric.py and numeric_xp.py define it under one name."""
+    return f"scatter_add_along({a[0]}, {a[1]}, {kw['axis']}, {_shape_src(kw['shape'], kw)})"
+
+
 scatter_add_along_op = register(Op(
-    "scatter_add_along", 2, _saa_shape,
-    numpy=lambda a, kw: (f"scatter_add_along({a[0]}, {a[1]}, {kw['axis']}, "
-                         f"{_shape_src(kw['shape'], kw)})"),
-    helpers=("scatter_add_along",), normalize=_saa_norm,
-    forms={"xp": lambda a, kw: (f"scatter_add_along({a[0]}, {a[1]}, {kw['axis']}, "
-                                f"{_shape_src(kw['shape'], kw)})")},
+    "scatter_add_along", 2, _saa_shape, numpy=_saa_src,
+    helpers=("scatter_add_along",), normalize=_saa_norm, forms={"xp": _saa_src},
     vjp=lambda g, out, v, idx, *, axis, shape: (take_along_axis_op(g, idx, axis=axis), None),
     jvp=lambda ts, out, v, idx, *, axis, shape: None if ts[0] is None
     else scatter_add_along_op(ts[0], _trailing_idx(idx, ts[0].ndim - v.ndim), axis=axis,
