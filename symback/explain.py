@@ -252,7 +252,10 @@ class Explanation:
                 out.append(f"| | {m} | | | | |")
             val = _num_latex(e.value) if e.value is not None else ""
             shape = cell(shape_latex(e.shape)) if e.shape else "scalar"
-            out.append(f"| {k} | {cell(e.label_latex)} | {cell(e.rule_latex)} "
+            # a tensor entry whose rule (the VJPs, summed) reads as the expression itself is
+            # written once, in its column (scalar walkthroughs keep both: 3 = 3 · 1)
+            rule = "" if e.shape and e.rule_latex == e.total_latex else e.rule_latex
+            out.append(f"| {k} | {cell(e.label_latex)} | {cell(rule)} "
                        f"| {cell(e.total_latex)} "
                        f"| {cell(val)} | {shape} |")
         if (m := self._marker("entries", len(self.entries))):

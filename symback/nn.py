@@ -1,9 +1,10 @@
 """Neural-network layers as functions, following ``torch.nn.functional``'s names and arguments.
 
 Every layer is either a **fused op** with hand-written derivatives (``conv``, ``max_pool``: see
-:mod:`symback.ops.conv`) or a **composition** of symback ops (everything else), so its gradient
-is an ordinary symbolic expression: printable, compilable and differentiable again. Each
-docstring says which, with the formula.
+:mod:`symback.ops.conv`; ``layer_norm``'s normalisation: :mod:`symback.ops.layernorm`) or a
+**composition** of symback ops (everything else). Either way its gradient is an ordinary
+symbolic expression (a fused op's derivative is written in symback ops): printable,
+compilable and differentiable again. Each docstring says which, with the formula.
 
 Shapes follow PyTorch: images are ``(N, C, *spatial)``, convolution weights
 ``(C_out, C_in/groups, *kernel)``, sequences ``(..., L, E)``.
@@ -128,26 +129,36 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Expr:
 
 def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Expr:
-    r"""Layer normalisation over the last ``len(normalized_shape)`` axes (composition).
+    r"""Layer normalisation over the last ``len(normalized_shape)`` axes, as
+    ``torch.nn.functional.layer_norm`` (fused op ``layer_norm`` for the normalisation, then
+    the affine part γ, β as ordinary ops).
 
-    .. math:: y = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} \odot \gamma + \beta,\quad
-       \mu = \operatorname{mean}(x),\ \sigma^2 = \operatorname{mean}((x - \mu)^2)
+    .. math:: y = \hat{x} \odot \gamma + \beta,\quad
+       \hat{x} = \operatorname{LN}(x) = \frac{x - \mu}{\sigma},\quad
+       \mu = \operatorname{mean}(x),\ \sigma = \sqrt{\operatorname{var}(x) + \epsilon}
 
-    (biased variance, as PyTorch). The input gradient is the textbook
-    ``(ḡ − mean(ḡ) − x̂ ⊙ mean(ḡ ⊙ x̂)) / σ`` with ḡ = ȳ ⊙ γ, derived by the reverse pass.
+    (mean and biased variance over the normalised axes, as PyTorch). The input gradient is
+    the op's hand-written derivative, the textbook ``(ĝ − mean(ĝ) − x̂ ⊙ mean(ĝ ⊙ x̂)) / σ``
+    with ĝ = ȳ ⊙ γ, written in symback ops: it prints with x̂ and σ (name them with
+    ``names=``) and differentiates again. See :mod:`symback.ops.layernorm`.
+
+    >>> import symback as sb
+    >>> x = sb.matrix("x", "n", "m")
+    >>> sb.latex(sb.nn.layer_norm(x, "m"))
+    '\\operatorname{LN}(x)'
     """
-    sb = _sb()
+    from .ops.layernorm import layer_norm_op
+
     x = as_expr(x)
-    ns = (normalized_shape,) if isinstance(normalized_shape, (int, str)) \
+    ns = (normalized_shape,) if isinstance(normalized_shape, (int, str, Expr)) \
         else tuple(normalized_shape)
-    if tuple(x.shape[x.ndim - len(ns):]) != ns:
+    # a size name read by the parser (``nn.layer_norm(x, m)``) is a scalar symbol
+    ns = tuple(d.name if isinstance(d, Expr) and d.is_symbol and d.shape == () else d
+               for d in ns)
+    if not ns or tuple(x.shape[x.ndim - len(ns):]) != ns or len(ns) > x.ndim:
         raise ShapeError(f"layer_norm: normalized_shape {ns} must be the trailing dimensions "
                          f"of x {fmt(x.shape)}", op="layer_norm", shapes=(x.shape,))
-    axes = tuple(range(x.ndim - len(ns), x.ndim))
-    mu = sb.mean(x, axis=axes, keepdims=True)
-    xc = x - mu
-    var = sb.mean(xc * xc, axis=axes, keepdims=True)
-    y = xc / sb.sqrt(var + eps)
+    y = layer_norm_op(x, axis=tuple(range(x.ndim - len(ns), x.ndim)), eps=eps)
     if weight is not None:
         y = y * as_expr(weight)
     if bias is not None:

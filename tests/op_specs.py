@@ -46,6 +46,13 @@ def _tan_dom(rng: np.random.Generator, shape: Shape) -> np.ndarray:
     return rng.uniform(-1.2, 1.2, size=shape)
 
 
+def _layer_norm_ref(x: np.ndarray, k: int = 1, eps: float = 1e-5) -> np.ndarray:
+    """(x − μ) / √(σ² + ε) over the last k axes, σ² the biased variance (PyTorch's)."""
+    axes = tuple(range(-k, 0))
+    return (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True)
+                                                            + eps)
+
+
 def _distinct_pair(rng: np.random.Generator, shapes: Sequence[Shape]) -> list[np.ndarray]:
     a = rng.normal(size=shapes[0])
     b = rng.normal(size=shapes[1])
@@ -132,6 +139,11 @@ SPECS: list[OpSpec] = [
     OpSpec("softmax_axis0", lambda x: sb.softmax(x, axis=0), lambda x: softmax_ref(x, axis=0),
            [((2, 3),)]),
     OpSpec("log_softmax", sb.log_softmax, log_softmax_ref, [((4,),), ((2, 3),)]),
+    # layer norm (symback/ops/layernorm.py): over the last axis, the last two, a custom ε
+    OpSpec("layer_norm", lambda x: sb.nn.layer_norm(x, x.shape[-1]), _layer_norm_ref,
+           [((4,),), ((2, 3),)]),
+    OpSpec("layer_norm_two_axes", lambda x: sb.nn.layer_norm(x, x.shape[-2:], eps=0.1),
+           lambda x: _layer_norm_ref(x, 2, 0.1), [((2, 3, 4),)]),
     # linear algebra
     OpSpec("matmul", lambda a, b: a @ b, np.matmul,
            [((2, 3), (3, 4)), ((3,), (3, 2)), ((2, 3), (3,)), ((3,), (3,))]),

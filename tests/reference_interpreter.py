@@ -160,6 +160,9 @@ IMPL: dict[str, Impl] = {
     "logsumexp": lambda a, kw: _lse(a[0], _axis(kw), kw.get("keepdims", False)),
     "softmax": lambda a, kw: np.exp(a[0] - _lse(a[0], _axis(kw), True)),
     "log_softmax": lambda a, kw: a[0] - _lse(a[0], _axis(kw), True),
+    # layer norm: (x − mean) / √(biased variance + ε) over the trailing axes
+    "layer_norm": lambda a, kw: (a[0] - np.mean(a[0], axis=kw["axis"], keepdims=True))
+    / np.sqrt(np.var(a[0], axis=kw["axis"], keepdims=True) + kw["eps"]),
     # linear algebra
     "transpose": lambda a, kw: np.transpose(a[0], kw["axes"]),
     "matmul": lambda a, kw: _matmul(a[0], a[1]),

@@ -480,6 +480,13 @@ def _normalisation(fn: Callable[..., Expr]) -> Callable[[GraphBuilder], Any]:
     return build
 
 
+def _layer_norm(b: GraphBuilder) -> Any:
+    """sb.nn.layer_norm over the last k axes (k drawn), symbolic sizes included."""
+    x = b.operand(lambda n: n.ndim >= 1)
+    k = b.ch.integer(1, x.ndim)
+    return sb.nn.layer_norm(x, x.shape[x.ndim - k:], eps=b.ch.choice([1e-5, 0.1]))
+
+
 def _transpose(b: GraphBuilder) -> Any:
     x = b.operand()
     if x.ndim < 2 or b.ch.coin(0.4):
@@ -964,6 +971,7 @@ OPS: dict[str, Entry] = {
     "logsumexp": Entry(_reduction(sb.logsumexp)),
     "softmax": Entry(_normalisation(sb.softmax)),
     "log_softmax": Entry(_normalisation(sb.log_softmax)),
+    "layer_norm": Entry(_layer_norm),
     # linear algebra
     "transpose": Entry(_transpose),
     "matmul": Entry(_matmul),

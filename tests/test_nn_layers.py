@@ -54,6 +54,63 @@ def test_layer_norm_input_gradient_is_the_textbook_formula():
     assert_close(g, want, 1e-10, 1e-12, "layer_norm input gradient")
 
 
+def test_layer_norm_op_crosscheck_first_second_forward_and_float32():
+    """The fused op over one and over two trailing axes: gradient, Hessian-vector product and
+    forward mode against central differences and autograd (tests/crosscheck.py)."""
+    from crosscheck import crosscheck
+
+    anp = pytest.importorskip("autograd.numpy")
+
+    def ref(k, eps):
+        def f(x, w, b):
+            axes = tuple(range(-k, 0))
+            mu = anp.mean(x, axis=axes, keepdims=True)
+            var = anp.mean((x - mu) ** 2, axis=axes, keepdims=True)
+            return (x - mu) / anp.sqrt(var + eps) * w + b
+        return f
+
+    rng = np.random.default_rng(4)
+    x, w, b = rng.normal(size=(3, 5)), 1 + 0.1 * rng.normal(size=5), rng.normal(size=5)
+    crosscheck(lambda x, w, b: sb.nn.layer_norm(x, 5, w, b), ref(1, 1e-5), [x, w, b],
+               what="layer_norm")
+    x, w, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    crosscheck(lambda x, w, b: sb.nn.layer_norm(x, (3, 4), w, b, eps=0.1), ref(2, 0.1),
+               [x, w, b], what="layer_norm over two axes")
+
+
+def test_layer_norm_jacobian_is_the_textbook_matrix():
+    """Forward mode with batched tangents: ∂x̂/∂x = (I − 11ᵀ/m − x̂ x̂ᵀ/m) / σ per row."""
+    rng = np.random.default_rng(5)
+    xv = rng.normal(size=(2, 4))
+    x = sb.matrix("x", 2, 4)
+    jac = sb.lambdify([x], sb.jacobian(sb.nn.layer_norm(x, 4), x))(xv)
+    sd = np.sqrt(xv.var(1) + 1e-5)
+    xh = (xv - xv.mean(1, keepdims=True)) / sd[:, None]
+    for i in range(2):
+        want = (np.eye(4) - 1 / 4 - np.outer(xh[i], xh[i]) / 4) / sd[i]
+        assert_close(jac[i, :, i, :], want, 1e-10, 1e-12, f"row {i}")
+        other = jac[i, :, 1 - i, :]
+        assert np.all(other == 0), "rows do not mix"
+
+
+def test_layer_norm_prints_parses_and_names_its_errors():
+    x = sb.tensor("x", ("n", 3, "m"))
+    for e in (sb.nn.layer_norm(x, "m"), sb.nn.layer_norm(x, (3, "m"), eps=0.25)):
+        for text in (sb.to_text(e, exact=True), str(e)):
+            assert sb.parse(text, {"x": ("n", 3, "m")}) is e, text
+    assert sb.to_text(sb.nn.layer_norm(x, (3, "m"), eps=0.25)) == \
+        "nn.layer_norm(x, (3, m), eps=0.25)"
+    assert sb.latex(sb.nn.layer_norm(x, "m")) == r"\operatorname{LN}(x)"
+    with pytest.raises(sb.ShapeError, match=r"normalized_shape \(3,\).*trailing.*\(n, 3, m\)"):
+        sb.nn.layer_norm(x, 3)
+    with pytest.raises(sb.SymbackError, match="layer_norm: eps must be a finite number"):
+        sb.nn.layer_norm(x, "m", eps=-1.0)
+    with pytest.raises(sb.ShapeError, match="trailing axes"):
+        from symback.ops.layernorm import layer_norm_op
+
+        layer_norm_op(x, axis=(0,), eps=1e-5)
+
+
 def test_batch_norm_training_statistics():
     rng = np.random.default_rng(3)
     x, w, b = rng.normal(size=(4, 3, 2, 2)), rng.normal(size=3), rng.normal(size=3)

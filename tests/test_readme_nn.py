@@ -69,3 +69,11 @@ def test_readme_attention_gradient_block_is_the_golden_file():
     blocks = re.findall(r"```latex\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
     golden = (Path(__file__).resolve().parent / "golden" / "nn" / "attention_dQ.tex")
     assert golden.read_text(encoding="utf-8").strip() in [b.strip() for b in blocks]
+
+
+def test_readme_layer_norm_gradient_block_is_the_golden_file():
+    import re
+
+    blocks = re.findall(r"```latex\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
+    golden = (Path(__file__).resolve().parent / "golden" / "nn" / "layer_norm_dx.tex")
+    assert golden.read_text(encoding="utf-8").strip() in [b.strip() for b in blocks]

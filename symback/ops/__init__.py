@@ -33,6 +33,7 @@ from . import (
     elementwise,  # noqa: E402,F401
     gather,  # noqa: E402,F401
     index,  # noqa: E402,F401
+    layernorm,  # noqa: E402,F401
     linalg,  # noqa: E402,F401
     norm,  # noqa: E402,F401
     reduce,  # noqa: E402,F401

@@ -45,6 +45,9 @@ def _indexed(arg: str, letters: str, plain: bool) -> str:
     name with a subscript of its own, or an expression, goes in braces (``{x_{1}}_{i}``)."""
     if not letters:
         return arg
+    # the printed argument decides too: a node shown by a subscripted name (``Z_{2}`` in
+    # sb.explain, a ``names=`` entry) is not plain even when its symbol's name is
+    plain = plain and "_" not in arg and "^" not in arg
     return f"{arg}_{{{letters}}}" if plain else f"{{{arg}}}_{{{letters}}}"
 
 
