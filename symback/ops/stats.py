@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .. import numeric
 from ..errors import ShapeError, SymbackError
 from ..graph import CONST, Expr, Op, as_expr, const
 from ..notation import ATOM, MUL, Notation
@@ -511,9 +512,38 @@ def _ddof_sup(kw: dict[str, Any]) -> str:
     return f"^{{(\\text{{ddof}}={kw['ddof']})}}" if kw.get("ddof") else ""
 
 
+def var_rows(x, axis, ddof, keepdims, _ones={}):  # noqa: B006 - the vectors of ones, kept
+    """np.var(x, axis, ddof, keepdims). Over the trailing axes of a float array whose rows
+    hold 2 to 256 entries (a layer norm's statistics) it is the same two passes with the row
+    sums as BLAS products with a vector of ones: NumPy's reduction pays per row there, and
+    np.var's Python wrapper more (about 2x faster at 16 x 32 x 48)."""
+    if axis.__class__ is int:
+        axis = (axis,)
+    k = len(axis) if axis is not None else 0
+    if (k and x.__class__ is np.ndarray and x.dtype.char in "fd" and x.flags.c_contiguous
+            and axis == tuple(range(x.ndim - k, x.ndim))):
+        n = 1
+        for d in x.shape[x.ndim - k:]:
+            n *= d
+        if 1 < n <= 256 and n > ddof:
+            key = (n, x.dtype)
+            ones = _ones.get(key)
+            if ones is None:
+                ones = _ones[key] = np.ones((n, 1), dtype=x.dtype)
+            rows = x.reshape(-1, n)
+            xc = rows - np.matmul(rows, ones) * (1.0 / n)
+            v = np.matmul(np.square(xc, out=xc), ones)
+            v *= 1.0 / (n - ddof)
+            lead = x.shape[:x.ndim - k]
+            return v.reshape(lead + (1,) * k if keepdims else lead)
+    return np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+
+numeric.HELPERS["var_rows"] = var_rows
+
 var_op: Op = register(Op(
     "var", 1, lambda shapes, *, axis, keepdims, ddof: reduced(shapes[0], axis, keepdims),
-    numpy=_np("np.var({0}, axis={axis}, ddof={ddof}, keepdims={keepdims})"),
+    numpy=_np("var_rows({0}, {axis}, {ddof}, {keepdims})"), helpers=("var_rows",),
     forms={"xp": _np("xp.var({0}, axis={axis}, correction={ddof}, keepdims={keepdims})")},
     normalize=_moment_norm("var"),
     vjp=lambda g, out, x, *, axis, keepdims, ddof: (
