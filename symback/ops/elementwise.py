@@ -511,7 +511,9 @@ def _where_torch(args: list[str], kw: dict[str, Any]) -> str:
             and not a.is_const and a.dtype == node.dtype and node.dtype in ("float64", "float32")):
         ints = "torch.int64" if node.dtype == "float64" else "torch.int32"
         return f"({args[1]}.view({ints}) * {args[0]}).view(torch.{node.dtype})"
-    return f"torch.where({args[0]}, {args[1]}, {args[2]})"
+    # a constant condition may be a Python bool (torch.where wants a tensor there)
+    cond = f"torch.as_tensor({args[0]})" if c.is_const else args[0]
+    return f"torch.where({cond}, {args[1]}, {args[2]})"
 
 
 where = elementwise(

@@ -70,8 +70,14 @@ def _sympy2(build: Any) -> Any:
 
 def _own(call: str) -> dict[str, str]:
     """Forms for a NumPy function PyTorch and JAX both have under NumPy's name and
-    arguments (``torch.sinc``, ``jnp.sinc``) but the array-API standard lacks."""
-    return {"torch": "torch." + call, "jax": "jnp." + call}
+    arguments (``torch.sinc``, ``jnp.sinc``) but the array-API standard lacks. PyTorch's
+    binary ones take tensors only (``torch.fmax(2.0, x)`` raises): their arguments go
+    through ``torch.as_tensor`` (a tensor unchanged; a number a 0-d tensor, which does not
+    change the other argument's dtype)."""
+    tcall = call
+    if "{1}" in call:
+        tcall = call.replace("{0}", "torch.as_tensor({0})").replace("{1}", "torch.as_tensor({1})")
+    return {"torch": "torch." + tcall, "jax": "jnp." + call}
 
 
 def _unary(name: str, np_name: str, vjp: Any, latex: Notation, doc: str,
