@@ -47,6 +47,8 @@ def layer_norm(x, k, eps, _ones={}):  # noqa: B006 - the vectors of ones, kept
     n = 1
     for d in x.shape[x.ndim - k:]:
         n *= d
+    if n == 0:  # empty rows: nothing to normalise (and no 1/n)
+        return np.zeros(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
     if x.__class__ is np.ndarray and x.dtype.kind == "f" and 1 < n <= 256 \
             and x.flags.c_contiguous:
         key = (n, x.dtype)
