@@ -111,6 +111,17 @@ def test_layer_norm_prints_parses_and_names_its_errors():
         layer_norm_op(x, axis=(0,), eps=1e-5)
 
 
+def test_layer_norm_of_empty_rows_and_integer_input():
+    x = sb.matrix("x", 3, 0)
+    assert sb.lambdify([x], sb.nn.layer_norm(x, 0))(np.zeros((3, 0))).shape == (3, 0)
+    k = sb.matrix("k", 2, 4, dtype="int64")
+    got = sb.lambdify([k], sb.nn.layer_norm(k, 4))(np.arange(8).reshape(2, 4))
+    row = np.arange(4.0)
+    want = (row - row.mean()) / np.sqrt(row.var() + 1e-5)
+    assert got.dtype == np.float64
+    assert_close(got, np.stack([want, want]), 1e-12, 1e-12, "int rows")
+
+
 def test_batch_norm_training_statistics():
     rng = np.random.default_rng(3)
     x, w, b = rng.normal(size=(4, 3, 2, 2)), rng.normal(size=3), rng.normal(size=3)
