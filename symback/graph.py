@@ -140,6 +140,16 @@ class Op:
             a function (``"@llvm.sin.f64"`` an intrinsic, ``"@tanh"`` the C library's), or
             a callable ``(emitter, *args) -> value`` over :class:`symback.native.Emitter`.
             Ops without one make that backend refuse the graph, naming the op.
+        scalarize: optional scalar form of a structural (non-elementwise) tensor op, for
+            ``backend="llvm"`` on graphs of small static shapes: ``scalarize(args, attrs)
+            -> np.ndarray`` over NumPy *object* arrays of scalar :class:`Expr` (one per
+            argument, of the argument's shape; 0-d for a scalar) and the node's attributes
+            (``attrs["_node"]`` the node itself), returning the object array of the node's
+            shape whose entries are the scalar expressions of its entries (``x[1:]`` picks
+            entries; ``sum`` adds them, left to right). The native backend rewrites a tensor
+            graph entry by entry this way (elementwise ops need none: each entry is the op on
+            the broadcast arguments' entries); ops without one make it refuse the graph,
+            naming the op.
     """
 
     name: str
@@ -166,6 +176,7 @@ class Op:
     scalar: str | None = None
     forms: dict[str, Any] = field(default_factory=dict)
     llvm: str | Callable[..., str] | None = None
+    scalarize: Callable[[list[np.ndarray], dict[str, Any]], np.ndarray] | None = None
 
     def __repr__(self) -> str:
         return f"Op({self.name})"

@@ -20,8 +20,14 @@ joined (a 100,000-node gradient is written in ~0.1 s); Numba would need Python
 source for the whole graph first and then type-infers it, which for 10^5
 statements takes longer than the NumPy backend's whole build.
 
-Only scalar float64 nodes compile: a tensor node, or an op without a native form,
-raises :class:`~symback.errors.SymbackError` naming the op at compile time.
+Only scalar float64 nodes compile. A graph with tensors of small *static* shapes is
+first **scalarised** (:func:`scalarize`): one scalar symbol per entry of each tensor
+argument, each tensor node rewritten as a NumPy object array of scalar expressions (an
+elementwise op applied entry by entry, a structural op through its own ``Op.scalarize``
+form), so W2 written on one vector symbol compiles to the same straight-line code as W2
+on 1,000 scalar symbols. A symbolic size, more than :data:`MAX_ENTRIES` tensor entries, or
+an op without a native (or scalar) form raises :class:`~symback.errors.SymbackError`
+naming the reason at compile time.
 """
 
 from __future__ import annotations
@@ -33,8 +39,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import SymbackError
-from .graph import CONST, SYMBOL, Expr, gc_paused, toposort
+from .errors import ShapeError, SymbackError
+from .graph import CONST, SYMBOL, Expr, const, gc_paused, symbol, toposort
+from .shapes import fmt
 
 _INIT_LOCK = threading.Lock()
 _STATE: dict[str, Any] = {}
@@ -283,6 +290,135 @@ def generate_ir(args: Sequence[Expr], outs: Sequence[Expr],
     return "\n".join(decls + head + em.lines + tail) + "\n"
 
 
+# A tensor graph is compiled entry by entry: one scalar node (one instruction) per entry of
+# every tensor node, more for products. Past this many entries in all, the NumPy backend
+# (one vectorised call per node) is the better tool and the build would take seconds.
+MAX_ENTRIES = 200_000
+
+# (offset, size, shape) of each argument's (or output's) entries in the flat vector of
+# the kernel's arguments (outputs), C order
+Layout = tuple[tuple[int, int, tuple[int, ...]], ...]
+
+
+def _llvm_error(what: str) -> SymbackError:
+    return SymbackError(f"lambdify(backend='llvm'): {what}")
+
+
+def scalarize(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None = None
+              ) -> tuple[list[Expr], list[Expr], Layout, Layout]:
+    """The graph of ``outs`` over ``args`` rewritten as a graph of scalar nodes.
+
+    Each tensor argument of static shape becomes one scalar float64 symbol per entry
+    (named ``x__0``, ``W__1_2``: its name, then the entry's index); each tensor node
+    becomes a NumPy object array of scalar expressions: an elementwise op is applied to
+    the entries of its broadcast arguments (the op itself, ``op(*entries, **attrs)``), a
+    structural op (indexing, sums, matmul, ...) through its own ``Op.scalarize`` form.
+    Returns the scalar arguments, the scalar outputs (every entry of every output, C
+    order) and where each argument's and each output's entries sit in those lists.
+
+    Sums (``sum``, ``matmul``, ...) are added left to right, so a compiled result may
+    differ from the NumPy backend's (pairwise sums) in the last bits. A symbolic size,
+    more than :data:`MAX_ENTRIES` tensor entries, or a tensor op without a scalar form
+    raises :class:`SymbackError` saying so.
+    """
+    from .ops import _scalar
+
+    if order is None:
+        order = toposort(outs)
+    total = 0
+    for n in order:
+        shp = n.shape
+        if not shp:
+            continue
+        size = 1
+        for d in shp:
+            if not isinstance(d, int):
+                raise _llvm_error(
+                    f"the {n.op.name} node has shape {fmt(shp)} with the symbolic size {d!r}; "
+                    "the llvm backend compiles tensors of static shape only, entry by entry "
+                    "(declare int sizes, or use backend='numpy' for symbolic sizes)")
+            size *= d
+        total += size
+    if total > MAX_ENTRIES:
+        raise _llvm_error(
+            f"the graph's tensors have {total:,} entries in all, over the llvm backend's "
+            f"limit of {MAX_ENTRIES:,} (it compiles tensors entry by entry, one instruction "
+            "each); use backend='numpy' for tensors this large")
+    for o in outs:
+        if o.dtype != "float64":
+            raise _unsupported(o, f"is an output of dtype {o.dtype} (the llvm backend "
+                               "returns float64)")
+    names = {n.name for n in order if n.op is SYMBOL} | {a.name for a in args}
+    sep = "__"  # entry symbols may not be named like any symbol of the graph
+    while any(nm.startswith(a.name + sep) for a in args if a.shape for nm in names):
+        sep += "_"
+    val: dict[Expr, Any] = {}  # node -> its scalar Expr (shape ()) or object array
+    kargs: list[Expr] = []
+    in_layout = []
+    for a in args:
+        if a.dtype != "float64":
+            raise _llvm_error(f"argument {a.name} has shape {a.shape} and dtype {a.dtype}; the "
+                              "llvm backend takes float64 symbols")
+        start = len(kargs)
+        if a.shape == ():
+            kargs.append(a)
+            val[a] = a
+        else:
+            ents = [symbol(a.name + sep + "_".join(map(str, idx))) for idx in np.ndindex(a.shape)]
+            arr = np.empty(len(ents), dtype=object)
+            for i, e in enumerate(ents):
+                arr[i] = e
+            val[a] = arr.reshape(a.shape)
+            kargs.extend(ents)
+        in_layout.append((start, len(kargs) - start, tuple(a.shape)))
+    as_const = np.frompyfunc(const, 1, 1)
+    for n in order:
+        if n in val:
+            continue
+        op = n.op
+        if op is SYMBOL:
+            raise SymbackError(f"lambdify: the expressions depend on {n.name}, "
+                               "which is not among args")
+        if op is CONST:
+            val[n] = n if n.shape == () else _scalar.obj(
+                as_const(np.asarray(n.value).astype(object)))
+            continue
+        vals = [val[a] for a in n.args]
+        scalars = all(v.__class__ is Expr for v in vals)
+        if scalars and (op.elementwise or op.scalarize is None):
+            # a scalar node over scalars: itself, or the op on the new scalars
+            same = all(v is a for v, a in zip(vals, n.args))
+            val[n] = n if same else op(*vals, **n.kw)
+            continue
+        arrs = [_scalar.obj(v) for v in vals]
+        if op.elementwise:
+            kw = n.kw
+            res = _scalar.apply((lambda *e: op(*e, **kw)) if kw else op, *arrs)
+            if res.shape != n.shape:
+                res = np.broadcast_to(res, n.shape)
+        elif op.scalarize is not None:
+            res = _scalar.obj(op.scalarize(arrs, {**n.kw, "_node": n}))
+        else:
+            raise _llvm_error(
+                f"op {op.name} has no scalar form (Op.scalarize) to compile its "
+                f"{fmt(n.shape)} result entry by entry; use backend='numpy' for this graph")
+        if res.shape != n.shape:  # pragma: no cover - a scalar form's own mistake
+            raise _llvm_error(f"op {op.name}'s scalar form gave shape {fmt(res.shape)}, "
+                              f"not {fmt(n.shape)}")
+        val[n] = res[()] if n.shape == () else res
+    kouts: list[Expr] = []
+    out_layout = []
+    for o in outs:
+        v = val[o]
+        start = len(kouts)
+        for e in ([v] if v.__class__ is Expr else v.flat):
+            if e.op is CONST and e.dtype != "float64":  # an int 0 where the tensor is float
+                e = const(float(np.asarray(e.value)))
+            kouts.append(e)
+        out_layout.append((start, len(kouts) - start, tuple(o.shape)))
+    return kargs, kouts, tuple(in_layout), tuple(out_layout)
+
+
 _PROTO = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
                           ctypes.c_int64)
 
@@ -366,17 +502,22 @@ class NativeFunction:
 
     Call it like the NumPy backend's functions: ``f(x, y)`` with numbers (one point)
     or arrays (every point of their broadcast shape, looped over in native code,
-    several points per SIMD instruction). ``f.call_packed(X)`` takes all arguments as
-    one float64 array of shape ``(len(args), ...)`` and returns one array of shape
-    ``(len(outputs), ...)``: the fastest way in and out (no per-argument or per-output
-    Python objects). ``.source`` holds the LLVM IR (one point per step),
+    several points per SIMD instruction). A tensor argument of shape ``s`` takes an
+    array of shape ``s`` (one point) or ``s + points`` (points as trailing axes, as a
+    scalar argument's array of points); a tensor output comes back of shape
+    ``shape + points``. ``f.call_packed(X)`` takes all arguments as one float64 array of
+    shape ``(entries, ...)`` (one row per scalar argument, or per entry of a tensor
+    argument, C order, argument after argument) and returns one array of shape
+    ``(output entries, ...)`` likewise: the fastest way in and out (no per-argument or
+    per-output Python objects). ``.source`` holds the LLVM IR (one point per step),
     ``.vector_source`` the SIMD version (compiled on the first call with enough points).
     """
 
     backend = "llvm"
 
     def __init__(self, args: Sequence[Expr], outputs: Sequence[Expr], single: Any,
-                 source: str, compiled: Sequence[Expr], check: bool, opt: int = 0) -> None:
+                 source: str, compiled: Sequence[Expr], check: bool, opt: int = 0,
+                 kernel: tuple[list[Expr], list[Expr], Layout, Layout] | None = None) -> None:
         self.args = tuple(args)
         self.outputs = tuple(outputs)
         self.single = single
@@ -384,6 +525,9 @@ class NativeFunction:
         self.compiled = tuple(compiled)  # the outputs after the rule tables
         self.check = check
         self.opt = opt
+        # a scalarised tensor graph: the scalar symbols and outputs the code is made of,
+        # and where each argument's and output's entries sit among them
+        self.kernel = kernel
         self._setup()
 
     @property
@@ -392,7 +536,8 @@ class NativeFunction:
         width, vmath = _simd()
         if width == 1:
             return None
-        return generate_ir(self.args, self.compiled, None, width, "symback_vec", vmath)
+        kargs, kouts = (self.args, self.compiled) if self.kernel is None else self.kernel[:2]
+        return generate_ir(kargs, kouts, None, width, "symback_vec", vmath)
 
     def _setup(self) -> None:
         self._native = _Native(self.source, "symback_fn", self.opt)
@@ -400,8 +545,23 @@ class NativeFunction:
         self._vnative: _Native | None = None
         self._lock = threading.Lock()
         self._tls = threading.local()
-        self._nargs = len(self.args)
-        self._nouts = len(self.outputs)
+        self._ncall = len(self.args)
+        if self.kernel is None:
+            self._nargs = len(self.args)
+            self._nouts = len(self.outputs)
+            self._in_layout: Layout | None = None
+            self._out_layout: Layout | None = None
+        else:
+            self._nargs = len(self.kernel[0])
+            self._nouts = len(self.kernel[1])
+            self._in_layout, self._out_layout = self.kernel[2], self.kernel[3]
+            lay = self._in_layout
+            # one tensor argument at one point: its own array is the kernel's input
+            self._direct = lay[0][2] if len(lay) == 1 else None
+            olay = self._out_layout
+            # ... and one output returned as computed (its shape given to the buffer)
+            self._whole = olay[0][2] if (self.single is True and len(olay) == 1
+                                         and (olay[0][2] or self.check)) else None
         self.width = _simd()[0]
         self._idx = tuple((j, ...) for j in range(self._nouts))  # 0-d views of one array
 
@@ -427,6 +587,7 @@ class NativeFunction:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("kernel", None)
         self._setup()
 
     def __repr__(self) -> str:
@@ -434,13 +595,15 @@ class NativeFunction:
         return f"<symback native (llvm) function ({names}) -> {len(self.outputs)} output(s)>"
 
     def call_packed(self, x: Any) -> np.ndarray:
-        """All arguments in one array of shape ``(len(args), *points)``; returns the
-        outputs as one array of shape ``(len(outputs), *points)``."""
+        """All arguments in one array of shape ``(entries, *points)`` (a row per scalar
+        argument or per entry of a tensor argument, C order); returns the outputs' entries
+        as one array of shape ``(output entries, *points)``."""
         a = x if (x.__class__ is np.ndarray and x.dtype == np.float64
                   and x.flags.c_contiguous) else np.ascontiguousarray(x, dtype=np.float64)
         if a.ndim == 0 or a.shape[0] != self._nargs:
+            what = "argument" if self.kernel is None else "scalar argument or argument entry"
             raise SymbackError(f"call_packed: expected an array of shape ({self._nargs}, ...) "
-                               f"(one row per argument), got shape {a.shape}")
+                               f"(one row per {what}), got shape {a.shape}")
         pts = a.shape[1:]
         if not pts:  # one point: through this thread's buffers (their addresses known)
             b = self._buffers()
@@ -461,10 +624,12 @@ class NativeFunction:
         return b
 
     def __call__(self, *values: Any) -> Any:
-        if len(values) != self._nargs:
+        if len(values) != self._ncall:
             names = ", ".join(a.name for a in self.args)
-            raise SymbackError(f"compiled function takes {self._nargs} argument(s) ({names}), "
+            raise SymbackError(f"compiled function takes {self._ncall} argument(s) ({names}), "
                                f"got {len(values)}")
+        if self._in_layout is not None:
+            return self._call_tensors(values)
         floats = True
         for v in values:
             if v.__class__ is not float:
@@ -495,10 +660,58 @@ class NativeFunction:
         self._run(_addr(buf), _addr(out), int(np.prod(shape, dtype=np.int64)))
         return self._results(out, shape)
 
+    def _call_tensors(self, values: Sequence[Any]) -> Any:
+        """A scalarised graph: each argument's entries (and trailing point axes) laid out
+        as the kernel's rows; each output's rows reshaped to its shape (+ point axes)."""
+        x = values[0] if values else None
+        if (x.__class__ is np.ndarray and x.shape == self._direct and x.dtype == np.float64
+                and x.flags.c_contiguous):  # one tensor at one point: no copy in
+            whole = self._whole
+            if whole is not None:
+                out = np.empty(whole)
+                self._cfunc(_addr(x), _addr(out), 1, 1)
+                return out
+            out = np.empty(max(self._nouts, 1))
+            self._cfunc(_addr(x), _addr(out), 1, 1)
+            return self._results(out, ())
+        arrs = []
+        pts_list = []
+        for a, v in zip(self.args, values):
+            x = np.asarray(v)
+            if x.dtype.kind not in "biuf":
+                raise SymbackError(f"argument {a.name}: expected numbers, got an array of "
+                                   f"dtype {x.dtype}")
+            nd = a.ndim
+            if x.shape[:nd] != a.shape:
+                raise ShapeError(
+                    f"argument {a.name}: expected shape {fmt(a.shape)} (then any axes of "
+                    f"points), got {fmt(x.shape)}", op="call", shapes=(a.shape, x.shape))
+            arrs.append(x)
+            pts_list.append(x.shape[nd:])
+        try:
+            pts = np.broadcast_shapes(*pts_list) if pts_list else ()
+        except ValueError:
+            raise SymbackError("the arguments' point axes do not broadcast together: "
+                               + ", ".join(f"{a.name} {fmt(p)}" for a, p in
+                                           zip(self.args, pts_list))) from None
+        buf = np.empty((self._nargs,) + pts)
+        for (start, size, _), x, p in zip(self._in_layout, arrs, pts_list):
+            buf[start:start + size] = x.reshape((size,) + (1,) * (len(pts) - len(p)) + p)
+        out = np.empty((self._nouts,) + pts)
+        npts = int(np.prod(pts, dtype=np.int64))
+        if npts:
+            self._run(_addr(buf), _addr(out), npts)
+        return self._results(out, pts)
+
     def _results(self, out: np.ndarray, shape: tuple[int, ...]) -> Any:
         """The outputs as the NumPy backend returns them: one array each (0-d at one
         point; Python floats at one point with ``check=False``)."""
-        if shape == () and not self.check:
+        lay = self._out_layout
+        if lay is not None:
+            vals = [out[start:start + size].reshape(oshape + shape)
+                    if oshape or shape or self.check else float(out[start])
+                    for start, size, oshape in lay]
+        elif shape == () and not self.check:
             vals = out.tolist()
         else:
             vals = list(map(out.__getitem__, self._idx))  # views of one array
@@ -526,5 +739,10 @@ def compile_llvm(args: list[Expr], outs: list[Expr], compiled: list[Expr], singl
     _llvm()
     if order is None:
         order = toposort(compiled)
+    if any(a.shape for a in args) or any(n.shape for n in order):
+        # tensors of static shapes: compiled entry by entry (see scalarize)
+        kernel = scalarize(args, compiled, order)
+        ir = generate_ir(kernel[0], kernel[1])
+        return NativeFunction(args, outs, single, ir, compiled, check, opt, kernel)
     ir = generate_ir(args, compiled, order)
     return NativeFunction(args, outs, single, ir, compiled, check, opt)

@@ -155,18 +155,20 @@ def test_special_values_follow_ieee_like_numpy():
 # --------------------------------------------------------------- errors, contract
 
 
-def test_tensor_graph_is_refused_naming_op_and_backend():
-    x = sb.vector("x", 3)
-    with pytest.raises(sb.SymbackError, match=r"llvm.*|.*llvm") as e:
+def test_tensor_graph_of_symbolic_size_is_refused_naming_the_size_and_backend():
+    # static shapes are compiled entry by entry (tests/test_native_tensors.py); a
+    # symbolic size has no entries to write out
+    x = sb.vector("x", "n")
+    with pytest.raises(sb.SymbackError, match="backend='llvm'") as e:
         sb.lambdify([x], sb.sum(x * x), backend="llvm")
-    assert "llvm" in str(e.value) and ("sum" in str(e.value) or "x" in str(e.value))
+    assert "symbolic size 'n'" in str(e.value) and "backend='numpy'" in str(e.value)
 
 
 def test_op_without_native_form_is_refused_by_name():
     x = sb.symbols("x")
     y = sb.vector("v", 2)
-    with pytest.raises(sb.SymbackError, match="backend='llvm'"):
-        sb.lambdify([x, y], sb.sum(y) * x, backend="llvm")
+    with pytest.raises(sb.SymbackError, match="backend='llvm'.*logsumexp|logsumexp.*llvm"):
+        sb.lambdify([x, y], sb.logsumexp(y) * x, backend="llvm")
 
 
 def test_unknown_backend_and_float32():

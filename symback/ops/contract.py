@@ -18,7 +18,7 @@ from ..errors import ShapeError
 from ..graph import Expr, Op, as_expr
 from ..notation import ATOM, JUXT, LOWEST, MUL, POSTFIX, Notation, infix
 from ..shapes import Shape, broadcast, fmt
-from . import register
+from . import _scalar, register
 from ._common import _is_int
 from .creation import eye_op
 from .elementwise import mul
@@ -183,6 +183,7 @@ matmul = register(Op(
     "matmul", 2, _matmul_shape, numpy="{0} @ {1}", vjp=_matmul_vjp, jvp=_matmul_jvp,
     numpy_out="matmul_into({0}, {1}, {out})", helpers=("matmul_into",),
     simplify=_matmul_simplify,
+    scalarize=lambda a, kw: _scalar.matmul(a[0], a[1]),  # sums left to right
     text=infix(" @ ", MUL), latex=Notation("{0} {1}", JUXT, (JUXT, JUXT + 1), _matmul_latex),
     doc="y = a @ b (NumPy's matmul: vectors, matrices, and stacks of matrices with the "
         "batch axes broadcast);  ā = ȳ bᵀ, b̄ = aᵀ ȳ (outer products for the 1-D cases)",
@@ -220,6 +221,7 @@ outer = register(Op(
     numpy_out="np.multiply.outer({0}, {1}, out={out})",
     vjp=lambda g, out, a, b: (matmul(g, b), matmul(a, g)),
     jvp=lambda ts, out, a, b: _outer_jvp(ts, a, b),
+    scalarize=lambda a, kw: _scalar.apply(lambda u, v: u * v, a[0][:, None], a[1][None, :]),
     latex=Notation(lambda a, kw: f"{a[0]} {a[1]}^{{{kw.get('_T', 'T')}}}", JUXT,
                    (JUXT, POSTFIX)),
     text=Notation("outer({0}, {1})"),
@@ -244,6 +246,8 @@ vdot = register(Op(
            "torch": "torch.dot({0}.reshape(-1), {1}.reshape(-1))"},  # (compat's vecdot: slow)
     vjp=lambda g, out, a, b: (mul(g, b), mul(g, a)),
     jvp=lambda ts, out, a, b: _vdot_jvp(ts, a, b),
+    scalarize=lambda a, kw: _scalar.sum_axes(_scalar.apply(lambda u, v: u * v, a[0], a[1]),
+                                             None),
     text=Notation("vdot({0}, {1})"),
     latex=Notation("\\langle {0}, {1} \\rangle", ATOM, LOWEST),
     doc="y = Σ a ⊙ b over every entry (the flattened dot product; real arrays);  "
@@ -371,6 +375,7 @@ def _td_jvp(ts: tuple[Expr | None, ...], out: Expr, a: Expr, b: Expr, *,
 tensordot_op = register(Op(
     "tensordot", 2, _td_shape, numpy="np.tensordot({0}, {1}, axes={axes})",
     normalize=_td_norm, simplify=_td_simplify, vjp=_td_vjp, jvp=_td_jvp,
+    scalarize=lambda a, kw: _scalar.tensordot(a[0], a[1], kw["axes"]),
     text=Notation("tensordot({0}, {1}, axes={axes})"),
     latex=Notation(lambda a, kw: r"\operatorname{tensordot}_{" + str(kw["axes"][0]) + ","
                    + str(kw["axes"][1]) + r"}\left(" + a[0] + ", " + a[1] + r"\right)", ATOM),

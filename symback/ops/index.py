@@ -15,6 +15,7 @@ from ..graph import Expr, Op
 from ..notation import ATOM, POSTFIX, Notation
 from ..shapes import Dim, Shape, check_shape, dim_names, fmt
 from . import register
+from . import _scalar
 from ._common import _is_int, _same_dtype, _shape_src
 
 # ---------------------------------------------------------------- indexing
@@ -145,6 +146,24 @@ def index_source(index: Index) -> str:
     return ", ".join(parts) + ("," if len(parts) == 1 and index[0][0] == "n" else "")
 
 
+def index_tuple(index: Index) -> tuple[Any, ...]:
+    """The normalised index as a NumPy index (ints, slices and None)."""
+    return tuple(e[1] if e[0] == "i" else None if e[0] == "n" else slice(*e[1:])
+                 for e in index)
+
+
+def _getitem_scalarize(args: list[np.ndarray], kw: dict[str, Any]) -> np.ndarray:
+    """The selected entries (the same basic index on the object array)."""
+    return _scalar.obj(args[0][index_tuple(kw["index"])])
+
+
+def _scatter_scalarize(args: list[np.ndarray], kw: dict[str, Any]) -> np.ndarray:
+    """Zeros (the constant 0.0) with the values' entries written at the index."""
+    out = _scalar.zeros(kw["shape"])
+    out[index_tuple(kw["index"])] = args[0]
+    return out
+
+
 def _index_latex(index: Index) -> str:
     return index_source(index).replace("None", r"\mathrm{new}").rstrip(",")
 
@@ -164,7 +183,7 @@ getitem_op = register(Op(
     simplify=lambda x, *, index: x if not index else None,
     vjp=lambda g, out, x, *, index: (index_scatter(g, shape=x.shape, index=index),),
     jvp=lambda ts, out, x, *, index: getitem_op(ts[0], index=index),
-    view=True, dtype=_same_dtype,
+    view=True, dtype=_same_dtype, scalarize=_getitem_scalarize,
     text=Notation(lambda a, kw: f"{a[0]}[{index_source(kw['index'])}]", POSTFIX, POSTFIX),
     latex=Notation(lambda a, kw: f"{a[0]}_{{{_index_latex(kw['index'])}}}", POSTFIX, POSTFIX),
     sympy=lambda x, *, index: x[tuple(e[1] for e in index)]
@@ -215,7 +234,7 @@ index_scatter_op = register(Op(
     vjp=lambda g, out, x, *, shape, index: (getitem_op(g, index=index),),
     jvp=lambda ts, out, x, *, shape, index: index_scatter_op(
         ts[0], shape=shape + ts[0].shape[x.ndim:], index=index),
-    dtype=_same_dtype,
+    dtype=_same_dtype, scalarize=_scatter_scalarize,
     # s_[...] as NumPy's np.s_ (the parser reads it as an index, only as an argument)
     text=Notation(lambda a, kw: f"index_scatter({a[0]}, shape={fmt(kw['shape'])}, "
                   f"index=s_[{index_source(kw['index'])}])"),

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from ..graph import Expr, Op
 from ..notation import ATOM, JUXT, MUL, POW, Notation
 from ..shapes import Shape, check_flag, normalize_axis, reduced
-from . import register
+from . import _scalar, register
 from .elementwise import exp, mul, sub
 from .structural import broadcast_to_op, count_of, expand_dims
 
@@ -186,6 +186,8 @@ sum_ = register(Op(
     normalize=_axis_norm("sum", None),
     vjp=lambda g, out, x, *, axis, keepdims: (unreduce(g, x, axis, keepdims),),
     jvp=_reduce_jvp(_SUM),
+    # added left to right (NumPy's pairwise float sum may differ in the last bits)
+    scalarize=lambda a, kw: _scalar.sum_axes(a[0], kw["axis"], kw["keepdims"]),
     text=_fn_text("sum"), latex=Notation(r"\sum {0}", MUL, POW, _sum_latex),
     doc="y = Σ_axis x;  x̄ = ȳ broadcast back over axis",
 ))
@@ -200,11 +202,20 @@ def _mean_vjp(g: Expr, out: Expr, x: Expr, *, axis: tuple[int, ...] | None,
     return (unreduce(div(g, count_of(_reduced_axes(x, axis))), x, axis, keepdims),)
 
 
+def _mean_scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
+    """The sum (left to right) of the reduced entries divided by their number."""
+    x = args[0]
+    s = _scalar.sum_axes(x, kw["axis"], kw["keepdims"])
+    n = x.size // s.size if s.size else 0
+    return _scalar.apply(lambda e: e / float(n), s)
+
+
 mean = register(Op(
     "mean", 1, _reduce_shape,
     numpy=_np("np.mean({0}, axis={axis}, keepdims={keepdims})"),
     numpy_out=_np("np.mean({0}, axis={axis}, keepdims={keepdims}, out={out})"),
     normalize=_axis_norm("mean", None), vjp=_mean_vjp, jvp=_reduce_jvp(_MEAN),
+    scalarize=_mean_scalarize,
     text=_fn_text("mean"), latex=_fn_latex(r"\operatorname{mean}"),
     doc="y = (1/N) Σ_axis x;  x̄ = (ȳ / N) broadcast back over axis (N may be symbolic)",
 ))

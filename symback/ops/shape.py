@@ -13,7 +13,7 @@ from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op, zeros
 from ..notation import ATOM, LOWEST, POSTFIX, Notation
 from ..shapes import Dim, Shape, check_shape, dim_names, fmt
-from . import register
+from . import _scalar, register
 from ._common import _same_dtype, _sp
 from .index import getitem
 
@@ -81,6 +81,7 @@ transpose = register(Op(
     numpy=_transpose_numpy, normalize=_transpose_norm, simplify=_transpose_simplify,
     forms={"xp": "xp.permute_dims({0}, {axes})"},  # (torch's .T warns beyond 2-D)
     vjp=_transpose_vjp, view=True, dtype=lambda args, **kw: args[0].dtype,
+    scalarize=lambda a, kw: _scalar.obj(a[0].transpose(kw["axes"])),
     # a tangent's trailing batch axes (symback.higher) stay where they are
     jvp=lambda ts, out, x, *, axes: transpose(
         ts[0], axes=axes + tuple(range(len(axes), ts[0].ndim))),
@@ -153,7 +154,7 @@ reshape_op = register(Op(
     numpy="np.reshape({0}, {shape})", normalize=_reshape_norm, simplify=_reshape_simplify,
     vjp=lambda g, out, x, *, shape: (reshape_op(g, shape=x.shape),),
     jvp=lambda ts, out, x, *, shape: reshape_op(ts[0], shape=shape + ts[0].shape[x.ndim:]),
-    view=True, dtype=_same_dtype,
+    view=True, dtype=_same_dtype, scalarize=lambda a, kw: a[0].reshape(kw["shape"]),
     text=Notation(lambda a, kw: f"reshape({a[0]}, {fmt(kw['shape'])})"),
     latex=Notation(lambda a, kw: r"\operatorname{reshape}_{" + fmt(kw["shape"]) + r"}\left("
                    + a[0] + r"\right)", ATOM),
@@ -210,6 +211,7 @@ stack_op = register(Op(
     vjp=lambda g, out, *xs, axis: tuple(
         getitem(g, index=(slice(None),) * axis + (i,)) for i in range(len(xs))),
     jvp=lambda ts, out, *xs, axis: stack_op(*_zero_tangents(ts, xs), axis=axis),
+    scalarize=lambda a, kw: _scalar.stack(a, kw["axis"]),
     text=Notation(lambda a, kw: f"stack([{', '.join(a)}], axis={kw['axis']})"),
     latex=Notation(lambda a, kw: r"\operatorname{stack}\left(" + ", ".join(a) + r"\right)",
                    ATOM),
@@ -281,6 +283,7 @@ concatenate_op = register(Op(
     forms={"xp": lambda args, kw: f"xp.concat([{', '.join(args)}], axis={kw['axis']})"},
     normalize=_concat_norm, vjp=_concat_vjp,
     jvp=lambda ts, out, *xs, axis: concatenate_op(*_zero_tangents(ts, xs), axis=axis),
+    scalarize=lambda a, kw: _scalar.concatenate(a, kw["axis"]),
     text=Notation(lambda a, kw: f"concatenate([{', '.join(a)}], axis={kw['axis']})"),
     latex=Notation(_concat_latex, ATOM), sympy=_concat_sympy,
     doc="y = the arguments joined along an existing axis (block matrix for axis 0 or 1);  "

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import ShapeError
 from ..graph import Expr, Op, const, render_shape
 from ..notation import ATOM, LOWEST, MUL, Notation
 from ..shapes import Shape, broadcast, check_shape, dim_names, fmt, normalize_axis
-from . import register
+from . import _scalar, register
 
 # ---------------------------------------------------------------- broadcast_to
 
@@ -102,7 +104,7 @@ broadcast_to_op = register(Op(
     normalize=_broadcast_to_norm, simplify=_broadcast_to_simplify, vjp=_broadcast_to_vjp,
     # tangents carry trailing batch axes (symback.higher): they ride along unstretched
     jvp=lambda ts, out, x, *, shape: broadcast_to_op(ts[0], shape=shape + ts[0].shape[x.ndim:]),
-    view=True,
+    view=True, scalarize=lambda a, kw: np.broadcast_to(a[0], kw["shape"]),
     # a stretched Python number is a float64 array, a stretched True/False a bool one
     dtype=lambda args, **kw: ("float64" if args[0].weak and args[0].dtype != "bool"
                               else args[0].dtype),
@@ -143,7 +145,7 @@ expand_dims = register(Op(
     simplify=lambda x, *, axis: x if not axis else None,
     vjp=lambda g, out, x, *, axis: (squeeze(g, axis=axis),),
     jvp=lambda ts, out, x, *, axis: expand_dims(ts[0], axis=axis),
-    view=True,
+    view=True, scalarize=lambda a, kw: a[0].reshape(kw["_node"].shape),
     dtype=lambda args, **kw: args[0].dtype,
     text=Notation("expand_dims({0}, axis={axis})"),
     latex=_TRANSPARENT,
@@ -169,7 +171,7 @@ squeeze = register(Op(
     simplify=lambda x, *, axis: x if not axis else None,
     vjp=lambda g, out, x, *, axis: (expand_dims(g, axis=axis),),
     jvp=lambda ts, out, x, *, axis: squeeze(ts[0], axis=axis),
-    view=True,
+    view=True, scalarize=lambda a, kw: _scalar.obj(a[0].reshape(kw["_node"].shape)),
     dtype=lambda args, **kw: args[0].dtype,
     text=Notation("squeeze({0}, axis={axis})"),
     latex=_TRANSPARENT,

@@ -1,0 +1,111 @@
+"""Helpers for the ops' ``scalarize`` forms: NumPy *object* arrays of scalar expressions.
+
+A tensor of static shape is written entry by entry as an object array whose entries are
+scalar :class:`~symback.graph.Expr` nodes (:mod:`symback.native` compiles such graphs).
+NumPy's object arrays do the moving (slicing, transposing, broadcasting views) and call
+the entries' Python operators for arithmetic; these helpers cover what they do not:
+wrapping a lone expression as a 0-d array, filling an array with one expression (NumPy
+would try to read an expression as an array), and sums in a fixed order.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..graph import Expr, const
+
+
+def obj(x: Any) -> np.ndarray:
+    """``x`` as an object array: an array as is, an expression (or number) as a 0-d one."""
+    if isinstance(x, np.ndarray):
+        return x
+    out = np.empty((), dtype=object)
+    out[()] = x if isinstance(x, Expr) else const(x)
+    return out
+
+
+def full(shape: Sequence[int], e: Any) -> np.ndarray:
+    """An object array of ``shape`` whose every entry is ``e`` (an expression)."""
+    out = np.empty(tuple(shape), dtype=object)
+    out.fill(e if isinstance(e, Expr) else const(e))
+    return out
+
+
+def zeros(shape: Sequence[int]) -> np.ndarray:
+    """Entries the constant ``0.0`` (a weak float: ``0.0 + x`` builds ``x``)."""
+    return full(shape, const(0.0))
+
+
+def apply(fn: Callable[..., Expr], *arrays: np.ndarray) -> np.ndarray:
+    """``fn`` on the entries of the broadcast ``arrays`` (an object array back, 0-d too)."""
+    return obj(np.frompyfunc(fn, len(arrays), 1)(*arrays))
+
+
+def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Entrywise ``a + b`` (broadcasting), through the entries' ``+`` (the ``add`` op)."""
+    return obj(np.add(a, b, dtype=object))
+
+
+def sum_axes(x: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool = False) -> np.ndarray:
+    """Σ of ``x`` over ``axis`` (None: all), added strictly left to right in C order of the
+    reduced entries: ``((x0 + x1) + x2) + ...``. NumPy's float sums are pairwise, so a
+    compiled sum may differ from the NumPy backend's in the last bits. No entries: 0.0."""
+    nd = x.ndim
+    axes = tuple(range(nd)) if axis is None else tuple(axis)
+    keep = [i for i in range(nd) if i not in axes]
+    moved = np.transpose(x, keep + list(axes))
+    kept_shape = tuple(x.shape[i] for i in keep)
+    flat = moved.reshape(kept_shape + (-1,)) if moved.size else np.empty(
+        kept_shape + (int(np.prod([x.shape[i] for i in axes], dtype=np.int64)),), object)
+    k = flat.shape[-1]
+    if k == 0:
+        acc = zeros(kept_shape)
+    else:
+        acc = obj(flat[..., 0])
+        for j in range(1, k):
+            acc = add(acc, flat[..., j])
+    if keepdims:
+        acc = acc.reshape(tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
+    return obj(acc)
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """NumPy's ``a @ b`` over entries: each product entry a sum of products, left to right."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul of a 0-d array")
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    # (..., m, k, 1) * (..., 1, k, n) summed over k, left to right
+    prod = apply(lambda u, v: u * v, a2[..., :, :, None], b2[..., None, :, :])
+    out = sum_axes(prod, (prod.ndim - 2,))
+    if a.ndim == 1:
+        out = out[..., 0, :]
+    if b.ndim == 1:
+        out = out[..., 0]
+    return obj(out)
+
+
+def tensordot(a: np.ndarray, b: np.ndarray,
+              axes: tuple[tuple[int, ...], tuple[int, ...]]) -> np.ndarray:
+    """NumPy's ``tensordot(a, b, axes)`` over entries (free axes of ``a``, then of ``b``),
+    each entry a left-to-right sum over the paired axes."""
+    ia, ib = axes
+    fa = [i for i in range(a.ndim) if i not in ia]
+    fb = [i for i in range(b.ndim) if i not in ib]
+    k = int(np.prod([a.shape[i] for i in ia], dtype=np.int64))
+    a2 = a.transpose(fa + list(ia)).reshape(-1, k)
+    b2 = b.transpose(list(ib) + fb).reshape(k, -1)
+    out = matmul(a2, b2)
+    return obj(out.reshape(tuple(a.shape[i] for i in fa) + tuple(b.shape[i] for i in fb)))
+
+
+def stack(arrays: Sequence[np.ndarray], axis: int) -> np.ndarray:
+    """NumPy's stack over object arrays (the entries move, nothing is computed)."""
+    return np.stack([obj(x) for x in arrays], axis=axis)
+
+
+def concatenate(arrays: Sequence[np.ndarray], axis: int) -> np.ndarray:
+    """NumPy's concatenate over object arrays."""
+    return np.concatenate(list(arrays), axis=axis)
