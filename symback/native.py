@@ -385,7 +385,7 @@ def scalarize(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | No
             continue
         vals = [val[a] for a in n.args]
         scalars = all(v.__class__ is Expr for v in vals)
-        if scalars and (op.elementwise or op.scalarize is None):
+        if n.shape == () and scalars and (op.elementwise or op.scalarize is None):
             # a scalar node over scalars: itself, or the op on the new scalars
             same = all(v is a for v, a in zip(vals, n.args))
             val[n] = n if same else op(*vals, **n.kw)

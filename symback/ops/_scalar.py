@@ -109,3 +109,12 @@ def stack(arrays: Sequence[np.ndarray], axis: int) -> np.ndarray:
 def concatenate(arrays: Sequence[np.ndarray], axis: int) -> np.ndarray:
     """NumPy's concatenate over object arrays."""
     return np.concatenate(list(arrays), axis=axis)
+
+
+def eye(n: int) -> np.ndarray:
+    """The identity matrix's entries: the constants 1.0 on the diagonal, 0.0 elsewhere."""
+    out = zeros((n, n))
+    one = const(1.0)
+    for i in range(n):
+        out[i, i] = one
+    return out

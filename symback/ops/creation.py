@@ -14,7 +14,7 @@ import numpy as np
 from ..graph import Expr, Op
 from ..notation import ATOM, Notation
 from ..shapes import Dim, check_shape
-from . import register
+from . import _scalar, register
 from ._common import _dim_src, _sp, _sp_dim
 
 # ---------------------------------------------------------------- eye
@@ -48,6 +48,7 @@ eye_op = register(Op(
                                   f"dtype=xp.{_eye_dtype(kw)}, device=_dev)"},
     normalize=_eye_norm, dtype=lambda args, **kw: kw.get("dtype", "float64"),
     extra={"identity": True},  # A I = A: matmul's simplify reads this
+    scalarize=lambda a, kw: _scalar.eye(kw["n"]),
     text=Notation(_eye_text), latex=Notation("I", ATOM),
     sympy=lambda *, n: _sp().Identity(_sp_dim(n)),
     doc="I, the n×n identity matrix (float64, or float32 inside float32 graphs). Iᵢⱼ = δᵢⱼ.",
@@ -184,6 +185,7 @@ full_op = register(Op(
     dtype=lambda args, **kw: kw["dtype"],
     text=Notation(_full_text), latex=Notation(r"\mathbf{{1}}", ATOM, select=_full_latex),
     sympy=lambda *, shape, fill_value, dtype: _full_sympy(shape, fill_value.value),
+    scalarize=lambda a, kw: _scalar.full(kw["shape"], kw["fill_value"].value),
     doc="y = an array of shape s with every entry c (NumPy's zeros, ones, full); a constant "
         "kept as a node so it prints as zeros(s), ones(s), full(s, c).",
 ))

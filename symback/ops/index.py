@@ -160,7 +160,9 @@ def _getitem_scalarize(args: list[np.ndarray], kw: dict[str, Any]) -> np.ndarray
 def _scatter_scalarize(args: list[np.ndarray], kw: dict[str, Any]) -> np.ndarray:
     """Zeros (the constant 0.0) with the values' entries written at the index."""
     out = _scalar.zeros(kw["shape"])
-    out[index_tuple(kw["index"])] = args[0]
+    x = args[0]
+    # (a 0-d array assigned to one entry would be stored as the entry itself)
+    out[index_tuple(kw["index"])] = x[()] if x.ndim == 0 else x
     return out
 
 
