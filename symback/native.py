@@ -694,9 +694,13 @@ class NativeFunction:
             raise SymbackError("the arguments' point axes do not broadcast together: "
                                + ", ".join(f"{a.name} {fmt(p)}" for a, p in
                                            zip(self.args, pts_list))) from None
-        buf = np.empty((self._nargs,) + pts)
-        for (start, size, _), x, p in zip(self._in_layout, arrs, pts_list):
-            buf[start:start + size] = x.reshape((size,) + (1,) * (len(pts) - len(p)) + p)
+        x = arrs[0] if len(arrs) == 1 else None
+        if x is not None and x.dtype == np.float64 and x.flags.c_contiguous:
+            buf = x  # one argument, laid out as the kernel reads it: no copy
+        else:
+            buf = np.empty((self._nargs,) + pts)
+            for (start, size, _), x, p in zip(self._in_layout, arrs, pts_list):
+                buf[start:start + size] = x.reshape((size,) + (1,) * (len(pts) - len(p)) + p)
         out = np.empty((self._nouts,) + pts)
         npts = int(np.prod(pts, dtype=np.int64))
         if npts:
