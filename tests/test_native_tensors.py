@@ -204,3 +204,11 @@ def test_wrong_argument_shape_is_a_shape_error():
         f(np.ones(4))
     with pytest.raises(sb.SymbackError, match=r"call_packed: expected an array of shape \(3, "):
         f.call_packed(np.ones(2))
+
+
+def test_readme_tensor_block_runs_as_written():
+    from readme_blocks import promised, python_blocks, run_block, section
+
+    code = python_blocks(section("## Native code for scalar graphs"))[1]
+    assert run_block(code, "native tensors") == promised(code) == [
+        "(1000,)", "(1000, 64)", "() (2, 3)"]
