@@ -400,8 +400,9 @@ def scalarize(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | No
             res = _scalar.obj(op.scalarize(arrs, {**n.kw, "_node": n}))
         else:
             raise _llvm_error(
-                f"op {op.name} has no scalar form (Op.scalarize) to compile its "
-                f"{fmt(n.shape)} result entry by entry; use backend='numpy' for this graph")
+                f"op {op.name} has no scalar form (Op.scalarize), so its node over tensors "
+                f"(shapes {', '.join(fmt(a.shape) for a in n.args)} -> {fmt(n.shape)}) cannot "
+                "be compiled entry by entry; use backend='numpy' for this graph")
         if res.shape != n.shape:  # pragma: no cover - a scalar form's own mistake
             raise _llvm_error(f"op {op.name}'s scalar form gave shape {fmt(res.shape)}, "
                               f"not {fmt(n.shape)}")

@@ -80,6 +80,15 @@ XD = np.random.default_rng(7).normal(size=(5, 3))  # data of a small MLP
 YD = np.random.default_rng(8).normal(size=5)
 
 
+def _log_softmax0(m):
+    return m - np.log(np.sum(np.exp(m), axis=0, keepdims=True))
+
+
+def _softmax1(m):
+    e = np.exp(m)
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def _cases():
     """(name, build(symbols) -> scalar expression, numpy function, symbol shapes)."""
     return [
@@ -106,6 +115,13 @@ def _cases():
          + 0.01 * sb.sum(w1 ** 2),
          lambda w1, b1, w2: np.mean((np.tanh(XD @ w1.T + b1) @ w2 - YD) ** 2)
          + 0.01 * np.sum(w1 ** 2), [(4, 3), (4,), (4,)]),
+        ("logsumexp, log_softmax, softmax, max",
+         lambda m: sb.logsumexp(m) + sb.sum(sb.log_softmax(m, axis=0)[1] * 0.5)
+         + sb.sum(sb.softmax(m)[:, 0] ** 2) + sb.max(m, axis=1)[0] - sb.min(m),
+         lambda m: np.log(np.sum(np.exp(m))) + np.sum(_log_softmax0(m)[1] * 0.5)
+         + np.sum(_softmax1(m)[:, 0] ** 2) + m.max(1)[0] - m.min(), [(3, 4)]),
+        ("trace and diag", lambda s, v: sb.trace(s @ sb.diag(v)) + sb.sum(sb.diag(s) * v ** 2),
+         lambda s, v: np.trace(s @ np.diag(v)) + np.sum(np.diag(s) * v ** 2), [(3, 3), (3,)]),
         ("scalar and tensor symbols", lambda s, v: s * sb.sum(sb.cos(s * v)) + s ** 2,
          lambda s, v: s * np.sum(np.cos(s * v)) + s ** 2, [(), (4,)]),
     ]
@@ -184,9 +200,9 @@ def test_symbolic_size_is_refused_with_the_reason():
 
 
 def test_op_without_a_scalar_form_is_refused_naming_op_and_backend():
-    x = sb.vector("x", 4)
-    with pytest.raises(sb.SymbackError, match=r"backend='llvm'.*op logsumexp has no scalar form"):
-        sb.lambdify([x], sb.logsumexp(x), backend="llvm")
+    m = sb.matrix("m", 2, 2)
+    with pytest.raises(sb.SymbackError, match=r"backend='llvm'.*op det has no scalar form"):
+        sb.lambdify([m], sb.det(m) * sb.sum(m), backend="llvm")
 
 
 def test_too_many_entries_is_refused_with_the_reason(monkeypatch):

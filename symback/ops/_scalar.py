@@ -52,6 +52,13 @@ def sum_axes(x: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool = False
     """Σ of ``x`` over ``axis`` (None: all), added strictly left to right in C order of the
     reduced entries: ``((x0 + x1) + x2) + ...``. NumPy's float sums are pairwise, so a
     compiled sum may differ from the NumPy backend's in the last bits. No entries: 0.0."""
+    return fold_axes(x, axis, keepdims, None, 0.0)
+
+
+def fold_axes(x: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool,
+              fn: Callable[[Expr, Expr], Expr] | None, empty: float | None) -> np.ndarray:
+    """``x`` reduced over ``axis`` (None: all) with the binary ``fn`` (None: ``+``), left to
+    right in C order of the reduced entries; ``empty`` for no entries (None: an error)."""
     nd = x.ndim
     axes = tuple(range(nd)) if axis is None else tuple(axis)
     keep = [i for i in range(nd) if i not in axes]
@@ -60,12 +67,15 @@ def sum_axes(x: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool = False
     flat = moved.reshape(kept_shape + (-1,)) if moved.size else np.empty(
         kept_shape + (int(np.prod([x.shape[i] for i in axes], dtype=np.int64)),), object)
     k = flat.shape[-1]
+    step = add if fn is None else np.frompyfunc(fn, 2, 1)
     if k == 0:
-        acc = zeros(kept_shape)
+        if empty is None:
+            raise ValueError("a reduction over no entries")
+        acc = full(kept_shape, const(empty))
     else:
         acc = obj(flat[..., 0])
         for j in range(1, k):
-            acc = add(acc, flat[..., j])
+            acc = obj(step(acc, flat[..., j]))
     if keepdims:
         acc = acc.reshape(tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
     return obj(acc)
@@ -117,4 +127,15 @@ def eye(n: int) -> np.ndarray:
     one = const(1.0)
     for i in range(n):
         out[i, i] = one
+    return out
+
+
+def diag(x: np.ndarray) -> np.ndarray:
+    """NumPy's ``diag``: a vector's entries on the diagonal of zeros (the constant 0.0), or a
+    matrix's diagonal."""
+    if x.ndim == 2:
+        return x.diagonal().copy()
+    n = x.shape[0]
+    out = zeros((n, n))
+    out[np.arange(n), np.arange(n)] = x
     return out

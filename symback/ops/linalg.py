@@ -24,7 +24,7 @@ from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op, as_expr, zeros
 from ..notation import MUL, POSTFIX, Notation
 from ..shapes import Shape, broadcast, check_flag, fmt
-from . import register
+from . import _scalar, register
 from ._common import _fn, _same_dtype, _sp, _square, _trailing
 from .contract import lead_tangent, matmul, mT, outer, solve_tangent, tensordot_op, trail_tangent
 from .einsum import einsum_op
@@ -60,6 +60,8 @@ trace_op = register(Op(
     "trace", 1, _trace_shape, numpy="np.trace({0})", vjp=_trace_vjp,
     forms={"xp": "xp.linalg.trace({0})"},
     jvp=lambda ts, out, x: trace_op(ts[0]),
+    # the diagonal entries added left to right
+    scalarize=lambda a, kw: _scalar.sum_axes(a[0].diagonal(0, 0, 1), (a[0].ndim - 2,)),
     simplify=lambda x: trace_op(x.args[0]) if x.op is transpose and x.ndim == 2 else None,
     text=Notation("trace({0})"), latex=_fn(r"\operatorname{tr}"),
     sympy=lambda x: _sp().Trace(x),
@@ -373,7 +375,7 @@ diag_op = register(Op(
     "diag", 1, _diag_shape, numpy="np.diag({0})", vjp=_diag_vjp, jvp=_diag_jvp, view=True,
     # not in the standard; each library's diag goes both ways, as np.diag does
     forms={"torch": "torch.diag({0})", "jax": "jnp.diag({0})", "cupy": "cupy.diag({0})"},
-    dtype=_same_dtype,
+    dtype=_same_dtype, scalarize=lambda a, kw: _scalar.diag(a[0]),
     text=Notation("diag({0})"), latex=_fn(r"\operatorname{diag}"),
     sympy=lambda x: _sp().DiagMatrix(x) if x.shape[1] == 1 else _sp().DiagonalOf(x),
     doc="NumPy's diag: a vector v gives the matrix diag(v) (vᵢ on the diagonal); a matrix "

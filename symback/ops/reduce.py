@@ -14,7 +14,7 @@ from ..graph import Expr, Op
 from ..notation import ATOM, JUXT, MUL, POW, Notation
 from ..shapes import Shape, check_flag, normalize_axis, reduced
 from . import _scalar, register
-from .elementwise import exp, mul, sub
+from .elementwise import abs_, div, exp, less, log, maximum, mul, sub, where
 from .structural import broadcast_to_op, count_of, expand_dims
 
 
@@ -240,10 +240,44 @@ def _lse_jvp(ts: tuple[Expr, ...], out: Expr, x: Expr, *, axis: tuple[int, ...] 
     return _contract(p, t, x, axis, keepdims)
 
 
+def _shift(x: Any, axis: tuple[int, ...] | None, finite: bool) -> Any:
+    """Scalar forms: the maximum over ``axis`` (kept as axes of length 1), taken left to
+    right; with ``finite``, a non-finite maximum replaced by 0 (as the NumPy helpers do)."""
+    m = _scalar.fold_axes(x, axis, True, maximum, None)
+    if finite:
+        m = _scalar.apply(lambda v: where(less(abs_(v), float("inf")), v, 0.0), m)
+    return m
+
+
+def _lse_scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
+    """m + log Σ_axis e^{x - m}, m the (finite) maximum; the sum left to right."""
+    x, axis = args[0], kw["axis"]
+    m = _shift(x, axis, True)
+    s = _scalar.sum_axes(_scalar.apply(lambda v, c: exp(sub(v, c)), x, m), axis, True)
+    out = _scalar.apply(lambda t, c: log(t) + c, s, m)
+    return out if kw["keepdims"] else out.reshape(kw["_node"].shape)
+
+
+def _softmax_scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
+    """e^{x - m} / Σ_axis e^{x - m}, m the maximum; the sum left to right."""
+    x, axis = args[0], kw["axis"]
+    e = _scalar.apply(lambda v, c: exp(sub(v, c)), x, _shift(x, axis, False))
+    return _scalar.apply(div, e, _scalar.sum_axes(e, axis, True))
+
+
+def _log_softmax_scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
+    """(x - m) - log Σ_axis e^{x - m}, m the (finite) maximum; the sum left to right."""
+    x, axis = args[0], kw["axis"]
+    s = _scalar.apply(sub, x, _shift(x, axis, True))
+    t = _scalar.sum_axes(_scalar.apply(exp, s), axis, True)
+    return _scalar.apply(lambda v, c: sub(v, log(c)), s, t)
+
+
 logsumexp = register(Op(
     "logsumexp", 1, _reduce_shape,
     numpy=_np("logsumexp({0}, axis={axis}, keepdims={keepdims})"), helpers=("logsumexp",),
     normalize=_axis_norm("logsumexp", None), vjp=_lse_vjp, jvp=_lse_jvp,
+    scalarize=_lse_scalarize,
     text=_fn_text("logsumexp"),
     latex=_fn_latex(r"\operatorname{logsumexp}"),
     doc="y = log Σ_axis exp(x) (max-shifted, no overflow);  x̄ = ȳ ⊙ exp(x - y) = ȳ ⊙ softmax(x)",
@@ -273,6 +307,7 @@ softmax = register(Op(
     forms={"torch": _one_axis("torch.softmax({0}, {axis})"),
            "jax": _np("jax.nn.softmax({0}, axis={axis})")},
     normalize=_axis_norm("softmax", -1), vjp=_softmax_vjp, jvp=_softmax_jvp,
+    scalarize=_softmax_scalarize,
     text=_fn_text("softmax", skip_last=True),
     latex=_fn_latex(r"\operatorname{softmax}", skip_last=True),
     doc="y = e^x / Σ_axis e^x (max-shifted; axis=-1);  x̄ = y ⊙ (ȳ - Σ_axis ȳ ⊙ y)",
@@ -300,6 +335,7 @@ log_softmax = register(Op(
            "jax": _np("jax.nn.log_softmax({0}, axis={axis})")},
     numpy_out=_np("log_softmax_into({0}, {axis}, {out})"),
     normalize=_axis_norm("log_softmax", -1), vjp=_log_softmax_vjp, jvp=_log_softmax_jvp,
+    scalarize=_log_softmax_scalarize,
     text=_fn_text("log_softmax", skip_last=True),
     latex=_fn_latex(r"\operatorname{log\,softmax}", skip_last=True),
     doc="y = x - logsumexp(x) (stable; axis=-1);  x̄ = ȳ - e^y ⊙ Σ_axis ȳ",

@@ -30,8 +30,8 @@ from ..errors import ShapeError, SymbackError
 from ..graph import CONST, Expr, Op, as_expr, const
 from ..notation import ATOM, MUL, Notation
 from ..shapes import Shape, check_flag, normalize_axis, reduced
-from . import register
-from .elementwise import div, equal, mul, sub, where
+from . import _scalar, register
+from .elementwise import div, equal, maximum, minimum, mul, sub, where
 from .reduce import (_batch, _contract, _fn_text, _np, _red_axes, _reduced_axes, mean,
                      sum_, unreduce)
 from .structural import broadcast_to_op, count_of, expand_dims
@@ -158,7 +158,7 @@ def _argmax_weights(out: Expr, x: Expr, axis: tuple[int, ...] | None, keepdims: 
     return div(ones, broadcast_to_op(cnt, shape=x.shape))
 
 
-def _extreme(name: str, np_name: str, cmd: str) -> Op:
+def _extreme(name: str, np_name: str, cmd: str, pair: Op) -> Op:
     def vjp(g: Expr, out: Expr, x: Expr, *, axis: tuple[int, ...] | None,
             keepdims: bool) -> tuple[Expr]:
         return (mul(_spread(g, x, axis, keepdims), _argmax_weights(out, x, axis, keepdims)),)
@@ -177,7 +177,11 @@ def _extreme(name: str, np_name: str, cmd: str) -> Op:
         numpy_out=_np(f"np.{np_name}.reduce({{0}}, axis={{axis}}, keepdims={{keepdims}}, "
                       "out={out})"),
         forms={"xp": _np(f"xp.{name}({{0}}, axis={{axis}}, keepdims={{keepdims}})")},
-        normalize=_no_empty(name), vjp=vjp, jvp=jvp, dtype=lambda args, **kw: args[0].dtype
+        normalize=_no_empty(name), vjp=vjp, jvp=jvp,
+        # left to right through the elementwise maximum/minimum (NaN in, NaN out)
+        scalarize=lambda a, kw: _scalar.fold_axes(a[0], kw["axis"], kw["keepdims"],
+                                                  pair, None),
+        dtype=lambda args, **kw: args[0].dtype
         if args[0].dtype in ("float32", "float64") else "float64",
         text=_fn_text(name), latex=_index_latex(cmd),
         sympy=None,
@@ -186,8 +190,8 @@ def _extreme(name: str, np_name: str, cmd: str) -> Op:
     ))
 
 
-max_op = _extreme("max", "maximum", r"\max")
-min_op = _extreme("min", "minimum", r"\min")
+max_op = _extreme("max", "maximum", r"\max", maximum)
+min_op = _extreme("min", "minimum", r"\min", minimum)
 
 
 def max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Expr:  # noqa: A001
