@@ -291,8 +291,9 @@ def generate_ir(args: Sequence[Expr], outs: Sequence[Expr],
 
 
 # A tensor graph is compiled entry by entry: one scalar node (one instruction) per entry of
-# every tensor node, more for products. Past this many entries in all, the NumPy backend
-# (one vectorised call per node) is the better tool and the build would take seconds.
+# every tensor node, more for products (counted by their scalar forms). Past this many in
+# all, the NumPy backend (one vectorised call per node) is the better tool and the build
+# would take many seconds (W2 at n = 10,000, ~190,000 entries: ~1.4 s).
 MAX_ENTRIES = 200_000
 
 # (offset, size, shape) of each argument's (or output's) entries in the flat vector of
@@ -318,8 +319,9 @@ def scalarize(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | No
 
     Sums (``sum``, ``matmul``, ...) are added left to right, so a compiled result may
     differ from the NumPy backend's (pairwise sums) in the last bits. A symbolic size,
-    more than :data:`MAX_ENTRIES` tensor entries, or a tensor op without a scalar form
-    raises :class:`SymbackError` saying so.
+    more than :data:`MAX_ENTRIES` tensor entries and product terms (a scalar form counts
+    the terms it writes beyond its entries: ``_scalar.spend``), or a tensor op without a
+    scalar form raises :class:`SymbackError` saying so.
     """
     from .ops import _scalar
 
@@ -372,6 +374,7 @@ def scalarize(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | No
             kargs.extend(ents)
         in_layout.append((start, len(kargs) - start, tuple(a.shape)))
     as_const = np.frompyfunc(const, 1, 1)
+    allowance = [MAX_ENTRIES - total]  # what products may add (see _scalar.spend)
     for n in order:
         if n in val:
             continue
@@ -397,7 +400,15 @@ def scalarize(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | No
             if res.shape != n.shape:
                 res = np.broadcast_to(res, n.shape)
         elif op.scalarize is not None:
-            res = _scalar.obj(op.scalarize(arrs, {**n.kw, "_node": n}))
+            try:
+                with _scalar.budget(allowance):
+                    res = _scalar.obj(op.scalarize(arrs, {**n.kw, "_node": n}))
+            except _scalar.OverBudget as e:
+                raise _llvm_error(
+                    f"op {op.name}: {e}, written entry by entry; with the graph's {total:,} "
+                    f"tensor entries that is over the llvm backend's limit of "
+                    f"{MAX_ENTRIES:,} terms in all (MAX_ENTRIES); use backend='numpy' for "
+                    "this graph") from None
         else:
             raise _llvm_error(
                 f"op {op.name} has no scalar form (Op.scalarize), so its node over tensors "

@@ -228,3 +228,11 @@ def test_readme_tensor_block_runs_as_written():
     code = python_blocks(section("## Native code for scalar graphs"))[1]
     assert run_block(code, "native tensors") == promised(code) == [
         "(1000,)", "(1000, 64)", "() (2, 3)"]
+
+
+def test_too_many_products_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setattr(native, "MAX_ENTRIES", 500)
+    w = sb.matrix("w", 6, 6)  # 36 entries, but w @ w is 216 products, twice: over 500
+    with pytest.raises(sb.SymbackError, match=r"op matmul: a product of shapes \(6, 6\) and "
+                       r"\(6, 6\) is 216 multiplications.*limit of 500.*backend='numpy'"):
+        sb.lambdify([w], sb.sum(sb.tanh(w @ w) @ (w @ w.T)), backend="llvm")

@@ -10,11 +10,45 @@ would try to read an expression as an array), and sums in a fixed order.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+import contextlib
+import contextvars
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..errors import SymbackError
 from ..graph import Expr, const
+
+# How many more scalar terms the scalarisation under way may write (products make more
+# nodes than their result has entries: a 100x100 @ 100x100 matmul is 10^6 products)
+_BUDGET: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "symback_scalar_budget", default=None)
+
+
+class OverBudget(SymbackError):
+    """A scalar form would write more terms than the scalarisation may (see :func:`budget`)."""
+
+
+@contextlib.contextmanager
+def budget(allowance: list[int]) -> Iterator[None]:
+    """Let the scalar forms run inside write ``allowance[0]`` more terms (:func:`spend`
+    takes them off, so one allowance serves a whole graph)."""
+    token = _BUDGET.set(allowance)
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def spend(n: int, what: str) -> None:
+    """Count ``n`` terms written by a scalar form (``what`` describes them): ``OverBudget``
+    when the allowance of the enclosing :func:`budget` is spent (no limit outside one)."""
+    b = _BUDGET.get()
+    if b is None:
+        return
+    b[0] -= n
+    if b[0] < 0:
+        raise OverBudget(what)
 
 
 def obj(x: Any) -> np.ndarray:
@@ -87,6 +121,9 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise ValueError("matmul of a 0-d array")
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
+    terms = int(np.prod(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]), dtype=np.int64)
+                ) * a2.shape[-2] * a2.shape[-1] * b2.shape[-1]
+    spend(terms, f"a product of shapes {a.shape} and {b.shape} is {terms:,} multiplications")
     # (..., m, k, 1) * (..., 1, k, n) summed over k, left to right
     prod = apply(lambda u, v: u * v, a2[..., :, :, None], b2[..., None, :, :])
     out = sum_axes(prod, (prod.ndim - 2,))
