@@ -396,7 +396,7 @@ def scalarize(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | No
         arrs = [_scalar.obj(v) for v in vals]
         if op.elementwise:
             kw = n.kw
-            res = _scalar.apply((lambda *e: op(*e, **kw)) if kw else op, *arrs)
+            res = _scalar.apply((lambda *e, op=op, kw=kw: op(*e, **kw)) if kw else op, *arrs)
             if res.shape != n.shape:
                 res = np.broadcast_to(res, n.shape)
         elif op.scalarize is not None:

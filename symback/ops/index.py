@@ -14,8 +14,7 @@ from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op
 from ..notation import ATOM, POSTFIX, Notation
 from ..shapes import Dim, Shape, check_shape, dim_names, fmt
-from . import register
-from . import _scalar
+from . import _scalar, register
 from ._common import _is_int, _same_dtype, _shape_src
 
 # ---------------------------------------------------------------- indexing
