@@ -403,6 +403,9 @@ def scalarize(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | No
             try:
                 with _scalar.budget(allowance):
                     res = _scalar.obj(op.scalarize(arrs, {**n.kw, "_node": n}))
+            except _scalar.NotScalar as e:
+                raise _llvm_error(f"op {op.name}: {e}; use backend='numpy' for this "
+                                  "graph") from None
             except _scalar.OverBudget as e:
                 raise _llvm_error(
                     f"op {op.name}: {e}, written entry by entry; with the graph's {total:,} "

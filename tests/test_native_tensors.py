@@ -122,6 +122,12 @@ def _cases():
          + np.sum(_softmax1(m)[:, 0] ** 2) + m.max(1)[0] - m.min(), [(3, 4)]),
         ("trace and diag", lambda s, v: sb.trace(s @ sb.diag(v)) + sb.sum(sb.diag(s) * v ** 2),
          lambda s, v: np.trace(s @ np.diag(v)) + np.sum(np.diag(s) * v ** 2), [(3, 3), (3,)]),
+        ("einsum, cumsum, cumprod, prod, take",
+         lambda m, v: sb.sum(sb.einsum("ij,j->i", m, v) ** 2) + sb.sum(sb.cumsum(v) * sb.cumprod(v))
+         + sb.prod(v) + sb.sum(sb.sin(sb.take(m, [2, 0, 2], axis=1))) + sb.einsum("ii->", m[:, :3]),
+         lambda m, v: np.sum(np.einsum("ij,j->i", m, v) ** 2) + np.sum(np.cumsum(v) * np.cumprod(v))
+         + np.prod(v) + np.sum(np.sin(np.take(m, [2, 0, 2], axis=1))) + np.trace(m[:, :3]),
+         [(3, 4), (4,)]),
         ("scalar and tensor symbols", lambda s, v: s * sb.sum(sb.cos(s * v)) + s ** 2,
          lambda s, v: s * np.sum(np.cos(s * v)) + s ** 2, [(), (4,)]),
     ]
@@ -236,3 +242,11 @@ def test_too_many_products_is_refused_with_the_reason(monkeypatch):
     with pytest.raises(sb.SymbackError, match=r"op matmul: a product of shapes \(6, 6\) and "
                        r"\(6, 6\) is 216 multiplications.*limit of 500.*backend='numpy'"):
         sb.lambdify([w], sb.sum(sb.tanh(w @ w) @ (w @ w.T)), backend="llvm")
+
+
+def test_take_with_indices_known_only_at_run_time_is_refused():
+    v = sb.vector("v", 4)
+    i = sb.tensor("i", (2,), dtype="int64")
+    with pytest.raises(sb.SymbackError, match=r"backend='llvm'.*take indices computed at run "
+                       r"time|backend='llvm'.*int64"):
+        sb.lambdify([v, i], sb.sum(sb.take(v, i)), backend="llvm")

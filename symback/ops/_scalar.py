@@ -30,6 +30,11 @@ class OverBudget(SymbackError):
     """A scalar form would write more terms than the scalarisation may (see :func:`budget`)."""
 
 
+class NotScalar(SymbackError):
+    """A scalar form cannot write these arguments entry by entry (e.g. indices that are
+    only known at run time); the message says why."""
+
+
 @contextlib.contextmanager
 def budget(allowance: list[int]) -> Iterator[None]:
     """Let the scalar forms run inside write ``allowance[0]`` more terms (:func:`spend`
@@ -176,4 +181,90 @@ def diag(x: np.ndarray) -> np.ndarray:
     n = x.shape[0]
     out = zeros((n, n))
     out[np.arange(n), np.arange(n)] = x
+    return out
+
+
+def running(x: np.ndarray, axis: int, fn: Callable[[Expr, Expr], Expr] | None) -> np.ndarray:
+    """The running reduction along ``axis`` (``cumsum`` with ``fn`` None: ``+``), left to
+    right: entry k is ``fn(entry k-1 of the result, x[k])``."""
+    moved = np.moveaxis(x, axis, -1)
+    out = np.empty(moved.shape, dtype=object)
+    step = add if fn is None else np.frompyfunc(fn, 2, 1)
+    if moved.shape[-1]:
+        out[..., 0] = moved[..., 0]
+        for k in range(1, moved.shape[-1]):
+            out[..., k] = obj(step(obj(out[..., k - 1]), moved[..., k]))
+    return np.moveaxis(out, -1, axis)
+
+
+def einsum(subscripts: str, arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """NumPy's ``einsum`` with explicit subscripts (``"ij,j->i"``) over entries: each output
+    entry the sum, left to right over the summed indices (C order), of the products of the
+    operands' entries (left to right in operand order). Axes of length 1 broadcast."""
+    ins, out = subscripts.split("->")
+    terms = ins.split(",")
+    size: dict[str, int] = {}
+    for t, a in zip(terms, arrays):
+        for c, d in zip(t, a.shape):
+            if size.get(c, 1) == 1:
+                size[c] = int(d)
+    summed = [c for c in dict.fromkeys("".join(terms)) if c not in out]
+    out_shape = tuple(size[c] for c in out)
+    sum_shape = tuple(size[c] for c in summed)
+    n_out = int(np.prod(out_shape, dtype=np.int64))
+    n_sum = int(np.prod(sum_shape, dtype=np.int64))
+    spend(n_out * n_sum * len(arrays),
+          f"einsum {subscripts!r} is {n_out * n_sum * len(arrays):,} products")
+    letters = list(out) + summed
+    getters = [(a, [letters.index(c) for c in t], [d == 1 for d in a.shape])
+               for t, a in zip(terms, arrays)]
+    result = np.empty(n_out, dtype=object)
+    zero = const(0.0)
+    for k, oidx in enumerate(np.ndindex(*out_shape)):
+        acc = None
+        for sidx in np.ndindex(*sum_shape):
+            at = oidx + sidx
+            term = None
+            for a, pos, ones in getters:
+                e = a[tuple(0 if one else at[p] for p, one in zip(pos, ones))]
+                term = e if term is None else term * e
+            acc = term if acc is None else acc + term
+        result[k] = zero if acc is None else acc
+    return result.reshape(out_shape)
+
+
+def const_ints(x: np.ndarray) -> np.ndarray | None:
+    """The int values of an object array of constant entries (None if any is not one)."""
+    vals = []
+    for e in x.flat:
+        if not (isinstance(e, Expr) and e.is_const and e.dtype in ("int64", "bool")):
+            return None
+        vals.append(int(np.asarray(e.value)))
+    return np.array(vals, dtype=np.int64).reshape(x.shape)
+
+
+def _indices(x: np.ndarray, what: str) -> np.ndarray:
+    idx = const_ints(x)
+    if idx is None:
+        raise NotScalar(f"{what} indices computed at run time cannot be written entry by "
+                        "entry (constant indices can)")
+    return idx
+
+
+def take(x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    """NumPy's ``take`` with constant indices (negative ones from the end)."""
+    return obj(np.take(x, _indices(index, "take"), axis=axis))
+
+
+def scatter_add(v: np.ndarray, index: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """Zeros (0.0) of length ``size`` along ``axis`` with ``v`` added at the constant
+    indices, in index order (repeats accumulate left to right): the adjoint of ``take``."""
+    idx = _indices(index, "scatter_add").reshape(-1)
+    lead, rest = v.shape[:axis], v.shape[axis + index.ndim:]
+    vv = v.reshape(lead + (idx.size,) + rest)
+    out = zeros(lead + (size,) + rest)
+    pre = (slice(None),) * axis
+    for j, i in enumerate(idx):
+        at = pre + (int(i) % size if i < 0 else int(i), Ellipsis)  # (a view, even 0-d)
+        out[at] = add(out[at], vv[pre + (j, Ellipsis)])
     return out

@@ -16,7 +16,7 @@ from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op, as_expr, broadcast_to
 from ..notation import ATOM, MUL, Notation
 from ..shapes import Dim, Shape, fmt
-from . import register
+from . import _scalar, register
 from ._common import _is_int
 from .creation import eye
 from .elementwise import mul
@@ -213,6 +213,7 @@ einsum_op = register(Op(
     # 'ii->i'): the code generator must keep that operand's buffer alive and copy outputs
     view=True,
     vjp=_einsum_vjp, jvp=_einsum_jvp,
+    scalarize=lambda a, kw: _scalar.einsum(kw["subscripts"], a),  # sums left to right
     text=Notation(_einsum_text), latex=Notation(_einsum_latex, MUL, ATOM), sympy=_einsum_sympy,
     doc="Einstein summation y[out] = Σ over the indices not in the output of Π operands "
         "(NumPy's einsum);  x̄ᵢ = einsum(ȳ, the other operands → xᵢ's indices), a repeated "

@@ -13,7 +13,7 @@ from ..errors import ShapeError, SymbackError
 from ..graph import CONST, Expr, Op
 from ..notation import ATOM, LOWEST, POSTFIX, Notation
 from ..shapes import Dim, Shape, check_shape, dim_names, fmt
-from . import register
+from . import _scalar, register
 from ._common import _dim_src, _is_int, _same_dtype, _shape_src
 from .index import _Advanced, getitem, getitem_op
 
@@ -136,6 +136,7 @@ take_op = register(Op(
     # the standard's take wants 1-d, non-negative indices: numeric_xp's take reshapes, wraps
     forms={"xp": lambda a, kw: f"take({a[0]}, {a[1]}, {kw['axis']})"},
     normalize=_take_norm, vjp=_take_vjp, simplify=_take_simplify,
+    scalarize=lambda a, kw: _scalar.take(a[0], a[1], kw["axis"]),  # constant indices
     jvp=lambda ts, out, x, idx, *, axis: None if ts[0] is None
     else take_op(ts[0], idx, axis=axis),
     dtype=_same_dtype,
@@ -176,6 +177,7 @@ def _scatter_add_src(a: list[str], kw: dict[str, Any]) -> str:
 scatter_add_op = register(Op(
     "scatter_add", 2, _scatter_add_shape, numpy=_scatter_add_src,
     helpers=("scatter_add",), normalize=_scatter_add_norm, forms={"xp": _scatter_add_src},
+    scalarize=lambda a, kw: _scalar.scatter_add(a[0], a[1], kw["axis"], kw["size"]),
     vjp=lambda g, out, v, idx, *, axis, size: (take_op(g, idx, axis=axis), None),
     jvp=lambda ts, out, v, idx, *, axis, size: None if ts[0] is None
     else scatter_add_op(ts[0], idx, axis=axis, size=size),

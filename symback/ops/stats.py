@@ -306,6 +306,7 @@ cumsum_op: Op = register(Op(
            "torch": "torch.cumsum({0}, dim={axis})", "jax": "jnp.cumsum({0}, axis={axis})"},
     vjp=lambda g, out, x, *, axis: (_flip(cumsum_op(_flip(g, axis), axis=axis), axis),),
     jvp=lambda ts, out, x, *, axis: cumsum_op(ts[0], axis=axis),
+    scalarize=lambda a, kw: _scalar.running(a[0], kw["axis"], None),  # left to right
     dtype=lambda args, **kw: args[0].dtype if args[0].dtype in ("float32", "float64")
     else "float64",
     text=_cum_text("cumsum"), latex=_running_latex(r"\sum"),
@@ -377,6 +378,7 @@ cumprod_op: Op = register(Op(
     forms={"xp": "xp.cumulative_prod({0}, axis={axis})",
            "torch": "torch.cumprod({0}, dim={axis})", "jax": "jnp.cumprod({0}, axis={axis})"},
     vjp=_cumprod_vjp, jvp=_cumprod_jvp,
+    scalarize=lambda a, kw: _scalar.running(a[0], kw["axis"], mul),
     dtype=lambda args, **kw: args[0].dtype if args[0].dtype in ("float32", "float64")
     else "float64",
     text=_cum_text("cumprod"), latex=_running_latex(r"\prod"),
@@ -437,6 +439,7 @@ prod_op: Op = register(Op(
     numpy=_np("np.multiply.reduce({0}, axis={axis}, keepdims={keepdims})"),
     forms={"xp": _np("xp.prod({0}, axis={axis}, keepdims={keepdims})")},
     normalize=_prod_norm, vjp=_prod_vjp, jvp=_prod_jvp,
+    scalarize=lambda a, kw: _scalar.fold_axes(a[0], (kw["axis"],), kw["keepdims"], mul, 1.0),
     dtype=lambda args, **kw: args[0].dtype if args[0].dtype in ("float32", "float64")
     else "float64",
     text=Notation(lambda a, kw: f"prod({a[0]}, axis={kw['axis']}"
