@@ -207,7 +207,7 @@ class Emitter:
 
 def _unsupported(node: Expr, why: str) -> SymbackError:
     return SymbackError(f"lambdify(backend='llvm'): the {node.op.name} node {why}; the llvm "
-                        "backend compiles scalar float64 graphs (use backend='numpy' for this one)")
+                        "backend compiles float64 graphs (use backend='numpy' for this one)")
 
 
 def generate_ir(args: Sequence[Expr], outs: Sequence[Expr],
