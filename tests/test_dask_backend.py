@@ -198,6 +198,41 @@ def test_a_worker_killed_during_a_gradient_evaluation_changes_nothing(client):
     assert victim not in client.run(os.getpid).values()  # it was gone: Dask recomputed
 
 
+def test_a_function_the_scheduler_forgot_is_scattered_again(client):
+    """The fault behind 'FutureCancelledError ... already forgotten' / 'lost dependencies'
+    (workers restarted for memory lose the scattered function while this process still
+    holds a finished future of it): the call is run again with the function scattered
+    afresh, and gives the NumPy backend's numbers."""
+    from distributed.client import FutureCancelledError
+
+    w, b, X, y, z = logistic()
+    loss = sb.mean(sb.softplus(z) - y * z)
+    Xn, yn = data(2000)
+    f = sb.value_and_grad(loss, [w, b], args=[w, b, X, y], backend="dask")
+    Xd, yd = da.from_array(Xn, chunks=(400, 5)), da.from_array(yn, chunks=400)
+    f(np.ones(5), 0.1, Xd, yd)
+    (old,) = f._shipped.values()
+
+    def forget(dask_scheduler, key=old.key, who=client.id):
+        dask_scheduler.client_releases_keys(keys=[key], client=who, stimulus_id="test")
+
+    client.run_on_scheduler(forget)
+    deadline = time.monotonic() + 30
+    while client.run_on_scheduler(lambda dask_scheduler, k=old.key: k in dask_scheduler.tasks):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert old.status == "finished"  # this process cannot tell that it is gone
+    with pytest.raises(FutureCancelledError):  # what one run without the retry meets
+        f._run((np.ones(5), 0.1, Xd, yd), [2, 3])
+    assert f._shipped[client.id] is old  # (the failed run changed nothing)
+    value, grads = f(np.ones(5), 0.1, Xd, yd)
+    want = sb.value_and_grad(loss, [w, b], args=[w, b, X, y])(np.ones(5), 0.1, Xn, yn)
+    close(value, want[0])
+    for g, w_ in zip(grads, want[1]):
+        close(g, w_)
+    assert f._shipped[client.id].key != old.key  # scattered again
+
+
 def test_example_fits_data_larger_than_a_worker_to_the_numpy_optimum():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     # 218 MB of data, 200 MB per worker: above a worker's limit, with headroom over a worker
