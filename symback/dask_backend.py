@@ -67,7 +67,8 @@ _INLINE_BYTES = 1 << 16  # NumPy arguments up to this size travel inside every c
 
 
 class DaskFunction:
-    """A graph compiled for chunked data (see the module docstring); called positionally."""
+    """A graph compiled for chunked data (see the module docstring); called as the NumPy
+    backend's compiled functions (positionally, by name, or with one dict)."""
 
     backend = "dask"
 
@@ -113,9 +114,20 @@ class DaskFunction:
             return outs[0], list(outs[1:])
         return outs[0] if self.single else tuple(outs)
 
-    def __call__(self, *values: Any) -> Any:
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        """The argument names, in the order the function takes them."""
+        return tuple(a.name for a in self.args)
+
+    def __call__(self, *values: Any, **named: Any) -> Any:
+        """Positionally, by name (``f(w=..., X=...)``) or with one dict, as the NumPy
+        backend's compiled functions."""
         import dask.array as da
 
+        if named or (len(values) == 1 and isinstance(values[0], dict)):
+            from .arrayapi import bind_named
+
+            values = bind_named(self, values, named)
         if len(values) != len(self.args):
             names = ", ".join(a.name for a in self.args)
             raise SymbackError(f"compiled function takes {len(self.args)} argument(s) "

@@ -95,6 +95,26 @@ def test_only_row_arguments_may_be_dask_arrays():
         f(da.ones(5, chunks=2), 0.0, np.ones((4, 5)), np.ones(4))
 
 
+def test_by_name_and_dict_calls_as_the_numpy_backend():
+    w, b, X, y, z = logistic()
+    loss = sb.mean(sb.softplus(z) - y * z)
+    Xn, yn = data(900)
+    ref = sb.value_and_grad(loss, [w, b], args=[w, b, X, y])
+    f = sb.value_and_grad(loss, [w, b], args=[w, b, X, y], backend="dask")
+    Xd, yd = da.from_array(Xn, chunks=(300, 5)), da.from_array(yn, chunks=300)
+    want = ref(np.ones(5), 0.1, Xn, yn)
+    for got in (f(X=Xd, y=yd, w=np.ones(5), b=0.1), f({"w": np.ones(5), "b": 0.1, "X": Xd, "y": yd})):
+        close(got[0], want[0])
+        close(got[1][0], want[1][0])
+    for bad_a, bad_k in [((np.ones(5),), {"b": 0.1}), ((), {"w": np.ones(5)}),
+                         ((), {"w": 1, "b": 1, "X": Xn, "y": yn, "q": 2})]:
+        with pytest.raises(sb.SymbackError) as e1:
+            f(*bad_a, **bad_k)
+        with pytest.raises(sb.SymbackError) as e2:
+            ref(*bad_a, **bad_k)
+        assert str(e1.value) == str(e2.value)
+
+
 def test_float32_data_keeps_float32():
     d = 3
     w = sb.vector("w", d, dtype="float32")
