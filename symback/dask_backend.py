@@ -25,6 +25,7 @@ wants numbers); with no dask argument the call is the NumPy function's.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -152,10 +153,14 @@ class DaskFunction:
         for attempt in range(3):
             try:
                 return self._run(values, lazy)
-            except lost:
+            except lost as exc:
                 self._shipped.clear()
                 if attempt == 2:
                     raise
+                logging.getLogger("symback.dask").warning(
+                    "the cluster lost this evaluation (%s: %s); running it again with the "
+                    "function scattered afresh (attempt %d of 3)", type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "", attempt + 2)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _run(self, values: tuple[Any, ...], lazy: list[int]) -> list[Any]:

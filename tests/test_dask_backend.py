@@ -218,7 +218,7 @@ def test_a_worker_killed_during_a_gradient_evaluation_changes_nothing(client):
     assert victim not in client.run(os.getpid).values()  # it was gone: Dask recomputed
 
 
-def test_a_function_the_scheduler_forgot_is_scattered_again(client):
+def test_a_function_the_scheduler_forgot_is_scattered_again(client, caplog):
     """The fault behind 'FutureCancelledError ... already forgotten' / 'lost dependencies'
     (workers restarted for memory lose the scattered function while this process still
     holds a finished future of it): the call is run again with the function scattered
@@ -245,7 +245,9 @@ def test_a_function_the_scheduler_forgot_is_scattered_again(client):
     with pytest.raises(FutureCancelledError):  # what one run without the retry meets
         f._run((np.ones(5), 0.1, Xd, yd), [2, 3])
     assert f._shipped[client.id] is old  # (the failed run changed nothing)
-    value, grads = f(np.ones(5), 0.1, Xd, yd)
+    with caplog.at_level("WARNING", logger="symback.dask"):
+        value, grads = f(np.ones(5), 0.1, Xd, yd)
+    assert "running it again with the function scattered afresh (attempt 2 of 3)" in caplog.text
     want = sb.value_and_grad(loss, [w, b], args=[w, b, X, y])(np.ones(5), 0.1, Xn, yn)
     close(value, want[0])
     for g, w_ in zip(grads, want[1]):
