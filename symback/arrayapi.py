@@ -361,6 +361,29 @@ class ArrayFunction:
             k = next(_COUNTER)
         self.filename = f"<symback-{be.name}-{k}>"
         self._first_array = next((i for i, a in enumerate(self.args) if a.shape != ()), None)
+        # (dtype, shape[, device]) of every argument -> device, for calls whose arguments
+        # were all this library's arrays of the declared dtype and passed the shape checks:
+        # a call with the same signature skips the conversions and checks (they would
+        # change nothing). Bounded: a new shape per call only refills it.
+        self._checked: dict[tuple[Any, ...], Any] = {}
+        from .codegen import _VALUE_AND_GRAD
+
+        self._value_and_grad = single == _VALUE_AND_GRAD
+        self._copy_out = tuple(be.name != "jax" and (o.is_leaf or o.op.view)
+                               for o in self.outputs)
+
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        """The argument names, in the order the function takes them."""
+        return tuple(a.name for a in self.args)
+
+    def _signature(self, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """What the fast path keys on, or None when an argument is not this library's array."""
+        t = self._be.array_type
+        if self._be.name == "jax":
+            return tuple([(v.dtype, v.shape) if isinstance(v, t) else None for v in values])
+        return tuple([(v.dtype, v.shape, v.device) if isinstance(v, t) else None
+                      for v in values])
 
     def _fn_for(self, device: Any) -> Callable[..., Any]:
         key = str(device)
@@ -428,27 +451,39 @@ class ArrayFunction:
             out.append(x)
         return out, device
 
-    def __call__(self, *values: Any) -> Any:
+    def __call__(self, *values: Any, **named: Any) -> Any:
+        if named or (len(values) == 1 and isinstance(values[0], dict)):
+            values = bind_named(self, values, named)
         if len(values) != len(self.args):
             names = ", ".join(a.name for a in self.args)
             raise SymbackError(f"compiled function takes {len(self.args)} argument(s) "
                                f"({names}), got {len(values)}")
-        arrays, device = self._convert(values)
+        sig = self._signature(values)
+        device = self._checked.get(sig, _UNSEEN)
+        if device is _UNSEEN:
+            arrays, device = self._convert(values)
+            if all(a is v for a, v in zip(arrays, values)) and None not in sig:
+                if len(self._checked) >= 64:
+                    self._checked.clear()
+                self._checked[sig] = device
+        else:  # seen and checked before: nothing to convert
+            arrays = values
         results = self._fn_for(device)(*arrays)
         be = self._be
-        xp = be.xp
-        kw = {} if device is None else {"device": device}
-        outs = []
-        for o, r in zip(self.outputs, results):
-            if not isinstance(r, be.array_type):
-                r = xp.asarray(r, dtype=be.dtype(o.dtype if o.dtype in _FLOATS
-                                                  else "float64"), **kw)
-            elif be.name != "jax" and (o.is_leaf or o.op.view):
-                r = xp.asarray(r, copy=True)  # a fresh array, never an argument or a view
-            outs.append(r)
-        from .codegen import _VALUE_AND_GRAD
-
-        if self.single == _VALUE_AND_GRAD:
+        if be.name == "jax":  # jit returns jax arrays, fresh ones
+            outs = list(results)
+        else:
+            xp = be.xp
+            kw = {} if device is None else {"device": device}
+            outs = []
+            for o, r, copy in zip(self.outputs, results, self._copy_out):
+                if not isinstance(r, be.array_type):
+                    r = xp.asarray(r, dtype=be.dtype(o.dtype if o.dtype in _FLOATS
+                                                      else "float64"), **kw)
+                elif copy:
+                    r = xp.asarray(r, copy=True)  # a fresh array, never an argument or a view
+                outs.append(r)
+        if self._value_and_grad:
             return outs[0], outs[1:]
         return outs[0] if self.single else tuple(outs)
 
@@ -460,6 +495,21 @@ class ArrayFunction:
 
 _FLOATS = ("float64", "float32")
 _LOCK = threading.Lock()
+_UNSEEN = object()
+
+
+def bind_named(fn: Any, values: tuple[Any, ...], named: dict[str, Any]) -> tuple[Any, ...]:
+    """The positional values of a call by name, ``f(X=..., W=...)``, or with one dict,
+    ``f({"X": ..., "W": ...})``, exactly as the NumPy backend's compiled functions take them
+    (same rules, same errors: ``fn`` needs ``.args`` and ``.arg_names``)."""
+    from .codegen import CompiledFunction
+
+    if named:
+        return CompiledFunction._by_name(fn, values, named)
+    if len(values) == 1 and isinstance(values[0], dict) and (
+            len(fn.args) != 1 or set(values[0]) == set(fn.arg_names)):
+        return CompiledFunction._by_name(fn, (), dict(values[0]))
+    return values
 
 
 def compile_array(name: str, args: list[Expr], outs: list[Expr], compiled_outs: list[Expr],

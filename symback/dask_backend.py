@@ -3,9 +3,11 @@
 A data argument whose first dimension is a symbolic size (``sb.matrix("X", "n", d)``) may
 be a chunked ``dask.array`` (chunks along that axis only). The graph is compiled once
 to NumPy (today's generator, buffers and all); at call time each chunk of rows goes
-through it on its own, and the per-chunk results are combined by Dask's tree reduction
-(``dask.array.sum``), so a worker holds one chunk, never the data set. The function is one
-key of the task graph, referenced by every chunk's task: it is shipped to each worker once.
+through it on its own, and the per-chunk results are combined by a tree reduction in the
+same task graph, so a worker holds one chunk, never the data set. On a ``dask.distributed``
+client the function is scattered to the workers once (per client) and every chunk's task
+refers to that copy: it is never pickled into a call's graph, and each worker keeps its one
+copy, with its warm buffers, from call to call.
 
 How chunks combine is decided per output when compiling, from the outputs themselves: the
 compiled function is run on two small random blocks of rows A and B (a fixed seed) and on
@@ -23,6 +25,7 @@ wants numbers); with no dask argument the call is the NumPy function's.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,27 +38,38 @@ _SUM, _MEAN, _ROWS = "sum", "mean", "rows"
 _PROBE_ROWS = (2, 3)
 
 
-def _chunk_eval(fn: Any, rows: int, n_rows_args: int, *values: Any) -> np.ndarray:
-    """One chunk: the compiled function on its rows, every reduced output raveled into one
-    row ``[w·F_1, w·F_2, ...]`` (w = the chunk's row count for mean outputs)."""
+def _chunk_eval(fn: Any, rows: int, *values: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One chunk: the compiled function on its rows. Returns every reduced output raveled
+    into one vector ``[w·F_1, w·F_2, ...]`` (w = the chunk's row count for mean outputs)
+    and the row-by-row outputs, in one task (the function runs once per chunk)."""
     outs = fn(*values)
-    n = values[rows].shape[0] if rows >= 0 else 0
-    parts = []
+    n = values[rows].shape[0]
+    parts, kept = [], []
     for o, mode in zip(outs, fn._symback_modes):
         if mode == _ROWS:
+            kept.append(np.asarray(o))
             continue
         a = np.asarray(o, dtype=np.float64).ravel()
         parts.append(a * n if mode == _MEAN else a)
-    return np.concatenate(parts)[None, :] if parts else np.zeros((1, 0))
+    return (np.concatenate(parts) if parts else np.zeros(0)), kept
 
 
-def _chunk_rows(fn: Any, index: int, *values: Any) -> np.ndarray:
-    """One chunk's rows of the row-by-row output ``index``."""
-    return np.asarray(fn(*values)[index])
+def _combine(*parts: tuple[np.ndarray, list[np.ndarray]]) -> tuple[np.ndarray, list[Any]]:
+    """One node of the tree reduction: the sum of its children's reduced vectors, added
+    left to right (a fixed order: the same numbers on every run)."""
+    total = np.array(parts[0][0], dtype=np.float64, copy=True)
+    for p in parts[1:]:
+        total += p[0]
+    return total, []
+
+
+_FAN_IN = 16  # children per node of the reduction tree (each is one small vector)
+_INLINE_BYTES = 1 << 16  # NumPy arguments up to this size travel inside every chunk task
 
 
 class DaskFunction:
-    """A graph compiled for chunked data (see the module docstring); called positionally."""
+    """A graph compiled for chunked data (see the module docstring); called as the NumPy
+    backend's compiled functions (positionally, by name, or with one dict)."""
 
     backend = "dask"
 
@@ -72,7 +86,6 @@ class DaskFunction:
         self._row_args = [i for i, a in enumerate(self.args)
                           if row_dim is not None and a.shape and a.shape[0] == row_dim]
         self._shipped: dict[Any, Any] = {}  # distributed client id -> the scattered function
-        self._fn_key: str | None = None  # the task-graph key of the function (see __call__)
 
     def _function(self) -> Any:
         """The compiled function as the task graph holds it: on a dask.distributed client,
@@ -93,7 +106,6 @@ class DaskFunction:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_shipped"] = {}
-        state["_fn_key"] = None  # a copy is another object: its own key
         return state
 
     def _package(self, outs: Sequence[Any]) -> Any:
@@ -103,9 +115,20 @@ class DaskFunction:
             return outs[0], list(outs[1:])
         return outs[0] if self.single else tuple(outs)
 
-    def __call__(self, *values: Any) -> Any:
+    @property
+    def arg_names(self) -> tuple[str, ...]:
+        """The argument names, in the order the function takes them."""
+        return tuple(a.name for a in self.args)
+
+    def __call__(self, *values: Any, **named: Any) -> Any:
+        """Positionally, by name (``f(w=..., X=...)``) or with one dict, as the NumPy
+        backend's compiled functions."""
         import dask.array as da
 
+        if named or (len(values) == 1 and isinstance(values[0], dict)):
+            from .arrayapi import bind_named
+
+            values = bind_named(self, values, named)
         if len(values) != len(self.args):
             names = ", ".join(a.name for a in self.args)
             raise SymbackError(f"compiled function takes {len(self.args)} argument(s) "
@@ -122,26 +145,37 @@ class DaskFunction:
 
     def _with_retries(self, values: tuple[Any, ...], lazy: list[int]) -> list[Any]:
         """``_run``, again (at most twice more) when the cluster lost the computation itself
-        (a worker killed at the wrong moment can make the scheduler cancel it, beyond the
-        lost chunks Dask recomputes on its own). The result is the same sum either way."""
-        try:
-            from distributed.client import FutureCancelledError
-            from distributed.scheduler import KilledWorker
-            lost: tuple[type[BaseException], ...] = (FutureCancelledError, KilledWorker)
-        except ImportError:
-            lost = ()
+        (a worker killed at the wrong moment, or restarted by its nanny for memory, can
+        make the scheduler cancel it or forget a key it needs, beyond the lost chunks Dask
+        recomputes on its own). Before a retry the function is scattered afresh: the copy
+        the workers held may be what was lost. The result is the same sum either way."""
+        lost = _lost_errors()
         for attempt in range(3):
             try:
                 return self._run(values, lazy)
-            except lost:
+            except lost as exc:
+                self._shipped.clear()
                 if attempt == 2:
                     raise
+                logging.getLogger("symback.dask").warning(
+                    "the cluster lost this evaluation (%s: %s); running it again with the "
+                    "function scattered afresh (attempt %d of 3)", type(exc).__name__,
+                    str(exc).splitlines()[0] if str(exc) else "", attempt + 2)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _run(self, values: tuple[Any, ...], lazy: list[int]) -> list[Any]:
+        """One evaluation: a task per chunk (the function on its rows), a tree of
+        ``_combine`` tasks over them, computed by the current scheduler.
+
+        The graph is built by hand (no ``dask.array`` reduction and no graph optimisation):
+        each chunk task holds the small arguments and a reference to the function already
+        on the workers, so the tasks only wait for their chunk and run back to back on a
+        worker; the reduction is ``ceil(chunks / 16)`` tasks per level."""
+        import uuid
+
         import dask
         import dask.array as da
-        from dask.base import tokenize
+        from dask.delayed import Delayed
         from dask.highlevelgraph import HighLevelGraph
 
         vals = list(values)
@@ -160,73 +194,80 @@ class DaskFunction:
                              {self.row_dim: first.shape[0]})
             vals[i] = v
         nchunks = len(first.chunks[0])
-        # the function and the small (NumPy) arguments: one key each, shared by every task
-        if self._fn_key is None:  # hashing the source once, not on every call
-            self._fn_key = "symback-fn-" + tokenize(id(self), self.source)
-        fn_key = self._fn_key
-        small = {i: ("symback-arg-" + tokenize(np.asarray(v)), np.asarray(v))
-                 for i, v in enumerate(vals) if i not in self._row_args}
-        token = tokenize(fn_key, *[(k, ) for k, _ in small.values()],
-                         *[vals[i].name for i in self._row_args])
-        dsk: dict[Any, Any] = {fn_key: self._function()}
-        dsk.update({k: v for k, v in small.values()})
-        deps = [vals[i] for i in self._row_args]
+        token = uuid.uuid4().hex  # keys of this call only (a repeated call is a new graph)
+        layer: dict[Any, Any] = {}
+        small: dict[int, Any] = {}
+        for i, v in enumerate(vals):
+            if i not in self._row_args:
+                a = np.asarray(v)
+                if a.nbytes <= _INLINE_BYTES:
+                    small[i] = a
+                else:  # a large one: one key of the graph, fetched once per worker
+                    small[i] = f"symback-arg-{i}-{token}"
+                    layer[small[i]] = a
+        fn = self._function()  # on a cluster: a future of the scattered function
 
         def task_args(c: int) -> list[Any]:
-            out = []
-            for i, v in enumerate(vals):
-                if i in self._row_args:
-                    out.append((v.name, c) + (0,) * (v.ndim - 1))
-                else:
-                    out.append(small[i][0])
-            return out
+            return [(v.name, c) + (0,) * (v.ndim - 1) if i in self._row_args else small[i]
+                    for i, v in enumerate(vals)]
 
-        results: list[Any] = [None] * len(self.outputs)
-        reduced = [k for k, m in enumerate(self.modes) if m != _ROWS]
-        lazy_outs = []
-        if reduced:
-            width = sum(int(np.prod(self.outputs[k].shape, dtype=np.int64))
-                        for k in reduced)
-            name = "symback-chunk-" + token
-            layer = dict(dsk)
-            row0 = self._row_args.index(lazy[0]) if lazy[0] in self._row_args else 0
-            for c in range(nchunks):
-                layer[(name, c, 0)] = (_chunk_eval, fn_key, self._row_args[row0],
-                                       len(self._row_args), *task_args(c))
-            graph = HighLevelGraph.from_collections(name, layer, dependencies=deps)
-            parts = da.Array(graph, name, chunks=((1,) * nchunks, (width,)), dtype=np.float64)
-            lazy_outs.append(parts.sum(axis=0))  # Dask's tree reduction
+        chunk = "symback-chunk-" + token
+        rows = self._row_args.index(lazy[0]) if lazy[0] in self._row_args else 0
+        level = []
+        for c in range(nchunks):
+            layer[(chunk, c)] = (_chunk_eval, fn, self._row_args[rows], *task_args(c))
+            level.append((chunk, c))
+        chunk_keys = list(level)
+        depth = 0
+        while len(level) > 1 or depth == 0:  # the tree: _FAN_IN children per node
+            name = f"symback-sum-{depth}-" + token
+            level_keys = []
+            for j in range(0, len(level), _FAN_IN):
+                layer[(name, j)] = (_combine, *level[j:j + _FAN_IN])
+                level_keys.append((name, j))
+            level, depth = level_keys, depth + 1
+        total = level[0]
+        graph = HighLevelGraph.from_collections(
+            "symback-" + token, layer, dependencies=[vals[i] for i in self._row_args])
         rows_at = [k for k, m in enumerate(self.modes) if m == _ROWS]
-        for k in rows_at:
+        wanted = [total] + (chunk_keys if rows_at else [])
+        computed = dask.compute(*[Delayed(k, graph, layer="symback-" + token)
+                                  for k in wanted], optimize_graph=False)
+        results: list[Any] = [None] * len(self.outputs)
+        flat = computed[0][0]
+        pos = 0
+        for k, mode in enumerate(self.modes):
+            if mode == _ROWS:
+                continue
             o = self.outputs[k]
-            name = f"symback-rows-{k}-" + token
-            layer = dict(dsk)
-            for c in range(nchunks):
-                layer[(name, c) + (0,) * (len(o.shape) - 1)] = (
-                    _chunk_rows, fn_key, k, *task_args(c))
-            graph = HighLevelGraph.from_collections(name, layer, dependencies=deps)
-            chunks = (first.chunks[0],) + tuple((d,) for d in o.shape[1:])
-            lazy_outs.append(da.Array(graph, name, chunks=chunks, dtype=o.dtype))
-        computed = dask.compute(*lazy_outs)
-        if reduced:
-            flat = computed[0]
-            n_total = first.shape[0]
-            pos = 0
-            for k in reduced:
-                o = self.outputs[k]
-                size = int(np.prod(o.shape, dtype=np.int64))
-                a = flat[pos:pos + size].reshape(o.shape)
-                if self.modes[k] == _MEAN:
-                    a = a / n_total
-                results[k] = np.asarray(a, dtype=o.dtype)
-                pos += size
+            size = int(np.prod(o.shape, dtype=np.int64))
+            a = flat[pos:pos + size].reshape(o.shape)
+            if mode == _MEAN:
+                a = a / first.shape[0]
+            results[k] = np.asarray(a, dtype=o.dtype)
+            pos += size
         for j, k in enumerate(rows_at):
-            results[k] = computed[(1 if reduced else 0) + j]
+            o = self.outputs[k]
+            results[k] = np.concatenate([c[1][j] for c in computed[1:]]).astype(
+                o.dtype, copy=False)
         return results
 
     def __repr__(self) -> str:
         names = ", ".join(a.name for a in self.args)
         return f"<symback dask function ({names}) -> {len(self.outputs)} output(s)>"
+
+
+def _lost_errors() -> tuple[type[BaseException], ...]:
+    """The errors by which dask.distributed says it lost a computation (not the user's
+    error): a cancelled future or several (``FutureCancelledError``, ``FuturesCancelledError``
+    and the "already forgotten" key are all ``CancelledError``s), a worker killed too
+    often (``KilledWorker``)."""
+    try:
+        from distributed.client import CancelledError
+        from distributed.scheduler import KilledWorker
+    except ImportError:
+        return ()
+    return (CancelledError, KilledWorker)
 
 
 def _probe(inner: Any, args: Sequence[Expr], outs: Sequence[Expr], row_dim: str) -> list[str]:

@@ -291,6 +291,49 @@ def test_shape_errors_name_the_argument():
         f(np.zeros((4, 3)))
 
 
+def _error(f, *a, **k):
+    with pytest.raises(sb.SymbackError) as e:
+        f(*a, **k)
+    return type(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_by_name_and_dict_calls_as_the_numpy_backend(backend):
+    X, w = sb.matrix("X", "n", 3), sb.vector("w", 3)
+    loss = sb.sum(sb.tanh(X @ w))
+    Xn, wn = np.arange(6.0).reshape(2, 3) / 6, np.array([0.5, -1.0, 2.0])
+    ref = sb.value_and_grad(loss, [w], args=[X, w])
+    f = sb.value_and_grad(loss, [w], args=[X, w], backend=backend)
+    want = ref(Xn, wn)
+    for got in (f(X=Xn, w=wn), f(w=wn, X=Xn), f({"X": Xn, "w": wn})):
+        np.testing.assert_allclose(to_np(got[0]), want[0], rtol=1e-12)
+        np.testing.assert_allclose(to_np(got[1][0]), want[1][0], rtol=1e-12)
+    for bad_a, bad_k in [((Xn,), {"w": wn}), ((), {"X": Xn}), ((), {"X": Xn, "w": wn, "v": 1}),
+                         (({"X": Xn},), {}), ((Xn, wn, wn), {})]:
+        assert _error(f, *bad_a, **bad_k) == _error(ref, *bad_a, **bad_k)
+    # one argument: a dict is its value unless its keys are exactly the argument's name
+    x = sb.vector("x", 2)
+    g = sb.lambdify([x], sb.sum(x), backend=backend)
+    assert float(to_np(g({"x": np.ones(2)}))) == 2.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_checks_still_run_after_a_call_with_the_same_arrays(backend):
+    """A signature seen and checked once skips the conversions; anything else is checked."""
+    X, y = sb.matrix("X", "n", 3), sb.vector("y", "n")
+    f = sb.lambdify([X, y], sb.sum(X, axis=1) * y, backend=backend)
+    lib = (lambda a: torch.tensor(a)) if backend == "torch" else jax.numpy.asarray
+    a, b = lib(np.ones((4, 3))), lib(np.arange(4.0))
+    for _ in range(2):  # the second call takes the checked path
+        np.testing.assert_allclose(to_np(f(a, b)), 3 * np.arange(4.0))
+    with pytest.raises(sb.ShapeError, match=r"argument y: expected shape \(n,\) \(with n = 4\)"):
+        f(a, lib(np.arange(5.0)))
+    out = f(lib(np.ones((4, 3), np.float32)), b)  # cast to the declared float64
+    assert str(to_np(out).dtype) == "float64"
+    with pytest.raises(sb.SymbackError, match="takes 2 argument"):
+        f(a)
+
+
 def test_an_op_without_a_form_is_a_compile_time_error_naming_op_and_backend():
     fake = Op("fake_fft", 1, lambda shapes: shapes[0], numpy="np.fft.fft({0})",
               vjp=lambda g, out, a: (g,))

@@ -95,6 +95,60 @@ def test_only_row_arguments_may_be_dask_arrays():
         f(da.ones(5, chunks=2), 0.0, np.ones((4, 5)), np.ones(4))
 
 
+def test_by_name_and_dict_calls_as_the_numpy_backend():
+    w, b, X, y, z = logistic()
+    loss = sb.mean(sb.softplus(z) - y * z)
+    Xn, yn = data(900)
+    ref = sb.value_and_grad(loss, [w, b], args=[w, b, X, y])
+    f = sb.value_and_grad(loss, [w, b], args=[w, b, X, y], backend="dask")
+    Xd, yd = da.from_array(Xn, chunks=(300, 5)), da.from_array(yn, chunks=300)
+    want = ref(np.ones(5), 0.1, Xn, yn)
+    for got in (f(X=Xd, y=yd, w=np.ones(5), b=0.1),
+                f({"w": np.ones(5), "b": 0.1, "X": Xd, "y": yd})):
+        close(got[0], want[0])
+        close(got[1][0], want[1][0])
+    for bad_a, bad_k in [((np.ones(5),), {"b": 0.1}), ((), {"w": np.ones(5)}),
+                         ((), {"w": 1, "b": 1, "X": Xn, "y": yn, "q": 2})]:
+        with pytest.raises(sb.SymbackError) as e1:
+            f(*bad_a, **bad_k)
+        with pytest.raises(sb.SymbackError) as e2:
+            ref(*bad_a, **bad_k)
+        assert str(e1.value) == str(e2.value)
+
+
+def test_many_chunks_a_deep_reduction_tree_and_rows_in_the_same_task():
+    """300 chunks: three levels of 16-way sums; the row-by-row output comes back whole and in
+    order from the same per-chunk tasks (the function runs once per chunk)."""
+    w, b, X, y, z = logistic()
+    Xn, yn = data(3000)
+    f = sb.lambdify([w, b, X, y], [sb.sum(sb.softplus(z) - y * z), sb.sigmoid(z),
+                                   sb.mean(z * z)], backend="dask")
+    assert f.modes == ["sum", "rows", "mean"]
+    s, p, m = f(np.ones(5) * 0.3, 0.1, da.from_array(Xn, chunks=(10, 5)), yn)
+    zn = Xn @ (np.ones(5) * 0.3) + 0.1
+    close(s, np.sum(np.logaddexp(0, zn) - yn * zn), rtol=1e-11)
+    close(p, 1 / (1 + np.exp(-zn)))
+    close(m, np.mean(zn * zn), rtol=1e-11)
+    graph = _graph(f, np.ones(5) * 0.3, 0.1, da.from_array(Xn, chunks=(10, 5)), yn)
+    levels = {k[0].rsplit("-", 1)[0] for k in graph
+              if isinstance(k, tuple) and str(k[0]).startswith("symback-sum-")}
+    assert levels == {"symback-sum-0", "symback-sum-1", "symback-sum-2"}  # 300 -> 19 -> 2 -> 1
+
+
+def test_a_large_numpy_argument_is_one_key_not_copied_into_every_task():
+    d = 9000  # w: 72 kB, above the size copied into each chunk's task
+    w, X = sb.vector("w", d), sb.matrix("X", "n", d)
+    f = sb.value_and_grad(sb.sum(sb.tanh(X @ w)), [w], args=[w, X], backend="dask")
+    rng = np.random.default_rng(3)
+    Xn, wn = rng.standard_normal((40, d)) / 100, rng.standard_normal(d)
+    value, (g,) = f(wn, da.from_array(Xn, chunks=(10, d)))
+    want = sb.value_and_grad(sb.sum(sb.tanh(X @ w)), [w], args=[w, X])(wn, Xn)
+    close(value, want[0], rtol=1e-11)
+    close(g, want[1][0], rtol=1e-11)
+    graph = _graph(f, wn, da.from_array(Xn, chunks=(10, d)))
+    assert sum(str(k).startswith("symback-arg-0-") for k in graph) == 1
+
+
 def test_float32_data_keeps_float32():
     d = 3
     w = sb.vector("w", d, dtype="float32")
@@ -148,7 +202,7 @@ def test_on_a_local_cluster_the_function_is_shipped_once(client):
     assert len(chunk_tasks) == 6
 
 
-def _graph(f, theta, Xd, yd):
+def _graph(f, *args):
     """The task graph one call builds (computed by dask.compute; captured here)."""
     import dask
 
@@ -162,7 +216,7 @@ def _graph(f, theta, Xd, yd):
 
     dask.compute = spy
     try:
-        f(theta, Xd, yd)
+        f(*args)
     finally:
         dask.compute = real
     return captured
@@ -196,6 +250,43 @@ def test_a_worker_killed_during_a_gradient_evaluation_changes_nothing(client):
     for g, w_ in zip(grads, want[1]):
         close(g, w_)
     assert victim not in client.run(os.getpid).values()  # it was gone: Dask recomputed
+
+
+def test_a_function_the_scheduler_forgot_is_scattered_again(client, caplog):
+    """The fault behind 'FutureCancelledError ... already forgotten' / 'lost dependencies'
+    (workers restarted for memory lose the scattered function while this process still
+    holds a finished future of it): the call is run again with the function scattered
+    afresh, and gives the NumPy backend's numbers."""
+    from distributed.client import FutureCancelledError
+
+    w, b, X, y, z = logistic()
+    loss = sb.mean(sb.softplus(z) - y * z)
+    Xn, yn = data(2000)
+    f = sb.value_and_grad(loss, [w, b], args=[w, b, X, y], backend="dask")
+    Xd, yd = da.from_array(Xn, chunks=(400, 5)), da.from_array(yn, chunks=400)
+    f(np.ones(5), 0.1, Xd, yd)
+    (old,) = f._shipped.values()
+
+    def forget(dask_scheduler, key=old.key, who=client.id):
+        dask_scheduler.client_releases_keys(keys=[key], client=who, stimulus_id="test")
+
+    client.run_on_scheduler(forget)
+    deadline = time.monotonic() + 30
+    while client.run_on_scheduler(lambda dask_scheduler, k=old.key: k in dask_scheduler.tasks):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert old.status == "finished"  # this process cannot tell that it is gone
+    with pytest.raises(FutureCancelledError):  # what one run without the retry meets
+        f._run((np.ones(5), 0.1, Xd, yd), [2, 3])
+    assert f._shipped[client.id] is old  # (the failed run changed nothing)
+    with caplog.at_level("WARNING", logger="symback.dask"):
+        value, grads = f(np.ones(5), 0.1, Xd, yd)
+    assert "running it again with the function scattered afresh (attempt 2 of 3)" in caplog.text
+    want = sb.value_and_grad(loss, [w, b], args=[w, b, X, y])(np.ones(5), 0.1, Xn, yn)
+    close(value, want[0])
+    for g, w_ in zip(grads, want[1]):
+        close(g, w_)
+    assert f._shipped[client.id].key != old.key  # scattered again
 
 
 def test_example_fits_data_larger_than_a_worker_to_the_numpy_optimum():
