@@ -133,3 +133,24 @@ def test_gelu_gradient_finite_differences() -> None:
     h = 1e-5
     fd = (f(xv + h) - f(xv - h)) / (2 * h)
     np.testing.assert_allclose(g, 2 * f(xv) * fd, rtol=1e-8, atol=1e-9)
+
+
+def test_threads_share_no_scratch() -> None:
+    """Each thread has its own scratch arrays: concurrent calls give the serial results."""
+    import threading
+
+    x = np.random.default_rng(5).standard_normal((6, 100_000))
+    want = [erf_taylor(r) for r in x]
+    got: list[np.ndarray | None] = [None] * len(x)
+
+    def run(i: int) -> None:
+        for _ in range(5):
+            got[i] = erf_taylor(x[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(x))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)

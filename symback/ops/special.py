@@ -108,7 +108,7 @@ def erf_coefs(dtype, _cache={}):  # noqa: B006 - the tables, built once per dtyp
     return hit
 
 
-def erf_taylor(x, out=None):
+def erf_taylor(x, out=None, _scratch={}):  # noqa: B006 - per-thread scratch
     """erf(x) = (2/√π) ∫₀ˣ e^{-t²} dt (into ``out`` if given; ``out`` may be ``x``).
 
     float32/float64 arrays of 1024 entries or more: x is clipped to [-X, X], scaled by H
@@ -131,8 +131,15 @@ def erf_taylor(x, out=None):
     xf, rf = x.reshape(-1), res.reshape(-1)
     step = 131072 // x.itemsize  # four chunk-sized scratch arrays stay in L2
     m = min(step, n)
-    u, r, c = np.empty(m, x.dtype), np.empty(m, x.dtype), np.empty(m, x.dtype)
-    j = np.empty(m, np.intp)
+    from threading import get_ident
+    key = (get_ident(), x.dtype)  # scratch kept per thread: fresh pages cost as much
+    w = _scratch.get(key)
+    if w is None:
+        if len(_scratch) > 64:
+            _scratch.clear()
+        w = _scratch[key] = (np.empty(step, x.dtype), np.empty(step, x.dtype),
+                             np.empty(step, x.dtype), np.empty(step, np.intp))
+    u, r, c, j = w[0][:m], w[1][:m], w[2][:m], w[3][:m]
     for s in range(0, n, step):
         e = min(s + step, n)
         if e - s < m:
