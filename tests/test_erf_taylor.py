@@ -16,7 +16,7 @@ mpmath = pytest.importorskip("mpmath")
 
 from scipy.special import erf as scipy_erf  # noqa: E402
 
-from symback.ops.special import erf_taylor  # noqa: E402
+from symback.ops.special import erf_coefs, erf_taylor  # noqa: E402
 
 
 def _exact(xs: np.ndarray) -> np.ndarray:
@@ -47,7 +47,7 @@ def test_values_against_mpmath(dtype: type, ulps: float) -> None:
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_grid_points_and_cell_edges(dtype: type) -> None:
     """x on the table's grid (d = 0) and half-way between (|d| = ½, the largest remainder)."""
-    H = 256 if dtype == np.float64 else 64
+    _, H, _ = erf_coefs(dtype)
     j = np.arange(-7 * H, 7 * H + 1)
     x = np.concatenate([j / H, (j + 0.5) / H]).astype(dtype)
     want = scipy_erf(x.astype(np.float64))
