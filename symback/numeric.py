@@ -129,10 +129,13 @@ def sum_last_into(x, axis, keepdims, out, _ones={}):  # noqa: B006 - the vectors
 
 
 def matmul_into(a, b, out):
-    """a @ b written into ``out``. A stack times one transposed matrix (ȳ Wᵀ in a
-    gradient) multiplies by a contiguous copy of the matrix: NumPy's stacked matmul is ~2x
-    slower on the strided view, and the copy is one small matrix."""
-    if b.ndim == 2 and a.ndim > 2 and b.__class__ is np.ndarray and not b.flags.c_contiguous:
+    """a @ b written into ``out``. A stack times one non-contiguous matrix (ȳ Wᵀ in a
+    gradient) or times a stack of transposed ones (Q Kᵀ in attention: column-major views)
+    multiplies by a contiguous copy of b: OpenBLAS is up to 2x slower on the transposed
+    operand there, and the copy is one pass over b (a transposed *first* operand is left
+    as it is: copying it costs more than it saves)."""
+    if (a.ndim > 2 and b.__class__ is np.ndarray and b.ndim >= 2 and not b.flags.c_contiguous
+            and (b.ndim == 2 or (b.strides[-2] == b.itemsize and b.shape[-2] > 1))):
         b = np.ascontiguousarray(b)
     return np.matmul(a, b, out)
 

@@ -152,3 +152,26 @@ def test_softmax_into_compiled_causal_attention_gradient():
     want = pv * (cv - np.sum(cv * pv, axis=-1, keepdims=True))
     np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
     assert np.all(g[..., ~mask] == 0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matmul_into_stacks_of_transposed_matrices(dtype):
+    """Attention's layouts (heads split from (B, L, H·d) by views): Q Kᵀ with Kᵀ a
+    column-major view (copied first), P V and Pᵀ dO with strided views, against einsum."""
+    rng = np.random.default_rng(7)
+    q, k = (rng.standard_normal((3, 8, 2, 5)).astype(dtype) for _ in range(2))
+    p = rng.random((3, 2, 8, 8)).astype(dtype)
+    Q, KT = np.transpose(q, (0, 2, 1, 3)), np.transpose(k, (0, 2, 3, 1))
+    out = np.empty((3, 2, 8, 8), dtype)
+    assert numeric.matmul_into(Q, KT, out) is out
+    tol = 1e-5 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(out, np.einsum("bihk,bjhk->bhij", q, k), rtol=tol, atol=tol)
+    o2 = np.empty((3, 2, 8, 5), dtype)
+    np.testing.assert_allclose(numeric.matmul_into(p, np.transpose(k, (0, 2, 1, 3)), o2),
+                               np.einsum("bhij,bjhk->bhik", p, k), rtol=tol, atol=tol)
+    np.testing.assert_allclose(numeric.matmul_into(np.transpose(p, (0, 1, 3, 2)), Q, o2),
+                               np.einsum("bhji,bjhk->bhik", p, q), rtol=tol, atol=tol)
+    w = rng.standard_normal((10, 7)).astype(dtype)[::2, 1:]  # a strided 2-D matrix
+    x = rng.standard_normal((3, 4, 5)).astype(dtype)
+    np.testing.assert_allclose(numeric.matmul_into(x, w, np.empty((3, 4, 6), dtype)),
+                               np.einsum("bik,kj->bij", x, w), rtol=tol, atol=tol)
