@@ -1,6 +1,7 @@
 """The buffer-writing helpers the generated code calls (symback/numeric.py), against NumPy
-written out by hand: softmax_into (row maximum by halving, row sums by a BLAS product),
-matmul_into (a contiguous copy of a transposed matrix) and where_into's scalar-fill path."""
+written out by hand: softmax_into (one shift by the array's maximum, checked by the row sums,
+else row maxima by halving; row sums by a BLAS product), matmul_into (a contiguous copy of
+transposed matrices) and where_into's scalar-fill path."""
 
 from __future__ import annotations
 

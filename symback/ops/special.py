@@ -134,7 +134,8 @@ def erf_taylor(x, out=None, _scratch={}):  # noqa: B006 - per-thread scratch
     step = 131072 // x.itemsize  # four chunk-sized scratch arrays stay in L2
     m = min(step, n)
     from threading import get_ident
-    key = (get_ident(), x.dtype)  # scratch kept per thread: fresh pages cost as much
+    key = (get_ident(), x.dtype)  # scratch kept per thread: 128 KB arrays made at
+    # every call are fresh pages from the OS, zeroed each time (~25% of the float32 cost)
     w = _scratch.get(key)
     if w is None:
         if len(_scratch) > 64:
