@@ -1,6 +1,7 @@
 """The buffer-writing helpers the generated code calls (symback/numeric.py), against NumPy
-written out by hand: softmax_into (row maximum by halving, row sums by a BLAS product),
-matmul_into (a contiguous copy of a transposed matrix) and where_into's scalar-fill path."""
+written out by hand: softmax_into (one shift by the array's maximum, checked by the row sums,
+else row maxima by halving; row sums by a BLAS product), matmul_into (a contiguous copy of
+transposed matrices) and where_into's scalar-fill path."""
 
 from __future__ import annotations
 
@@ -87,3 +88,91 @@ def test_sum_last_into_equals_numpy_sum(dtype, shape, axis, keepdims):
     got = numeric.sum_last_into(xs, 1, True, np.empty((3, 1), dtype=dtype))
     assert got[0, 0] == np.inf and np.isnan(got[1, 0])
     np.testing.assert_allclose(got[2], xs[2].sum(keepdims=True), rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_into_one_shift_masked_and_far_rows(dtype, monkeypatch):
+    """The one-shift path (the array's maximum) against the textbook formula (row maxima,
+    in float64): causal masks give exact zeros; a row whose maximum is far below the
+    array's (here by 1000, and by 25 where e^{-25} < the e^{-20} check) is recomputed
+    with its own shift, keeping its tiny entries' digits; NaN and inf rows as before."""
+    rng = np.random.default_rng(5)
+    x = (3 * rng.standard_normal((3, 4, 32, 32))).astype(dtype)
+    x = np.where(np.tri(32, dtype=bool), x, -np.inf).astype(dtype)
+    calls = []
+    row_max = numeric._row_max
+    monkeypatch.setattr(numeric, "_row_max", lambda a: calls.append(1) or row_max(a))
+    got = numeric.softmax_into(x, -1, np.empty_like(x))
+    assert not calls  # one shift
+    want = ref_softmax(x.astype(np.float64), -1)
+    rtol = 1e-5 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=0)
+    assert np.all(got[..., ~np.tri(32, dtype=bool)] == 0)  # masked: exactly zero
+    for shift in (1000.0, 25.0):
+        y = x.copy()
+        y[1, 2, 5] -= shift
+        y[0, 0, 7, :8] = [0, -60, -70, -80, -90, -100, -110, -120]  # tiny entries
+        calls.clear()
+        got = numeric.softmax_into(y, -1, np.empty_like(y))
+        assert calls  # a row far below the maximum: the rows' own shifts
+        np.testing.assert_allclose(got, ref_softmax(y.astype(np.float64), -1), rtol=rtol,
+                                   atol=0 if dtype == "float64" else 1e-45)
+    z = x.copy()
+    z[2, 3, 4, 0] = np.nan
+    with np.errstate(invalid="ignore"):
+        got = numeric.softmax_into(z, -1, np.empty_like(z))
+        want = numeric.softmax(z, axis=-1)
+    assert np.all(np.isnan(got[2, 3, 4])) and not np.isnan(got[0]).any()
+    np.testing.assert_allclose(got, want, rtol=rtol)  # NaN where NaN
+    z[2, 3, 4, 0] = np.inf
+    with np.errstate(invalid="ignore"):
+        got = numeric.softmax_into(z, -1, np.empty_like(z))
+        want = numeric.softmax(z, axis=-1)
+    np.testing.assert_allclose(got, want, rtol=rtol)
+    big = x.copy()
+    big[0, 0, 3, 0] = 1e30  # one huge score: every other row falls far below it
+    got = numeric.softmax_into(big, -1, np.empty_like(big))
+    np.testing.assert_allclose(got, ref_softmax(big.astype(np.float64), -1), rtol=rtol, atol=0)
+
+
+def test_softmax_into_compiled_causal_attention_gradient():
+    """softmax of masked scores inside generated code (buffers on): value and gradient
+    against the hand-derived formulas p = softmax, x̄ = p ⊙ (ḡ - Σ ḡ ⊙ p)."""
+    import symback as sb
+
+    rng = np.random.default_rng(6)
+    x = sb.tensor("x", (2, 3, 8, 8))
+    c = sb.tensor("c", (2, 3, 8, 8))
+    mask = np.tri(8, dtype=bool)
+    p = sb.softmax(sb.where(mask, x, -np.inf), axis=-1)
+    step = sb.value_and_grad(sb.sum(p * c), [x], args=[x, c])
+    xv, cv = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((2, 3, 8, 8))
+    val, (g,) = step(xv, cv)
+    pv = ref_softmax(np.where(mask, xv, -np.inf), -1)
+    assert float(val) == pytest.approx(float(np.sum(pv * cv)), rel=1e-13)
+    want = pv * (cv - np.sum(cv * pv, axis=-1, keepdims=True))
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-15)
+    assert np.all(g[..., ~mask] == 0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matmul_into_stacks_of_transposed_matrices(dtype):
+    """Attention's layouts (heads split from (B, L, H·d) by views): Q Kᵀ with Kᵀ a
+    column-major view (copied first), P V and Pᵀ dO with strided views, against einsum."""
+    rng = np.random.default_rng(7)
+    q, k = (rng.standard_normal((3, 8, 2, 5)).astype(dtype) for _ in range(2))
+    p = rng.random((3, 2, 8, 8)).astype(dtype)
+    Q, KT = np.transpose(q, (0, 2, 1, 3)), np.transpose(k, (0, 2, 3, 1))
+    out = np.empty((3, 2, 8, 8), dtype)
+    assert numeric.matmul_into(Q, KT, out) is out
+    tol = 1e-5 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(out, np.einsum("bihk,bjhk->bhij", q, k), rtol=tol, atol=tol)
+    o2 = np.empty((3, 2, 8, 5), dtype)
+    np.testing.assert_allclose(numeric.matmul_into(p, np.transpose(k, (0, 2, 1, 3)), o2),
+                               np.einsum("bhij,bjhk->bhik", p, k), rtol=tol, atol=tol)
+    np.testing.assert_allclose(numeric.matmul_into(np.transpose(p, (0, 1, 3, 2)), Q, o2),
+                               np.einsum("bhji,bjhk->bhik", p, q), rtol=tol, atol=tol)
+    w = rng.standard_normal((10, 7)).astype(dtype)[::2, 1:]  # a strided 2-D matrix
+    x = rng.standard_normal((3, 4, 5)).astype(dtype)
+    np.testing.assert_allclose(numeric.matmul_into(x, w, np.empty((3, 4, 6), dtype)),
+                               np.einsum("bik,kj->bij", x, w), rtol=tol, atol=tol)
