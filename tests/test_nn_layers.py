@@ -122,6 +122,20 @@ def test_layer_norm_of_empty_rows_and_integer_input():
     assert_close(got, np.stack([want, want]), 1e-12, 1e-12, "int rows")
 
 
+def test_layer_norm_of_integer_input_on_torch_is_float64():
+    """The op's dtype rule makes an int input's layer norm float64; PyTorch's own layer_norm
+    has no integer kernel, so the torch form must convert first (it raised
+    NotImplementedError "LayerNormKernelImpl" not implemented for 'Long')."""
+    torch = pytest.importorskip("torch")
+    k = sb.matrix("k", 2, 4, dtype="int64")
+    f = sb.lambdify([k], sb.nn.layer_norm(k, 4), backend="torch")
+    got = f(torch.arange(8).reshape(2, 4))
+    assert got.dtype == torch.float64
+    row = np.arange(4.0)
+    want = (row - row.mean()) / np.sqrt(row.var() + 1e-5)
+    assert_close(got.numpy(), np.stack([want, want]), 1e-12, 1e-12, "int rows on torch")
+
+
 def test_batch_norm_training_statistics():
     rng = np.random.default_rng(3)
     x, w, b = rng.normal(size=(4, 3, 2, 2)), rng.normal(size=3), rng.normal(size=3)

@@ -110,9 +110,14 @@ def _xp(args: list[str], kw: dict[str, Any]) -> str:
 
 
 def _torch(args: list[str], kw: dict[str, Any]) -> str:
+    """``torch.nn.functional.layer_norm``; an integer or bool input is converted to float64
+    first (the op's dtype rule; PyTorch has no integer layer-norm kernel)."""
     k = len(kw["axis"])
-    return (f"torch.nn.functional.layer_norm({args[0]}, {args[0]}.shape[-{k}:], "
-            f"eps={kw['eps']!r})")
+    node = kw.get("_node")
+    x = args[0]
+    if node is not None and node.args[0].dtype not in ("float32", "float64"):
+        x = f"{x}.to(torch.float64)"
+    return f"torch.nn.functional.layer_norm({x}, {args[0]}.shape[-{k}:], eps={kw['eps']!r})"
 
 
 def sigma_of(x: Expr, axis: tuple[int, ...], eps: float) -> Expr:
