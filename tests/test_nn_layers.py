@@ -136,6 +136,29 @@ def test_layer_norm_of_integer_input_on_torch_is_float64():
     assert_close(got.numpy(), np.stack([want, want]), 1e-12, 1e-12, "int rows on torch")
 
 
+def test_layer_norm_takes_numpy_numbers_and_names_a_bad_normalized_shape():
+    """normalized_shape as a NumPy int and eps as a NumPy float work as Python ones do (they
+    used to raise TypeError "'numpy.int64' object is not iterable" and a SymbackError
+    rejecting np.float32(1e-5)); a normalized_shape that is no size raises a ShapeError
+    naming it, not a TypeError from tuple()."""
+    x = sb.matrix("x", 3, 4)
+    want = sb.nn.layer_norm(x, 4, eps=0.5)
+    assert sb.nn.layer_norm(x, np.int64(4), eps=np.float32(0.5)) is want
+    assert sb.nn.layer_norm(x, (np.int64(4),), eps=np.float64(0.5)) is want
+    xv = np.arange(12.0).reshape(3, 4) ** 2
+    got = sb.lambdify([x], sb.nn.layer_norm(x, 4, eps=np.float32(1e-5)))(xv)
+    mu = xv.mean(1, keepdims=True)
+    assert_close(got, (xv - mu) / np.sqrt(xv.var(1, keepdims=True) + float(np.float32(1e-5))),
+                 1e-12, 1e-12, "eps as np.float32")
+    for bad in (4.0, None, "q"):
+        with pytest.raises(sb.ShapeError, match=r"layer_norm: normalized_shape"):
+            sb.nn.layer_norm(x, bad)
+    with pytest.raises(sb.SymbackError, match=r"layer_norm: eps must be a finite number"):
+        sb.nn.layer_norm(x, 4, eps=np.float64("nan"))
+    with pytest.raises(sb.SymbackError, match=r"layer_norm: eps must be a finite number"):
+        sb.nn.layer_norm(x, 4, eps=True)
+
+
 def test_batch_norm_training_statistics():
     rng = np.random.default_rng(3)
     x, w, b = rng.normal(size=(4, 3, 2, 2)), rng.normal(size=3), rng.normal(size=3)

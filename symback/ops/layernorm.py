@@ -24,6 +24,7 @@ two passes inline.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -84,8 +85,8 @@ def _norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
     eps = attrs.get("eps", 1e-5)
     if isinstance(eps, Expr) and eps.is_const and eps.weak:  # the parser's numbers
         eps = eps.value
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0 \
-            or eps == float("inf"):
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) \
+            or not eps >= 0 or eps == float("inf"):
         raise SymbackError(f"layer_norm: eps must be a finite number ≥ 0, got {eps!r}")
     return {"axis": axis, "eps": float(eps)}
 
