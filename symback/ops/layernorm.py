@@ -121,6 +121,18 @@ def _torch(args: list[str], kw: dict[str, Any]) -> str:
     return f"torch.nn.functional.layer_norm({x}, {args[0]}.shape[-{k}:], eps={kw['eps']!r})"
 
 
+def _scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
+    """Entry by entry (backend="llvm"): c = x − μ, then c ⊙ 1/√(Σ c² / N + ε), as the NumPy
+    helper (two passes; the sums left to right)."""
+    from . import _scalar
+
+    axis, eps = kw["axis"], kw["eps"]
+    c, n = _scalar.centred(args[0], axis)
+    v = _scalar.sum_squares(c, axis, True)
+    r = _scalar.apply(lambda s: div(1.0, sqrt(add(div(s, float(n)), eps))), v)
+    return _scalar.apply(mul, c, r)
+
+
 def sigma_of(x: Expr, axis: tuple[int, ...], eps: float) -> Expr:
     """σ = √(var(x) + ε) over ``axis`` (kept; the biased variance), as PyTorch's documentation
     and a user write it (``sb.sqrt(sb.var(x, axis=-1, keepdims=True) + eps)``)."""
@@ -176,7 +188,7 @@ layer_norm_op = register(Op(
     "layer_norm", 1, _shape, numpy=_numpy, helpers=("layer_norm",), normalize=_norm,
     dtype=_dtype,
     forms={"torch": _torch, "xp": _xp},
-    vjp=_vjp, jvp=_jvp,
+    vjp=_vjp, jvp=_jvp, scalarize=_scalarize,
     text=Notation(lambda a, kw: f"nn.layer_norm({a[0]}, eps={kw['eps']!r})", select=_text),
     latex=Notation(lambda a, kw: rf"\operatorname{{LN}}({a[0]})", ATOM),
     doc="x̂ = (x − μ)/σ over the trailing axes, μ = mean(x), σ = √(mean((x − μ)²) + ε) "
