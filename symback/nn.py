@@ -13,7 +13,10 @@ Shapes follow PyTorch: images are ``(N, C, *spatial)``, convolution weights
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, Sequence
+
+import numpy as np
 
 from .errors import ShapeError, SymbackError
 from .graph import Expr, as_expr
@@ -127,6 +130,33 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Expr:
     return y if bias is None else y + as_expr(bias)
 
 
+def _size(d: Any) -> Any:
+    """One entry of a ``normalized_shape`` as a shape entry (an int or a size name), or None.
+    A size name read by the parser (``nn.layer_norm(x, m)``) is a scalar symbol, a number
+    a constant."""
+    if isinstance(d, Expr):
+        if d.is_symbol and d.shape == ():
+            return d.name
+        d = d.value if d.is_const and d.shape == () and d.dtype == "int64" else None
+    if isinstance(d, (bool, np.bool_)):
+        return None
+    if isinstance(d, (int, np.integer)):
+        return int(d)
+    return d if isinstance(d, str) else None
+
+
+def _sizes(normalized_shape: Any) -> tuple[Any, ...] | None:
+    """``normalized_shape`` (one size or a sequence of them) as a tuple of shape entries;
+    None if it is neither."""
+    one = _size(normalized_shape)
+    if one is not None:
+        return (one,)
+    if isinstance(normalized_shape, Expr) or not isinstance(normalized_shape, Iterable):
+        return None
+    out = tuple(_size(d) for d in normalized_shape)
+    return None if any(d is None for d in out) else out
+
+
 def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = None,
                eps: float = 1e-5) -> Expr:
     r"""Layer normalisation over the last ``len(normalized_shape)`` axes, as
@@ -150,11 +180,11 @@ def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = No
     from .ops.layernorm import layer_norm_op
 
     x = as_expr(x)
-    ns = (normalized_shape,) if isinstance(normalized_shape, (int, str, Expr)) \
-        else tuple(normalized_shape)
-    # a size name read by the parser (``nn.layer_norm(x, m)``) is a scalar symbol
-    ns = tuple(d.name if isinstance(d, Expr) and d.is_symbol and d.shape == () else d
-               for d in ns)
+    ns = _sizes(normalized_shape)
+    if ns is None:
+        raise ShapeError(f"layer_norm: normalized_shape must be a size or a sequence of sizes "
+                         f"(ints or size names), got {normalized_shape!r}", op="layer_norm",
+                         shapes=(x.shape,))
     if not ns or tuple(x.shape[x.ndim - len(ns):]) != ns or len(ns) > x.ndim:
         raise ShapeError(f"layer_norm: normalized_shape {ns} must be the trailing dimensions "
                          f"of x {fmt(x.shape)}", op="layer_norm", shapes=(x.shape,))

@@ -122,6 +122,43 @@ def test_layer_norm_of_empty_rows_and_integer_input():
     assert_close(got, np.stack([want, want]), 1e-12, 1e-12, "int rows")
 
 
+def test_layer_norm_of_integer_input_on_torch_is_float64():
+    """The op's dtype rule makes an int input's layer norm float64; PyTorch's own layer_norm
+    has no integer kernel, so the torch form must convert first (it raised
+    NotImplementedError "LayerNormKernelImpl" not implemented for 'Long')."""
+    torch = pytest.importorskip("torch")
+    k = sb.matrix("k", 2, 4, dtype="int64")
+    f = sb.lambdify([k], sb.nn.layer_norm(k, 4), backend="torch")
+    got = f(torch.arange(8).reshape(2, 4))
+    assert got.dtype == torch.float64
+    row = np.arange(4.0)
+    want = (row - row.mean()) / np.sqrt(row.var() + 1e-5)
+    assert_close(got.numpy(), np.stack([want, want]), 1e-12, 1e-12, "int rows on torch")
+
+
+def test_layer_norm_takes_numpy_numbers_and_names_a_bad_normalized_shape():
+    """normalized_shape as a NumPy int and eps as a NumPy float work as Python ones do (they
+    used to raise TypeError "'numpy.int64' object is not iterable" and a SymbackError
+    rejecting np.float32(1e-5)); a normalized_shape that is no size raises a ShapeError
+    naming it, not a TypeError from tuple()."""
+    x = sb.matrix("x", 3, 4)
+    want = sb.nn.layer_norm(x, 4, eps=0.5)
+    assert sb.nn.layer_norm(x, np.int64(4), eps=np.float32(0.5)) is want
+    assert sb.nn.layer_norm(x, (np.int64(4),), eps=np.float64(0.5)) is want
+    xv = np.arange(12.0).reshape(3, 4) ** 2
+    got = sb.lambdify([x], sb.nn.layer_norm(x, 4, eps=np.float32(1e-5)))(xv)
+    mu = xv.mean(1, keepdims=True)
+    assert_close(got, (xv - mu) / np.sqrt(xv.var(1, keepdims=True) + float(np.float32(1e-5))),
+                 1e-12, 1e-12, "eps as np.float32")
+    for bad in (4.0, None, "q"):
+        with pytest.raises(sb.ShapeError, match=r"layer_norm: normalized_shape"):
+            sb.nn.layer_norm(x, bad)
+    with pytest.raises(sb.SymbackError, match=r"layer_norm: eps must be a finite number"):
+        sb.nn.layer_norm(x, 4, eps=np.float64("nan"))
+    with pytest.raises(sb.SymbackError, match=r"layer_norm: eps must be a finite number"):
+        sb.nn.layer_norm(x, 4, eps=True)
+
+
 def test_batch_norm_training_statistics():
     rng = np.random.default_rng(3)
     x, w, b = rng.normal(size=(4, 3, 2, 2)), rng.normal(size=3), rng.normal(size=3)

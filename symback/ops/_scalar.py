@@ -121,6 +121,20 @@ def fold_axes(x: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool,
     return obj(acc)
 
 
+def centred(x: np.ndarray, axis: tuple[int, ...] | None) -> tuple[np.ndarray, int]:
+    """(x − μ, N): the deviations from the mean μ over ``axis`` (None: all; the sum left to
+    right, divided by N) and the number N of entries reduced. Two passes, as NumPy's var."""
+    s = sum_axes(x, axis, True)
+    n = x.size // s.size if s.size else 0
+    mu = apply(lambda e: e / float(n), s)
+    return apply(lambda u, m: u - m, x, mu), n
+
+
+def sum_squares(c: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
+    """Σ c² over ``axis`` (left to right)."""
+    return sum_axes(apply(lambda u: u * u, c), axis, keepdims)
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """NumPy's ``a @ b`` over entries: each product entry a sum of products, left to right."""
     if a.ndim == 0 or b.ndim == 0:

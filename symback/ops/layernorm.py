@@ -24,6 +24,7 @@ two passes inline.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -84,8 +85,8 @@ def _norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:
     eps = attrs.get("eps", 1e-5)
     if isinstance(eps, Expr) and eps.is_const and eps.weak:  # the parser's numbers
         eps = eps.value
-    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps >= 0 \
-            or eps == float("inf"):
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real) \
+            or not eps >= 0 or eps == float("inf"):
         raise SymbackError(f"layer_norm: eps must be a finite number ≥ 0, got {eps!r}")
     return {"axis": axis, "eps": float(eps)}
 
@@ -110,9 +111,26 @@ def _xp(args: list[str], kw: dict[str, Any]) -> str:
 
 
 def _torch(args: list[str], kw: dict[str, Any]) -> str:
+    """``torch.nn.functional.layer_norm``; an integer or bool input is converted to float64
+    first (the op's dtype rule; PyTorch has no integer layer-norm kernel)."""
     k = len(kw["axis"])
-    return (f"torch.nn.functional.layer_norm({args[0]}, {args[0]}.shape[-{k}:], "
-            f"eps={kw['eps']!r})")
+    node = kw.get("_node")
+    x = args[0]
+    if node is not None and node.args[0].dtype not in ("float32", "float64"):
+        x = f"{x}.to(torch.float64)"
+    return f"torch.nn.functional.layer_norm({x}, {args[0]}.shape[-{k}:], eps={kw['eps']!r})"
+
+
+def _scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
+    """Entry by entry (backend="llvm"): c = x − μ, then c ⊙ 1/√(Σ c² / N + ε), as the NumPy
+    helper (two passes; the sums left to right)."""
+    from . import _scalar
+
+    axis, eps = kw["axis"], kw["eps"]
+    c, n = _scalar.centred(args[0], axis)
+    v = _scalar.sum_squares(c, axis, True)
+    r = _scalar.apply(lambda s: div(1.0, sqrt(add(div(s, float(n)), eps))), v)
+    return _scalar.apply(mul, c, r)
 
 
 def sigma_of(x: Expr, axis: tuple[int, ...], eps: float) -> Expr:
@@ -170,7 +188,7 @@ layer_norm_op = register(Op(
     "layer_norm", 1, _shape, numpy=_numpy, helpers=("layer_norm",), normalize=_norm,
     dtype=_dtype,
     forms={"torch": _torch, "xp": _xp},
-    vjp=_vjp, jvp=_jvp,
+    vjp=_vjp, jvp=_jvp, scalarize=_scalarize,
     text=Notation(lambda a, kw: f"nn.layer_norm({a[0]}, eps={kw['eps']!r})", select=_text),
     latex=Notation(lambda a, kw: rf"\operatorname{{LN}}({a[0]})", ATOM),
     doc="x̂ = (x − μ)/σ over the trailing axes, μ = mean(x), σ = √(mean((x − μ)²) + ε) "

@@ -548,11 +548,28 @@ def var_rows(x, axis, ddof, keepdims, _ones={}):  # noqa: B006 - the vectors of 
 
 numeric.HELPERS["var_rows"] = var_rows
 
+
+def _var_scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
+    """Σ_axis (x − μ)² / max(N − ddof, 0), two passes (the mean first), sums left to right;
+    NumPy's divisor (0 for N ≤ ddof: inf or NaN, as np.var)."""
+    axis = kw["axis"]
+    c, n = _scalar.centred(args[0], axis)
+    d = float(np.maximum(n - kw["ddof"], 0))
+    return _scalar.apply(lambda e: e / d, _scalar.sum_squares(c, axis, kw["keepdims"]))
+
+
+def _std_scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
+    """√var, the variance as :func:`_var_scalarize` writes it."""
+    from .elementwise import sqrt
+
+    return _scalar.apply(sqrt, _var_scalarize(args, kw))
+
+
 var_op: Op = register(Op(
     "var", 1, lambda shapes, *, axis, keepdims, ddof: reduced(shapes[0], axis, keepdims),
     numpy=_np("var_rows({0}, {axis}, {ddof}, {keepdims})"), helpers=("var_rows",),
     forms={"xp": _np("xp.var({0}, axis={axis}, correction={ddof}, keepdims={keepdims})")},
-    normalize=_moment_norm("var"),
+    normalize=_moment_norm("var"), scalarize=_var_scalarize,
     vjp=lambda g, out, x, *, axis, keepdims, ddof: (
         mul(_spread(g, x, axis, keepdims), _var_weights(x, axis, ddof)),),
     jvp=lambda ts, out, x, *, axis, keepdims, ddof: _contract(
@@ -565,7 +582,7 @@ std_op: Op = register(Op(
     "std", 1, lambda shapes, *, axis, keepdims, ddof: reduced(shapes[0], axis, keepdims),
     numpy=_np("np.std({0}, axis={axis}, ddof={ddof}, keepdims={keepdims})"),
     forms={"xp": _np("xp.std({0}, axis={axis}, correction={ddof}, keepdims={keepdims})")},
-    normalize=_moment_norm("std"),
+    normalize=_moment_norm("std"), scalarize=_std_scalarize,
     vjp=lambda g, out, x, *, axis, keepdims, ddof: (
         mul(_spread(g, x, axis, keepdims), _std_weights(out, x, axis, keepdims, ddof)),),
     jvp=lambda ts, out, x, *, axis, keepdims, ddof: _contract(
