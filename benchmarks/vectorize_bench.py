@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""W2 on scalar symbols with and without the vectorised NumPy code (symback.vectorize):
+
+    python benchmarks/vectorize_bench.py [--sizes 1000,10000] [--points 10000] [--peers]
+
+For each n: the build (symbols -> gradient -> lambdify -> first value, fastest of
+``--repeats``), the one-point gradient (checked call, Python floats) and the
+``--points``-point gradient (``check=False``, one array of points per symbol), each
+as the median of interleaved rounds, with ``vectorize`` on (the default) and off
+(``backend_options={"vectorize": False}``). ``--peers`` adds SymEngine's ``Lambdify``
+(LLVM backend, as benchmarks/peers.py builds it). Results are checked against the
+hand-derived gradient first. Prints one JSON object.
+
+W3 (a deep chain: nothing repeats) is timed the same way with ``--w3 D``: the cost model
+must leave it as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+import symback as sb  # noqa: E402
+import workloads as wl  # noqa: E402
+
+
+def _opts(vec: bool | None) -> dict[str, Any]:
+    return {} if vec is None else {"backend_options": {"vectorize": vec}}
+
+
+def build(kind: str, n: int, vec: bool | None) -> tuple[float, Any, list[Any]]:
+    t0 = time.perf_counter()
+    args, f = wl.w2_symback(n) if kind == "w2" else wl.w3_symback(n)
+    g = sb.grad(f, args)
+    fn = sb.lambdify(args, g, **_opts(vec))
+    fn(*([0.5] * len(args)))
+    return time.perf_counter() - t0, fn, args
+
+
+def per_call(fn: Callable[[], Any], target: float = 0.02) -> float:
+    """Seconds per call: calls batched to last ~target seconds, the median of 7."""
+    fn()
+    k, t = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(k):
+            fn()
+        t = time.perf_counter() - t0
+        if t > target / 4:
+            break
+        k *= 4
+    k = max(1, int(k * target / max(t, 1e-9)))
+    runs = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        for _ in range(k):
+            fn()
+        runs.append((time.perf_counter() - t0) / k)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--points", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--peers", action="store_true")
+    ap.add_argument("--w3", type=int, default=0, help="also W3 at this depth")
+    ap.add_argument("--modes", default="on,off", help="on,off (off: per-node code)")
+    a = ap.parse_args()
+    rng = np.random.default_rng(7)
+    out: dict[str, Any] = {"numpy": np.__version__}
+    has_switch = True
+    try:
+        sb.lambdify(sb.symbols("q"), sb.symbols("q") * 2.0, backend_options={"vectorize": True})
+    except sb.SymbackError:
+        has_switch = False  # a symback without symback.vectorize (the baseline)
+    modes = {m: (m == "on") for m in a.modes.split(",")} if has_switch else {"base": None}
+    jobs = [("w2", int(s)) for s in a.sizes.split(",") if s] + ([("w3", a.w3)] if a.w3 else [])
+    for kind, n in jobs:
+        res: dict[str, Any] = {}
+        if kind == "w2":
+            point = rng.uniform(-1.5, 1.5, n)
+            points = rng.uniform(-1.5, 1.5, (n, a.points))
+            ref1, refp = wl.w2_grad_hand(point), wl.w2_grad_hand(points)
+        else:
+            point = np.array([0.7, 0.3])
+            points = rng.uniform(-1, 1, (2, a.points))
+            ref1 = np.array(wl.w3_grad_hand(point[0], point[1], n))
+            refp = np.array(wl.w3_grad_hand(points[0], points[1], n))
+        p1, pts = [float(v) for v in point], list(points)
+        calls: dict[str, Callable[[], Any]] = {}
+        for m, vec in modes.items():
+            times, fn = [], None
+            for _ in range(a.repeats):
+                t, fn, args = build(kind, n, vec)
+                times.append(t)
+            gv = sb.lambdify(args, sb.grad(*(wl.w2_symback(n) if kind == "w2"
+                                              else wl.w3_symback(n))[::-1]), check=False,
+                             **_opts(vec))
+            np.testing.assert_allclose(np.array(fn(*p1), dtype=float), ref1, rtol=1e-9)
+            np.testing.assert_allclose(np.array(gv(*pts)), refp, rtol=1e-9, atol=1e-9)
+            res[m] = {"build_s": min(times), "builds_s": times,
+                      "lines": fn.source.count("\n")}
+            calls[f"{m} grad_1"] = (lambda fn=fn: fn(*p1))
+            calls[f"{m} grad_{a.points}"] = (lambda gv=gv: gv(*pts))
+        if a.peers:
+            import peers as pr
+
+            b = (pr.symengine_w2(n, point, points) if kind == "w2"
+                 else pr.symengine_w3(n, (0.7, 0.3), (points[0], points[1])))
+            res["symengine"] = {"build_s": b.build_wall}
+            calls["symengine grad_1"] = b.fns["grad_1"]
+            calls[f"symengine grad_{a.points}"] = b.fns["grad_10k"]
+        for name, c in calls.items():  # interleaved: every candidate, then again
+            who, what = name.split(" ")
+            res.setdefault(who, {})[what + "_s"] = per_call(c)
+        out[f"{kind} n={n}"] = res
+        print(json.dumps({f"{kind} n={n}": res}), flush=True)
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,550 @@
+"""Vectorised NumPy code for scalar graphs that repeat one formula many times.
+
+A graph of scalar symbols often evaluates one small formula over many variables
+(Rosenbrock on ``n`` scalar symbols: ``n - 1`` copies of one term, and as many of each
+derivative node). The per-node code of :mod:`symback.codegen` writes one statement per
+node (W2's gradient at ``n = 1,000``: ~10,000 nodes, ~2,000 lines). Here, nodes that can
+run together are evaluated as one NumPy operation over the gathered operands:
+
+* **levels**: a node's level is one more than its arguments' highest (leaves: 0), so the
+  nodes of one level never depend on each other;
+* **groups**: scalar nodes of one level with the same elementwise op, the same attributes,
+  the same dtype (the graph's float dtype) and the same constant operands are one group;
+  a group of at least :data:`MIN_GROUP` nodes is computed by the op's own ``numpy`` form
+  applied to arrays: operand ``j`` of the group is the ``j``-th argument of every member,
+  gathered into one array (a slice of an earlier group's array when its indices form a
+  range — no copy —, else one fancy-indexing gather, or :func:`_vgather` when the operand
+  comes from several places). The code generator never names an op: the op's
+  ``elementwise`` flag and ``numpy`` form are all this module reads.
+* the other nodes ("singles") are written one statement each, reading a group's value as
+  ``_vK[i]``.
+
+**Exact.** Nothing is reassociated: every node is computed from the same operands by the
+same elementwise function, so the results are the per-node code's — on the condition that
+NumPy computes an element of an array as it computes one scalar. That is not always so
+(on AVX-512 machines NumPy's SIMD ``log1p`` and ``power`` loops can differ from the scalar
+ones in the last bit), so each (op, attributes, constant operands, dtype) is *probed* once
+per process (:func:`_exact`): its source is run on 300 probe values as an array and
+element by element as Python floats and NumPy scalars, and the op is grouped only when
+every bit agrees. Small all-float64 graphs whose per-node code uses the ops' ``math``
+forms (``Op.scalar``) keep those ops as singles.
+
+**Pays off automatically.** :func:`plan` estimates both codes' cost per call at one point
+(a node of the per-node code ~0.012 µs, a group's NumPy call and gather ~1.5 µs, a single
+~0.1 µs) and vectorises only when the grouped code is clearly cheaper (W2 from n ≈ 150 on; never the deep chain W3, whose levels hold two or
+three nodes; never a graph with tensor arguments or outputs). ``lambdify(...,
+backend_options={"vectorize": False})`` turns it off.
+
+**Points.** With ``check=False`` a scalar symbol may receive an array of points: all the
+arguments are then stacked (broadcast to one shape first when their shapes differ) into
+``_A`` of shape ``(n_args, *points)``, every group's array has shape ``(k, *points)``, and
+every output has the broadcast shape of the points (the per-node code would return a
+float for an output that depends only on float arguments). Integer arguments are taken
+as float64. With the default checks (one point), scalar outputs are 0-d arrays of the
+declared dtype, as from the per-node code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import SymbackError
+from .graph import Expr, render_numpy, toposort
+
+MIN_GROUP = 8          # fewer nodes of one kind at one level: per-node statements
+MIN_NODES = 400        # smaller graphs: per-node code (they compile and run fast enough)
+# the cost model, per call at one point (µs, measured on W2 with NumPy 2.4, CPython 3.11):
+_NODE_US = 0.012       # one node of the per-node code (Python floats, mostly inlined)
+_GROUP_US = 1.5        # one group: its NumPy call and, on average, half a gather
+_SINGLE_US = 0.1       # a single node (NumPy scalars from the groups' arrays)
+_FIXED_US = 2.0        # packing the arguments into one array, the outputs' gather
+_PAYS = 0.8            # vectorise when the estimate is below this fraction of per-node
+
+
+# --------------------------------------------------------------------------- runtime helpers
+# (their source is copied into the generated module: .source runs on its own)
+
+def _vpack(values):
+    """The scalar arguments as one array ``(n_args, *points)``: stacked as given, or
+    broadcast to one shape first when the points' shapes differ; integers as float64."""
+    try:
+        a = np.array(values)
+    except ValueError:  # points of different shapes (a float beside an array of points)
+        a = np.array(np.broadcast_arrays(*values))
+    if a.dtype.kind != "f":
+        if a.dtype.kind not in "biu":
+            raise SymbackError(f"compiled function: expected real numbers or arrays of them, "
+                               f"got {a.dtype}")
+        a = a.astype(np.float64)
+    return a
+
+
+def _vgather(like, k, parts, values, consts):
+    """``k`` values gathered into one array shaped ``(k, *like.shape[1:])`` of ``like``'s
+    dtype: ``parts`` (positions, source array, indices), ``values`` (position, scalar or
+    array of points) and ``consts`` (positions, 1-d array of constants)."""
+    out = np.empty((k,) + like.shape[1:], like.dtype)
+    for pos, src, idx in parts:
+        out[pos] = src[idx]
+    for pos, val in values:
+        out[pos] = val
+    extra = (1,) * (out.ndim - 1)
+    for pos, arr in consts:
+        out[pos] = arr.reshape(arr.shape + extra)
+    return out
+
+
+_RUNTIME = (_vpack, _vgather)
+
+
+# --------------------------------------------------------------------------- exactness probe
+
+_EXACT: dict[Any, bool] = {}
+
+
+def _probe_values(dtype: str) -> np.ndarray:
+    rng = np.random.default_rng(20260615)
+    v = np.concatenate([
+        rng.uniform(-4.0, 4.0, 160), rng.uniform(0.0, 1.0, 60),
+        np.sign(rng.uniform(-1, 1, 60)) * 10.0 ** rng.uniform(-8, 8, 60),
+        [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -2.0, 3.0, 10.0, 1e-300, 1e300, 7.5, -0.5, 0.25,
+         100.0, -100.0, 1e-5, 0.75, 1.5, 4.0],
+    ])
+    return v.astype(dtype)
+
+
+def _exact(op: Any, attrs: dict[str, Any], consts: tuple[str | None, ...], dtype: str) -> bool:
+    """Does the op's NumPy source give, on an array, bit for bit what it gives on each
+    element as a Python float and as a NumPy scalar? ``consts``: per argument, the literal
+    every member of the group has there (or None: a gathered operand)."""
+    try:
+        key: Any = (op, tuple(sorted(attrs.items())), consts, dtype)
+        hash(key)
+    except TypeError:
+        key = (op, repr(sorted(attrs.items())), consts, dtype)
+    got = _EXACT.get(key)
+    if got is None:
+        got = _EXACT[key] = _probe(op, attrs, consts, dtype)
+    return got
+
+
+def _probe(op: Any, attrs: dict[str, Any], consts: tuple[str | None, ...], dtype: str) -> bool:
+    from . import numeric
+
+    def no_dims(d: Any) -> str:
+        raise SymbackError("symbolic size")
+
+    base = _probe_values(dtype)
+    rng = np.random.default_rng(7)
+    cols = [None if c is not None else rng.permutation(base) for c in consts]
+    ns: dict[str, Any] = {"np": np, **numeric.HELPERS}
+    try:
+        texts_arr = [render_numpy(op, [c if c is not None else f"_P[{j}]"
+                                       for j, c in enumerate(consts)], attrs, no_dims),
+                     render_numpy(op, [c if c is not None else f"_p{j}"
+                                       for j, c in enumerate(consts)], attrs, no_dims)]
+        texts_one = [texts_arr[1],
+                     render_numpy(op, [c if c is not None else f"(_p{j})"
+                                       for j, c in enumerate(consts)], attrs, no_dims)]
+        codes_arr = [compile(t, "<probe>", "eval") for t in texts_arr]
+        plain = texts_one[1]
+        for j in range(len(consts)):
+            plain = plain.replace(f"(_p{j})", f"_p{j}")
+        if plain == texts_one[0]:  # the same source but for parentheses
+            del texts_one[1]
+        codes_one = [compile(t, "<probe>", "eval") for t in texts_one]
+        with np.errstate(all="ignore"):
+            ns["_P"] = [c for c in cols]
+            for j, c in enumerate(cols):
+                ns[f"_p{j}"] = c
+            want = [np.asarray(eval(c, ns)) for c in codes_arr]  # noqa: S307 - op source
+            ref = want[0]
+            if ref.shape != base.shape or ref.dtype.kind not in "fc":
+                return False
+            if not all(_same(w, ref) for w in want[1:]):
+                return False
+            for kind in (float, np.dtype(dtype).type):
+                for code in codes_one:
+                    got = ref.copy()  # elements Python refuses (1.0 / 0.0) are not compared
+                    for i in range(len(base)):
+                        for j, c in enumerate(cols):
+                            if c is not None:
+                                ns[f"_p{j}"] = kind(c[i])
+                        try:
+                            got[i] = eval(code, ns)  # noqa: S307
+                        except (ArithmeticError, ValueError):
+                            continue  # Python floats: codegen retries with NumPy scalars
+                    if not _same(got, ref):
+                        return False
+    except Exception:  # noqa: BLE001 - any failure: not vectorised
+        return False
+    return True
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    both_nan = np.isnan(a) & np.isnan(b)
+    return bool(np.all((a == b) & (np.signbit(a) == np.signbit(b)) | both_nan))
+
+
+# --------------------------------------------------------------------------- planning
+
+
+class Plan:
+    """The grouped schedule of one scalar graph.
+
+    ``levels``: per level, the singles then the groups to emit; ``groups``: each a list of
+    member nodes; ``where``: node -> (group index, position) for grouped nodes (the
+    arguments are group -1, the array ``_A``).
+    """
+
+    def __init__(self, order: list[Expr], levels: list[tuple[list[Expr], list[int]]],
+                 groups: list[list[Expr]], where: dict[Expr, tuple[int, int]],
+                 consts: list[tuple[str | None, ...]]) -> None:
+        self.order, self.levels, self.groups, self.where = order, levels, groups, where
+        self.consts = consts
+        self.nargs = sum(1 for w in where.values() if w[0] < 0)
+
+
+def _literal(n: Expr) -> str | None:
+    """The per-node code's literal for a constant (None: it is a named constant)."""
+    return _codegen()._literal(n)
+
+
+def _codegen() -> Any:
+    from . import codegen  # (codegen imports this module lazily: no cycle at import)
+
+    return codegen
+
+
+def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
+         check: bool, check_finite: bool, scalar_math: bool) -> Plan | None:
+    """The grouped schedule, or None when the per-node code is as good (see the module
+    docstring's cost model) or the graph is not one of scalars."""
+    if check_finite or not args or not outs:
+        return None
+    dtype = args[0].dtype
+    if dtype not in ("float64", "float32"):
+        return None
+    for a in args:
+        if a.shape != () or a.dtype != dtype:
+            return None
+    for o in outs:
+        if o.shape != () or o.dtype != dtype or not o.args:
+            return None
+    if order is None:
+        order = toposort(outs)
+    if len(order) < MIN_NODES:
+        return None
+    level: dict[Expr, int] = {}
+    keys: dict[Any, list[Expr]] = {}
+    literal = _codegen()._literal
+    lits: dict[Expr, Any] = {}
+    inner = 0
+    for n in order:
+        nargs = n.args
+        if not nargs:
+            if not (n.is_symbol or n.is_const) or n.shape != ():
+                return None  # computed leaves (count's float(n)): per-node code
+            level[n] = 0
+            continue
+        if n.shape != ():
+            return None
+        inner += 1
+        lv = 0
+        for a in nargs:
+            la = level[a]
+            if la > lv:
+                lv = la
+        level[n] = lv + 1
+        op = n.op
+        if not op.elementwise or op.view or op.weak or n.dtype != dtype:
+            continue
+        if scalar_math and op.scalar is not None:
+            continue  # the per-node code computes it with the math module
+        cs: list[Any] = []
+        ok = True
+        for a in nargs:
+            if a.is_const:
+                lit = lits.get(a, False)
+                if lit is False:
+                    lit = lits[a] = literal(a)
+                if lit is None:
+                    ok = False
+                    break
+                cs.append(a)
+            elif a.dtype != dtype:
+                ok = False
+                break
+            else:
+                cs.append(None)
+        if not ok:
+            continue
+        key = (lv, op, n.attrs, tuple(cs))
+        try:
+            members = keys.get(key)
+        except TypeError:
+            continue
+        if members is None:
+            keys[key] = [n]
+        else:
+            members.append(n)
+    groups: list[list[Expr]] = []
+    consts: list[tuple[str | None, ...]] = []
+    grouped = 0
+    for key, members in keys.items():
+        if len(members) < MIN_GROUP:
+            continue
+        cs = tuple(_literal(c) if c is not None else None for c in key[3])
+        if not _exact(key[1], dict(key[2]), cs, dtype) or (
+                dtype == "float32" and not _exact(key[1], dict(key[2]), cs, "float64")):
+            continue
+        groups.append(members)
+        consts.append(cs)
+        grouped += len(members)
+    if not groups:
+        return None
+    singles = inner - grouped
+    if len(groups) * _GROUP_US + singles * _SINGLE_US + _FIXED_US > _PAYS * inner * _NODE_US:
+        return None
+    where: dict[Expr, tuple[int, int]] = {a: (-1, i) for i, a in enumerate(args)}
+    for g, members in enumerate(groups):
+        for i, m in enumerate(members):
+            where[m] = (g, i)
+    by_level: dict[int, tuple[list[Expr], list[int]]] = {}
+    for n in order:
+        if n.args and n not in where:
+            by_level.setdefault(level[n], ([], []))[0].append(n)
+    for g, members in enumerate(groups):
+        by_level.setdefault(level[members[0]], ([], []))[1].append(g)
+    levels = [by_level[k] for k in sorted(by_level)]
+    return Plan(order, levels, groups, where, consts)
+
+
+# --------------------------------------------------------------------------- emission
+
+
+def _index_text(idx: list[int]) -> str | None:
+    """A basic slice for indices that form a range (None when they do not)."""
+    a = idx[0]
+    if len(idx) == 1:
+        return f"{a}:{a + 1}"
+    s = idx[1] - a
+    if s <= 0:
+        return None
+    for i in range(2, len(idx)):
+        if idx[i] - idx[i - 1] != s:
+            return None
+    end = idx[-1] + 1
+    return f"{a}:{end}" if s == 1 else f"{a}:{end}:{s}"
+
+
+class _Emitter:
+    """Writes the body: gathers, group operations and single statements."""
+
+    def __init__(self, p: Plan, var: dict[Expr, str], consts: dict[str, Any]) -> None:
+        self.p, self.var, self.consts = p, var, consts
+        self.lines: list[str] = []
+        self.single_name: dict[Expr, str] = {}
+        self.helpers: set[str] = set()
+
+    def const(self, value: Any) -> str:
+        name = f"_k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def array_of(self, g: int) -> str:
+        return "_A" if g < 0 else f"_v{g}"
+
+    def scalar_text(self, n: Expr) -> str:
+        """A single's operand: a name, a literal or one element of a group's array."""
+        if n in self.var:
+            return self.var[n]
+        w = self.p.where.get(n)
+        if w is not None and w[0] >= 0:
+            return f"_v{w[0]}[{w[1]}]"
+        return self.single_name[n]
+
+    def gather(self, nodes: list[Expr]) -> str:
+        """Source for the array of ``nodes``' values, shape ``(len(nodes), *points)``."""
+        where = self.p.where
+        first = nodes[0]
+        if all(m is first for m in nodes):
+            w = where.get(first)
+            if w is not None:
+                return f"{self.array_of(w[0])}[{w[1]}:{w[1] + 1}]"
+            return f"{self.scalar_text(first)}"
+        by_src: dict[int, tuple[list[int], list[int]]] = {}
+        values: list[tuple[int, Expr]] = []
+        lits: tuple[list[int], list[float]] = ([], [])
+        for i, m in enumerate(nodes):
+            w = where.get(m)
+            if w is not None:
+                pos, idx = by_src.setdefault(w[0], ([], []))
+                pos.append(i)
+                idx.append(w[1])
+            elif m.is_const:
+                lits[0].append(i)
+                lits[1].append(float(m.value))
+            else:
+                values.append((i, m))
+        if len(by_src) == 1 and not values and not lits[0]:
+            (g, (_, idx)), = by_src.items()
+            name = self.array_of(g)
+            sl = _index_text(idx)
+            if sl is not None:
+                return name if sl == f"0:{len(idx)}" and self._length(g) == len(idx) \
+                    else f"{name}[{sl}]"
+            return f"{name}[{self.const(np.array(idx, dtype=np.intp))}]"
+        parts = []
+        for g, (pos, idx) in by_src.items():
+            sl = _index_text(idx)
+            src = f"slice({sl.replace(':', ', ')})" if sl is not None else \
+                self.const(np.array(idx, dtype=np.intp))
+            parts.append(f"({self._pos(pos)}, {self.array_of(g)}, {src})")
+        vals = [f"({i}, {self.scalar_text(m)})" for i, m in values]
+        cst = [f"({self._pos(lits[0])}, {self.const(np.array(lits[1]))})"] if lits[0] else []
+        tup = lambda xs: "(" + "".join(x + ", " for x in xs) + ")"  # noqa: E731
+        return f"_vgather(_A, {len(nodes)}, {tup(parts)}, {tup(vals)}, {tup(cst)})"
+
+    def _pos(self, pos: list[int]) -> str:
+        sl = _index_text(pos)
+        if sl is not None:
+            return f"slice({sl.replace(':', ', ')})"
+        return self.const(np.array(pos, dtype=np.intp))
+
+    def _length(self, g: int) -> int:
+        return len(self.p.groups[g]) if g >= 0 else self.p.nargs
+
+    def emit(self) -> None:
+        p = self.p
+        # the last level at which each group's array is read (then it is deleted, so
+        # arrays of points die as in the per-node code)
+        last: dict[int, int] = {}
+        for li, (singles, gs) in enumerate(p.levels):
+            for n in singles:
+                for a in n.args:
+                    w = p.where.get(a)
+                    if w is not None and w[0] >= 0:
+                        last[w[0]] = li
+            for g in gs:
+                for m in p.groups[g]:
+                    for a in m.args:
+                        w = p.where.get(a)
+                        if w is not None and w[0] >= 0:
+                            last[w[0]] = li
+        outs_read = {p.where[o][0] for o in self._outs if o in p.where}
+        dies: dict[int, list[int]] = {}
+        for g, li in last.items():
+            if g not in outs_read:
+                dies.setdefault(li, []).append(g)
+        count = 0
+        for li, (singles, gs) in enumerate(p.levels):
+            for n in singles:
+                self.helpers.update(n.op.helpers)
+                text = render_numpy(n.op, [self.scalar_text(a) for a in n.args], n.kw)
+                name = f"s{count}"
+                count += 1
+                self.single_name[n] = name
+                self.lines.append(f"{name} = {text}")
+            for g in gs:
+                members = p.groups[g]
+                m0 = members[0]
+                self.helpers.update(m0.op.helpers)
+                operands = []
+                for j, c in enumerate(p.consts[g]):
+                    operands.append(c if c is not None
+                                    else self.gather([m.args[j] for m in members]))
+                self.lines.append(f"_v{g} = {render_numpy(m0.op, operands, m0.kw)}")
+            dead = dies.get(li)
+            if dead:
+                self.lines.append("del " + ", ".join(f"_v{g}" for g in sorted(dead)))
+
+    _outs: list[Expr] = []
+
+
+def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, check: bool,
+             value_and_grad: Any) -> tuple[str, dict[str, Any]]:
+    """The source of ``_symback_fn(*args)`` computing ``outs`` with the grouped schedule
+    (the same calling conventions as :func:`symback.codegen._generate` for scalar
+    arguments and outputs), and its constants."""
+    from . import codegen as cg
+
+    taken: set[str] = set()
+    var: dict[Expr, str] = {}
+    for a in args:
+        var[a] = cg._py_name(a.name, taken)
+    names = [var[a] for a in args]
+    for n in p.order:
+        if n.is_const:
+            lit = _literal(n)
+            if lit is not None:
+                var[n] = lit
+    consts: dict[str, Any] = {}
+    for n in p.order:
+        if n.is_const and n not in var:
+            var[n] = name = f"_k{len(consts)}"
+            consts[name] = n.value
+    dtype = args[0].dtype
+    pre: list[str] = []
+    body: list[str] = []
+    tup = "(" + "".join(f"{v}, " for v in names) + ")"
+    if check:
+        pre.append("_SCALAR_SPECS = ("
+                   + "".join(f"({a.name!r}, {a.dtype!r}), " for a in args) + ")\n"
+                   "_FLOAT_ONLY = {float}\n")
+        pre.append(cg._source_of(cg._scalar) + "\n" + cg._source_of(cg._scalars) + "\n")
+        body.append(f"_s = {tup}")
+        body.append("if set(map(type, _s)) != _FLOAT_ONLY: _s = _scalars(_s, _SCALAR_SPECS)")
+        body.append("_A = np.array(_s)")
+    else:
+        pre.append(_source_of(_vpack) + "\n")
+        body.append(f"_A = _vpack({tup})")
+    em = _Emitter(p, var, consts)
+    em._outs = list(outs)
+    em.emit()
+    body += em.lines
+    body.append(f"_o = {em.gather(list(outs))}")
+    if "_vgather(" in "\n".join(body):
+        pre.append(_source_of(_vgather) + "\n")
+    k = len(outs)
+    if check:
+        pre.append(f"_dt_{dtype} = np.dtype({dtype!r})\n"
+                   f"_IDX_0D = tuple((i, ...) for i in range({k}))\n")
+        body.append(f"_o = np.asarray(_o, _dt_{dtype})")
+        body.append("_r = tuple(map(_o.__getitem__, _IDX_0D))")
+    else:
+        body.append("_r = _o.tolist() if _o.ndim == 1 and _o.dtype == np.float64 else tuple(_o)")
+    if single == value_and_grad:
+        ret = "_r[0], list(_r[1:])"
+    elif single is True:
+        ret = "_r[0]"
+    else:
+        ret = "tuple(_r)"
+    body.append(f"return {ret}")
+    source = cg._helper_sources(em.helpers)
+    if "SymbackError" in "".join(pre):
+        source += "from symback.errors import SymbackError\n"
+    source += "".join(pre)
+    params = ", ".join(names)
+    source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
+    return source, consts
+
+
+_SOURCES: dict[Any, str] = {}
+
+
+def _source_of(fn: Any) -> str:
+    src = _SOURCES.get(fn)
+    if src is None:
+        src = _SOURCES[fn] = inspect.getsource(fn)
+    return src
+
+
+for _f in _RUNTIME:  # read at import (a file edited later would not match)
+    _source_of(_f)
