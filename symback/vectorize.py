@@ -27,7 +27,7 @@ ones in the last bit), so each (op, attributes, constant operands, dtype) is *pr
 per process (:func:`_exact`): its source is run on 300 probe values as an array and
 element by element as Python floats and NumPy scalars, and the op is grouped only when
 every bit agrees. Small all-float64 graphs whose per-node code uses the ops' ``math``
-forms (``Op.scalar``) keep those ops as singles.
+forms (``Op.scalar``, see ``codegen._scalar_math_pays``) are left to it.
 
 **Pays off automatically.** :func:`plan` estimates both codes' cost per call at one point
 (a node of the per-node code ~0.012 µs, a group's NumPy call and gather ~1.5 µs, a single
@@ -47,6 +47,7 @@ declared dtype, as from the per-node code.
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -55,6 +56,7 @@ from .errors import SymbackError
 from .graph import Expr, render_numpy, toposort
 
 MIN_GROUP = 8          # fewer nodes of one kind at one level: per-node statements
+MIN_CHAIN = 16         # a shorter chain c_j = op(c_{j-1}, u_j) stays per-node
 MIN_NODES = 400        # smaller graphs: per-node code (they compile and run fast enough)
 # the cost model, per call at one point (µs, measured on W2 with NumPy 2.4, CPython 3.11):
 _NODE_US = 0.012       # one node of the per-node code (Python floats, mostly inlined)
@@ -113,7 +115,8 @@ def _probe_values(dtype: str) -> np.ndarray:
         [0.0, -0.0, 1.0, -1.0, 0.5, 2.0, -2.0, 3.0, 10.0, 1e-300, 1e300, 7.5, -0.5, 0.25,
          100.0, -100.0, 1e-5, 0.75, 1.5, 4.0],
     ])
-    return v.astype(dtype)
+    with np.errstate(over="ignore"):
+        return v.astype(dtype)
 
 
 def _exact(op: Any, attrs: dict[str, Any], consts: tuple[str | None, ...], dtype: str) -> bool:
@@ -142,13 +145,19 @@ def _probe(op: Any, attrs: dict[str, Any], consts: tuple[str | None, ...], dtype
     cols = [None if c is not None else rng.permutation(base) for c in consts]
     ns: dict[str, Any] = {"np": np, **numeric.HELPERS}
     try:
+        fixed: list[str | None] = []
+        for j, c in enumerate(consts):
+            if isinstance(c, Expr):  # a named constant of the per-node code
+                ns[f"_c{j}"] = np.asarray(c.value)[()]
+                c = f"_c{j}"
+            fixed.append(c)
         texts_arr = [render_numpy(op, [c if c is not None else f"_P[{j}]"
-                                       for j, c in enumerate(consts)], attrs, no_dims),
+                                       for j, c in enumerate(fixed)], attrs, no_dims),
                      render_numpy(op, [c if c is not None else f"_p{j}"
-                                       for j, c in enumerate(consts)], attrs, no_dims)]
+                                       for j, c in enumerate(fixed)], attrs, no_dims)]
         texts_one = [texts_arr[1],
                      render_numpy(op, [c if c is not None else f"(_p{j})"
-                                       for j, c in enumerate(consts)], attrs, no_dims)]
+                                       for j, c in enumerate(fixed)], attrs, no_dims)]
         codes_arr = [compile(t, "<probe>", "eval") for t in texts_arr]
         plain = texts_one[1]
         for j in range(len(consts)):
@@ -166,7 +175,8 @@ def _probe(op: Any, attrs: dict[str, Any], consts: tuple[str | None, ...], dtype
                 return False
             if not all(_same(w, ref) for w in want[1:]):
                 return False
-            for kind in (float, np.dtype(dtype).type):
+            # (a float32 graph meets Python floats only as float64 arrays: probed apart)
+            for kind in (float, np.float64) if dtype == "float64" else (np.float32,):
                 for code in codes_one:
                     got = ref.copy()  # elements Python refuses (1.0 / 0.0) are not compared
                     for i in range(len(base)):
@@ -195,6 +205,18 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 # --------------------------------------------------------------------------- planning
 
 
+_LIT = "<literal>"  # (in a group key: a literal constant operand, maybe not the same)
+
+
+def _uniform_literal(nodes: list[Expr]) -> str | None:
+    """The literal all these constants are written as, or None if they differ."""
+    first = _literal(nodes[0])
+    for n in nodes:
+        if n is not nodes[0] and _literal(n) != first:
+            return None
+    return first
+
+
 class Plan:
     """The grouped schedule of one scalar graph.
 
@@ -205,8 +227,10 @@ class Plan:
 
     def __init__(self, order: list[Expr], levels: list[tuple[list[Expr], list[int]]],
                  groups: list[list[Expr]], where: dict[Expr, tuple[int, int]],
-                 consts: list[tuple[str | None, ...]]) -> None:
+                 consts: list[tuple[str | None, ...]],
+                 chains: dict[Expr, list[Expr]]) -> None:
         self.order, self.levels, self.groups, self.where = order, levels, groups, where
+        self.chains = chains
         self.consts = consts
         self.nargs = sum(1 for w in where.values() if w[0] < 0)
 
@@ -226,7 +250,9 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
          check: bool, check_finite: bool, scalar_math: bool) -> Plan | None:
     """The grouped schedule, or None when the per-node code is as good (see the module
     docstring's cost model) or the graph is not one of scalars."""
-    if check_finite or not args or not outs:
+    if check_finite or scalar_math or not args or not outs:
+        # (scalar_math: the per-node code computes with the math module, whose results
+        # NumPy's do not always match; small graphs, where it pays, stay as they are)
         return None
     dtype = args[0].dtype
     if dtype not in ("float64", "float32"):
@@ -265,8 +291,6 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         op = n.op
         if not op.elementwise or op.view or op.weak or n.dtype != dtype:
             continue
-        if scalar_math and op.scalar is not None:
-            continue  # the per-node code computes it with the math module
         cs: list[Any] = []
         ok = True
         for a in nargs:
@@ -274,10 +298,9 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
                 lit = lits.get(a, False)
                 if lit is False:
                     lit = lits[a] = literal(a)
-                if lit is None:
-                    ok = False
-                    break
-                cs.append(a)
+                # a literal (weak: takes the array's dtype) may differ from member to
+                # member (then it is gathered); a named constant must be the same one
+                cs.append(_LIT if lit is not None else a)
             elif a.dtype != dtype:
                 ok = False
                 break
@@ -295,12 +318,13 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         else:
             members.append(n)
     groups: list[list[Expr]] = []
-    consts: list[tuple[str | None, ...]] = []
+    consts: list[tuple[Any, ...]] = []
     grouped = 0
     for key, members in keys.items():
         if len(members) < MIN_GROUP:
             continue
-        cs = tuple(_literal(c) if c is not None else None for c in key[3])
+        cs = tuple(_uniform_literal([m.args[j] for m in members]) if c is _LIT else c
+                   for j, c in enumerate(key[3]))
         if not _exact(key[1], dict(key[2]), cs, dtype) or (
                 dtype == "float32" and not _exact(key[1], dict(key[2]), cs, "float64")):
             continue
@@ -309,21 +333,121 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         grouped += len(members)
     if not groups:
         return None
-    singles = inner - grouped
-    if len(groups) * _GROUP_US + singles * _SINGLE_US + _FIXED_US > _PAYS * inner * _NODE_US:
-        return None
     where: dict[Expr, tuple[int, int]] = {a: (-1, i) for i, a in enumerate(args)}
     for g, members in enumerate(groups):
         for i, m in enumerate(members):
             where[m] = (g, i)
+    chains, in_chain = _chains(order, where, set(outs), dtype, scalar_math)
+    singles = inner - grouped - len(in_chain) + len(chains)
+    cost = (len(groups) + len(chains)) * _GROUP_US + singles * _SINGLE_US + _FIXED_US
+    if cost > _PAYS * inner * _NODE_US:
+        return None
     by_level: dict[int, tuple[list[Expr], list[int]]] = {}
     for n in order:
-        if n.args and n not in where:
+        if n.args and n not in where and (n not in in_chain or n in chains):
             by_level.setdefault(level[n], ([], []))[0].append(n)
     for g, members in enumerate(groups):
         by_level.setdefault(level[members[0]], ([], []))[1].append(g)
     levels = [by_level[k] for k in sorted(by_level)]
-    return Plan(order, levels, groups, where, consts)
+    return Plan(order, levels, groups, where, consts, chains)
+
+
+_CHAIN_RE = re.compile(r"^np\.([a-z][a-z0-9_]*)\(\{0\}, \{1\}, (?:out=)?\{out\}\)$")
+
+
+def _ufunc_of(op: Any) -> str | None:
+    """The NumPy ufunc named by a binary op's ``numpy_out`` form (``np.add({0}, {1},
+    {out})``), or None."""
+    form = op.numpy_out
+    m = _CHAIN_RE.match(form) if isinstance(form, str) else None
+    if m is None or op.arity != 2:
+        return None
+    uf = getattr(np, m.group(1), None)
+    return m.group(1) if isinstance(uf, np.ufunc) and uf.nin == 2 and uf.nout == 1 else None
+
+
+def _chains(order: list[Expr], where: dict[Expr, Any], outs: set[Expr], dtype: str,
+            scalar_math: bool) -> tuple[dict[Expr, list[Expr]], set[Expr]]:
+    """Long chains c_j = op(c_{j-1}, u_j) of single nodes (a sum written term by term):
+    each is one ``np.<ufunc>.accumulate`` over [c_0, u_1, ..., u_m] — the same operations
+    in the same order, so the same bits (checked by :func:`_exact_accumulate`).
+
+    Returns {last node of a chain: its operands} and the set of every chained node."""
+    uses: dict[Expr, int] = {}
+    for n in order:
+        for a in n.args:
+            uses[a] = uses.get(a, 0) + 1
+    nxt: dict[Expr, Expr] = {}
+    has_prev: set[Expr] = set()
+    ok_op: dict[Any, bool] = {}
+    for n in order:
+        if not n.args or n in where or len(n.args) != 2 or n.dtype != dtype:
+            continue
+        op = n.op
+        if not op.elementwise:
+            continue
+        prev, u = n.args
+        if (prev.op is not op or prev.attrs != n.attrs or prev in where or not prev.args
+                or uses.get(prev) != 1 or prev in outs or prev.dtype != dtype
+                or (u.is_const and _literal(u) is None) or u.dtype != dtype):
+            continue
+        key = (op, n.attrs)
+        good = ok_op.get(key)
+        if good is None:
+            name = _ufunc_of(op)
+            good = ok_op[key] = name is not None and all(
+                _exact_accumulate(op, n.kw, name, d)
+                for d in ((dtype,) if dtype == "float64" else (dtype, "float64")))
+        if good:
+            nxt[prev] = n
+            has_prev.add(n)
+    chains: dict[Expr, list[Expr]] = {}
+    in_chain: set[Expr] = set()
+    for head in nxt:
+        if head in has_prev:
+            continue
+        run = [head]
+        while run[-1] in nxt:
+            run.append(nxt[run[-1]])
+        if len(run) < MIN_CHAIN:
+            continue
+        chains[run[-1]] = [head.args[0]] + [c.args[1] for c in run]
+        in_chain.update(run)
+    return chains, in_chain
+
+
+def _exact_accumulate(op: Any, attrs: dict[str, Any], ufunc: str, dtype: str) -> bool:
+    """Does ``np.<ufunc>.accumulate`` give, bit for bit, the op's source applied element
+    after element (on NumPy scalars and Python floats)?"""
+    key = ("accumulate", op, repr(sorted(attrs.items())), dtype)
+    got = _EXACT.get(key)
+    if got is None:
+        got = _EXACT[key] = _probe_accumulate(op, attrs, ufunc, dtype)
+    return got
+
+
+def _probe_accumulate(op: Any, attrs: dict[str, Any], ufunc: str, dtype: str) -> bool:
+    from . import numeric
+
+    try:
+        v = _probe_values(dtype)
+        v = v[np.abs(v) < 1e4]  # (no overflow to inf on the way)
+        with np.errstate(all="ignore"):
+            acc = getattr(np, ufunc).accumulate(v)
+            code = compile(render_numpy(op, ["_p0", "_p1"], attrs), "<probe>", "eval")
+            ns: dict[str, Any] = {"np": np, **numeric.HELPERS}
+            for kind in (float, np.float64) if dtype == "float64" else (np.float32,):
+                got = acc.copy()
+                s = kind(v[0])
+                for i in range(1, len(v)):
+                    ns["_p0"], ns["_p1"] = s, kind(v[i])
+                    s = eval(code, ns)  # noqa: S307 - the op's own source
+                    got[i] = s
+                if not _same(got, acc):
+                    return False
+    except Exception:  # noqa: BLE001 - any failure: no chain
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- emission
@@ -370,15 +494,17 @@ class _Emitter:
             return f"_v{w[0]}[{w[1]}]"
         return self.single_name[n]
 
-    def gather(self, nodes: list[Expr]) -> str:
-        """Source for the array of ``nodes``' values, shape ``(len(nodes), *points)``."""
+    def gather(self, nodes: list[Expr], array: bool = False) -> str:
+        """Source for the array of ``nodes``' values, shape ``(len(nodes), *points)`` (or
+        one value that broadcasts to it, unless ``array``)."""
         where = self.p.where
         first = nodes[0]
         if all(m is first for m in nodes):
             w = where.get(first)
             if w is not None:
                 return f"{self.array_of(w[0])}[{w[1]}:{w[1] + 1}]"
-            return f"{self.scalar_text(first)}"
+            if not array:
+                return f"{self.scalar_text(first)}"
         by_src: dict[int, tuple[list[int], list[int]]] = {}
         values: list[tuple[int, Expr]] = []
         lits: tuple[list[int], list[float]] = ([], [])
@@ -428,7 +554,7 @@ class _Emitter:
         last: dict[int, int] = {}
         for li, (singles, gs) in enumerate(p.levels):
             for n in singles:
-                for a in n.args:
+                for a in p.chains.get(n, n.args):
                     w = p.where.get(a)
                     if w is not None and w[0] >= 0:
                         last[w[0]] = li
@@ -447,7 +573,11 @@ class _Emitter:
         for li, (singles, gs) in enumerate(p.levels):
             for n in singles:
                 self.helpers.update(n.op.helpers)
-                text = render_numpy(n.op, [self.scalar_text(a) for a in n.args], n.kw)
+                chain = p.chains.get(n)
+                if chain is not None:
+                    text = (f"np.{_ufunc_of(n.op)}.accumulate({self.gather(chain)})[-1]")
+                else:
+                    text = render_numpy(n.op, [self.scalar_text(a) for a in n.args], n.kw)
                 name = f"s{count}"
                 count += 1
                 self.single_name[n] = name
@@ -458,8 +588,8 @@ class _Emitter:
                 self.helpers.update(m0.op.helpers)
                 operands = []
                 for j, c in enumerate(p.consts[g]):
-                    operands.append(c if c is not None
-                                    else self.gather([m.args[j] for m in members]))
+                    operands.append(self.gather([m.args[j] for m in members]) if c is None
+                                    else c if isinstance(c, str) else self.var[c])
                 self.lines.append(f"_v{g} = {render_numpy(m0.op, operands, m0.kw)}")
             dead = dies.get(li)
             if dead:
@@ -499,9 +629,17 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
                    + "".join(f"({a.name!r}, {a.dtype!r}), " for a in args) + ")\n"
                    "_FLOAT_ONLY = {float}\n")
         pre.append(cg._source_of(cg._scalar) + "\n" + cg._source_of(cg._scalars) + "\n")
+        pre.append(f"_dt_{dtype} = np.dtype({dtype!r})\n")
         body.append(f"_s = {tup}")
-        body.append("if set(map(type, _s)) != _FLOAT_ONLY: _s = _scalars(_s, _SCALAR_SPECS)")
-        body.append("_A = np.array(_s)")
+        # one C pass converts and checks (floats, or what _scalar would turn into the
+        # declared dtype: ints, NumPy scalars); anything else goes through _scalars,
+        # whose errors name the argument
+        body.append("try:")
+        body.append("    _A = np.array(_s)")
+        body.append("except (ValueError, TypeError):")
+        body.append("    _A = None")
+        body.append(f"if _A is None or _A.dtype is not _dt_{dtype} or _A.shape != ({len(args)},):")
+        body.append("    _A = np.array(_scalars(_s, _SCALAR_SPECS))")
     else:
         pre.append(_source_of(_vpack) + "\n")
         body.append(f"_A = _vpack({tup})")
@@ -509,13 +647,12 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     em._outs = list(outs)
     em.emit()
     body += em.lines
-    body.append(f"_o = {em.gather(list(outs))}")
+    body.append(f"_o = {em.gather(list(outs), array=True)}")
     if "_vgather(" in "\n".join(body):
         pre.append(_source_of(_vgather) + "\n")
     k = len(outs)
     if check:
-        pre.append(f"_dt_{dtype} = np.dtype({dtype!r})\n"
-                   f"_IDX_0D = tuple((i, ...) for i in range({k}))\n")
+        pre.append(f"_IDX_0D = tuple((i, ...) for i in range({k}))\n")
         body.append(f"_o = np.asarray(_o, _dt_{dtype})")
         body.append("_r = tuple(map(_o.__getitem__, _IDX_0D))")
     else:
