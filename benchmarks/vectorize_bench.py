@@ -74,6 +74,8 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--peers", action="store_true")
+    ap.add_argument("--peers-max", type=int, default=1000,
+                    help="SymEngine only up to this size (its W2 build grows as n^2)")
     ap.add_argument("--w3", type=int, default=0, help="also W3 at this depth")
     ap.add_argument("--modes", default="on,off", help="on,off (off: per-node code)")
     a = ap.parse_args()
@@ -113,7 +115,7 @@ def main() -> None:
                       "lines": fn.source.count("\n")}
             calls[f"{m} grad_1"] = (lambda fn=fn: fn(*p1))
             calls[f"{m} grad_{a.points}"] = (lambda gv=gv: gv(*pts))
-        if a.peers:
+        if a.peers and n <= a.peers_max:
             import peers as pr
 
             b = (pr.symengine_w2(n, point, points) if kind == "w2"

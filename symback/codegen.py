@@ -523,9 +523,8 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
             plan = vec.plan(arg_list, compiled_outs, order, check, check_finite,
                             _scalar_math_pays(arg_list, compiled_outs, order, check_finite))
             if plan is not None:
-                source, consts = vec.generate(plan, arg_list, compiled_outs, single, check,
-                                              _VALUE_AND_GRAD)
-                return CompiledFunction(arg_list, outs, single, source, consts, filename)
+                return vec.compile_vectorized(plan, arg_list, outs, compiled_outs, single,
+                                              check, filename)
         source, consts = _generate(arg_list, compiled_outs, single, check, check_finite,
                                    order)
         if _scalar_math_pays(arg_list, compiled_outs, order, check_finite):

@@ -53,7 +53,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import SymbackError
-from .graph import Expr, render_numpy, toposort
+from .graph import CONST, SYMBOL, Expr, render_numpy, toposort
 
 MIN_GROUP = 8          # fewer nodes of one kind at one level: per-node statements
 MIN_CHAIN = 16         # a shorter chain c_j = op(c_{j-1}, u_j) stays per-node
@@ -63,6 +63,9 @@ _NODE_US = 0.012       # one node of the per-node code (Python floats, mostly in
 _GROUP_US = 1.5        # one group: its NumPy call and, on average, half a gather
 _SINGLE_US = 0.1       # a single node (NumPy scalars from the groups' arrays)
 _FIXED_US = 2.0        # packing the arguments into one array, the outputs' gather
+_BLOCK_BYTES = 1 << 17  # arrays of points: a group's block of points takes ~this much
+_MIN_BLOCK = 8         # (and at least this many points)
+PER_NODE_POINTS = 256  # check=False with arrays of more points: the per-node code
 _PAYS = 0.8            # vectorise when the estimate is below this fraction of per-node
 
 
@@ -99,7 +102,30 @@ def _vgather(like, k, parts, values, consts):
     return out
 
 
-_RUNTIME = (_vpack, _vgather)
+def _vrun(block, values, k, size):
+    """``block(_vpack(values))`` (``k`` outputs); for arrays of points, ``size`` points at a
+    time (each block copied contiguous), so that every array the block makes stays in the
+    cache (the per-node code's arrays of one value at every point do)."""
+    a = _vpack(values)
+    if a.ndim == 1 or a[0].size <= size:
+        return block(a)
+    a2 = a.reshape(a.shape[0], -1)
+    total = a2.shape[1]
+    out = None
+    for s in range(0, total, size):
+        r = block(np.ascontiguousarray(a2[:, s:s + size]))
+        if out is None:
+            out = np.empty((k, total), r.dtype)
+        out[:, s:s + size] = r
+    return out.reshape((k,) + a.shape[1:])
+
+
+def _vcol(values, like):
+    """Constants as a column ``(k, 1, ...)`` of ``like``'s dtype (as literals take it)."""
+    return values.astype(like.dtype).reshape(values.shape + (1,) * (like.ndim - 1))
+
+
+_RUNTIME = (_vpack, _vgather, _vrun, _vcol)
 
 
 # --------------------------------------------------------------------------- exactness probe
@@ -268,15 +294,20 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
     if len(order) < MIN_NODES:
         return None
     level: dict[Expr, int] = {}
+    uses: dict[Expr, int] = {}
     keys: dict[Any, list[Expr]] = {}
     literal = _codegen()._literal
-    lits: dict[Expr, Any] = {}
+    lits: dict[Expr, Any] = {}  # a constant's literal, or None (a named constant)
+    level_get, uses_get, keys_get = level.__getitem__, uses.get, keys.get
     inner = 0
-    for n in order:
+    for n in order:  # (runs once per node: kept to plain loops and local names)
         nargs = n.args
         if not nargs:
-            if not (n.is_symbol or n.is_const) or n.shape != ():
+            op = n.op
+            if (op is not SYMBOL and op is not CONST) or n.shape != ():
                 return None  # computed leaves (count's float(n)): per-node code
+            if op is CONST:
+                lits[n] = literal(n)
             level[n] = 0
             continue
         if n.shape != ():
@@ -284,46 +315,54 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         inner += 1
         lv = 0
         for a in nargs:
-            la = level[a]
+            la = level_get(a)
             if la > lv:
                 lv = la
+            uses[a] = uses_get(a, 0) + 1
         level[n] = lv + 1
         op = n.op
         if not op.elementwise or op.view or op.weak or n.dtype != dtype:
             continue
-        cs: list[Any] = []
-        ok = True
+        cs: tuple[Any, ...] = ()
         for a in nargs:
-            if a.is_const:
-                lit = lits.get(a, False)
-                if lit is False:
-                    lit = lits[a] = literal(a)
+            if a.op is CONST:
                 # a literal (weak: takes the array's dtype) may differ from member to
                 # member (then it is gathered); a named constant must be the same one
-                cs.append(_LIT if lit is not None else a)
+                cs += (a,)
             elif a.dtype != dtype:
-                ok = False
                 break
             else:
-                cs.append(None)
-        if not ok:
-            continue
-        key = (lv, op, n.attrs, tuple(cs))
-        try:
-            members = keys.get(key)
-        except TypeError:
-            continue
-        if members is None:
-            keys[key] = [n]
+                cs += (None,)
         else:
-            members.append(n)
+            key = (lv, op, n.attrs, cs)
+            try:
+                members = keys_get(key)
+            except TypeError:  # an unhashable attribute
+                continue
+            if members is None:
+                keys[key] = [n]
+            else:
+                members.append(n)
+    # nodes that differ only in literal constants (c_i x_i) and are too few to group
+    # with their own constant: grouped together, the literals gathered as a column
+    merged: dict[Any, list[Expr]] = {}
+    for key, members in list(keys.items()):
+        if len(members) < MIN_GROUP and any(c is not None and lits[c] is not None
+                                            for c in key[3]):
+            loose = key[:3] + (tuple(_LIT if c is not None and lits[c] is not None else c
+                                     for c in key[3]),)
+            merged.setdefault(loose, []).extend(members)
+    for key, members in merged.items():
+        if len(members) >= MIN_GROUP:
+            keys[key] = members
     groups: list[list[Expr]] = []
     consts: list[tuple[Any, ...]] = []
     grouped = 0
     for key, members in keys.items():
         if len(members) < MIN_GROUP:
             continue
-        cs = tuple(_uniform_literal([m.args[j] for m in members]) if c is _LIT else c
+        cs = tuple(_uniform_literal([m.args[j] for m in members]) if c is _LIT
+                   else lits[c] if c is not None and lits[c] is not None else c
                    for j, c in enumerate(key[3]))
         if not _exact(key[1], dict(key[2]), cs, dtype) or (
                 dtype == "float32" and not _exact(key[1], dict(key[2]), cs, "float64")):
@@ -337,7 +376,7 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
     for g, members in enumerate(groups):
         for i, m in enumerate(members):
             where[m] = (g, i)
-    chains, in_chain = _chains(order, where, set(outs), dtype, scalar_math)
+    chains, in_chain = _chains(order, where, set(outs), dtype, uses)
     singles = inner - grouped - len(in_chain) + len(chains)
     cost = (len(groups) + len(chains)) * _GROUP_US + singles * _SINGLE_US + _FIXED_US
     if cost > _PAYS * inner * _NODE_US:
@@ -367,16 +406,12 @@ def _ufunc_of(op: Any) -> str | None:
 
 
 def _chains(order: list[Expr], where: dict[Expr, Any], outs: set[Expr], dtype: str,
-            scalar_math: bool) -> tuple[dict[Expr, list[Expr]], set[Expr]]:
+            uses: dict[Expr, int]) -> tuple[dict[Expr, list[Expr]], set[Expr]]:
     """Long chains c_j = op(c_{j-1}, u_j) of single nodes (a sum written term by term):
     each is one ``np.<ufunc>.accumulate`` over [c_0, u_1, ..., u_m] — the same operations
     in the same order, so the same bits (checked by :func:`_exact_accumulate`).
 
     Returns {last node of a chain: its operands} and the set of every chained node."""
-    uses: dict[Expr, int] = {}
-    for n in order:
-        for a in n.args:
-            uses[a] = uses.get(a, 0) + 1
     nxt: dict[Expr, Expr] = {}
     has_prev: set[Expr] = set()
     ok_op: dict[Any, bool] = {}
@@ -461,10 +496,16 @@ def _index_text(idx: list[int]) -> str | None:
     s = idx[1] - a
     if s <= 0:
         return None
-    for i in range(2, len(idx)):
-        if idx[i] - idx[i - 1] != s:
-            return None
     end = idx[-1] + 1
+    if end - a != s * (len(idx) - 1) + 1:
+        return None
+    if len(idx) > 16:
+        if not bool((np.diff(np.asarray(idx)) == s).all()):
+            return None
+    else:
+        for i in range(2, len(idx)):
+            if idx[i] - idx[i - 1] != s:
+                return None
     return f"{a}:{end}" if s == 1 else f"{a}:{end}:{s}"
 
 
@@ -476,6 +517,7 @@ class _Emitter:
         self.lines: list[str] = []
         self.single_name: dict[Expr, str] = {}
         self.helpers: set[str] = set()
+        self.args_in_scope = True  # False: the code is _symback_block(_A)
 
     def const(self, value: Any) -> str:
         name = f"_k{len(self.consts)}"
@@ -486,12 +528,13 @@ class _Emitter:
         return "_A" if g < 0 else f"_v{g}"
 
     def scalar_text(self, n: Expr) -> str:
-        """A single's operand: a name, a literal or one element of a group's array."""
+        """A single's operand: a name, a literal or one element of a group's array (or of
+        the arguments' ``_A``, inside ``_symback_block``)."""
+        w = self.p.where.get(n)
+        if w is not None and (w[0] >= 0 or not self.args_in_scope):
+            return f"{self.array_of(w[0])}[{w[1]}]"
         if n in self.var:
             return self.var[n]
-        w = self.p.where.get(n)
-        if w is not None and w[0] >= 0:
-            return f"_v{w[0]}[{w[1]}]"
         return self.single_name[n]
 
     def gather(self, nodes: list[Expr], array: bool = False) -> str:
@@ -508,17 +551,23 @@ class _Emitter:
         by_src: dict[int, tuple[list[int], list[int]]] = {}
         values: list[tuple[int, Expr]] = []
         lits: tuple[list[int], list[float]] = ([], [])
-        for i, m in enumerate(nodes):
-            w = where.get(m)
-            if w is not None:
-                pos, idx = by_src.setdefault(w[0], ([], []))
-                pos.append(i)
-                idx.append(w[1])
-            elif m.is_const:
-                lits[0].append(i)
-                lits[1].append(float(m.value))
-            else:
-                values.append((i, m))
+        ws = list(map(where.get, nodes))
+        srcs = {w[0] for w in ws if w is not None}
+        if None not in ws and len(srcs) == 1:  # (the usual case: one array)
+            by_src[srcs.pop()] = (list(range(len(nodes))), [w[1] for w in ws])
+        else:
+            for i, (m, w) in enumerate(zip(nodes, ws)):
+                if w is not None:
+                    pos, idx = by_src.setdefault(w[0], ([], []))
+                    pos.append(i)
+                    idx.append(w[1])
+                elif m.op is CONST:
+                    lits[0].append(i)
+                    lits[1].append(float(m.value))
+                else:
+                    values.append((i, m))
+        if lits[0] and len(lits[0]) == len(nodes):  # literals only: a column, broadcast
+            return f"_vcol({self.const(np.array(lits[1]))}, _A)"
         if len(by_src) == 1 and not values and not lits[0]:
             (g, (_, idx)), = by_src.items()
             name = self.array_of(g)
@@ -642,15 +691,35 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
         body.append("    _A = np.array(_scalars(_s, _SCALAR_SPECS))")
     else:
         pre.append(_source_of(_vpack) + "\n")
-        body.append(f"_A = _vpack({tup})")
     em = _Emitter(p, var, consts)
     em._outs = list(outs)
+    em.args_in_scope = check
     em.emit()
-    body += em.lines
-    body.append(f"_o = {em.gather(list(outs), array=True)}")
-    if "_vgather(" in "\n".join(body):
-        pre.append(_source_of(_vgather) + "\n")
     k = len(outs)
+    block = ""
+    if check:
+        body += em.lines
+        body.append(f"_o = {em.gather(list(outs), array=True)}")
+    else:
+        # arrays of points: the work goes block by block of points, so that every group's
+        # array, (k, block), stays in the cache (a (1000, 10000) array does not)
+        rows = max([len(g) for g in p.groups] + [len(c) for c in p.chains.values()] + [k])
+        size = max(_MIN_BLOCK, _BLOCK_BYTES // (8 * rows))
+        inner_body = em.lines + [f"return {em.gather(list(outs), array=True)}"]
+        block = ("def _symback_block(_A):\n"
+                 + "".join(f"    {line}\n" for line in inner_body) + "\n")
+        pre.append(_source_of(_vrun) + "\n")
+        # many points: the per-node code (compiled on first use, see compile_vectorized)
+        # is as fast, its arrays of points being already long
+        pre.append("_symback_per_node = None  # (set by symback.vectorize.compile_vectorized)\n")
+        body.append(f"_s = {tup}")
+        body.append(f"if (_symback_per_node is not None and {names[0]}.__class__ is np.ndarray"
+                    f" and {names[0]}.size > {PER_NODE_POINTS}):")
+        body.append("    return _symback_per_node(*_s)")
+        body.append(f"_o = _vrun(_symback_block, _s, {k}, {size})")
+    for helper in (_vgather, _vcol):
+        if f"{helper.__name__}(" in block or f"{helper.__name__}(" in "\n".join(body):
+            pre.append(_source_of(helper) + "\n")
     if check:
         pre.append(f"_IDX_0D = tuple((i, ...) for i in range({k}))\n")
         body.append(f"_o = np.asarray(_o, _dt_{dtype})")
@@ -667,10 +736,40 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     source = cg._helper_sources(em.helpers)
     if "SymbackError" in "".join(pre):
         source += "from symback.errors import SymbackError\n"
-    source += "".join(pre)
+    source += "".join(pre) + block
     params = ", ".join(names)
     source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
     return source, consts
+
+
+class _PerNode:
+    """The per-node code of the same graph, generated and compiled on its first call (for
+    arrays of many points, where it is as fast as the grouped code and needs no packing)."""
+
+    def __init__(self, args: list[Expr], outs: list[Expr], single: Any, filename: str) -> None:
+        self.args, self.outs, self.single, self.filename = args, outs, single, filename
+        self.fn: Any = None
+
+    def __call__(self, *values: Any) -> Any:
+        fn = self.fn
+        if fn is None:
+            cg = _codegen()
+            source, consts = cg._generate(self.args, self.outs, self.single, False)
+            fn = self.fn = cg._compile(source, consts, self.filename + "-per-node")
+            self.args = self.outs = ()  # (the graph is no longer needed)
+        return fn(*values)
+
+
+def compile_vectorized(p: Plan, args: list[Expr], outs: list[Expr], compiled: list[Expr],
+                       single: Any, check: bool, filename: str) -> Any:
+    """The :class:`symback.codegen.CompiledFunction` of the grouped code (``compiled``:
+    the outputs after the rule tables; ``outs`` as given)."""
+    cg = _codegen()
+    source, consts = generate(p, args, compiled, single, check, cg._VALUE_AND_GRAD)
+    fn = cg.CompiledFunction(args, outs, single, source, consts, filename)
+    if not check:
+        fn._fn.__globals__["_symback_per_node"] = _PerNode(args, compiled, single, filename)
+    return fn
 
 
 _SOURCES: dict[Any, str] = {}

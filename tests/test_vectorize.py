@@ -214,6 +214,14 @@ def test_source_runs_on_its_own_and_pickles(w2):
     assert_same_bits(ns["_symback_fn"](*P), fn(*P))
     again = pickle.loads(pickle.dumps(fn))
     assert_same_bits(again(*P), fn(*P))
+    # many points: the function hands them to the per-node code (compiled on first use);
+    # the standalone source and an unpickled copy have none and go block by block
+    many = np.random.default_rng(7).uniform(-1, 1, (len(xs), vectorize.PER_NODE_POINTS + 345))
+    want = sb.lambdify(xs, g, check=False, backend_options=OFF)(*many)
+    assert_same_bits(fn(*many), want)
+    assert_same_bits(ns["_symback_fn"](*many), want)
+    assert_same_bits(pickle.loads(pickle.dumps(fn))(*many), want)
+    np.testing.assert_allclose(np.array(want), rosenbrock_grad_ref(many), rtol=1e-12, atol=1e-9)
 
 
 # --------------------------------------------------------------------------- cost model
