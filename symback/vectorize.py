@@ -65,6 +65,7 @@ _SINGLE_US = 0.1       # a single node (NumPy scalars from the groups' arrays)
 _FIXED_US = 2.0        # packing the arguments into one array, the outputs' gather
 _BLOCK_BYTES = 1 << 17  # arrays of points: a group's block of points takes ~this much
 _MIN_BLOCK = 8         # (and at least this many points)
+_MIN_WIDE = 0.5        # less of the graph on levels of MIN_GROUP nodes or more: per node
 PER_NODE_POINTS = 256  # check=False with arrays of more points: the per-node code
 _PAYS = 0.8            # vectorise when the estimate is below this fraction of per-node
 
@@ -294,11 +295,10 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
     if len(order) < MIN_NODES:
         return None
     level: dict[Expr, int] = {}
-    uses: dict[Expr, int] = {}
-    keys: dict[Any, list[Expr]] = {}
+    width: dict[int, int] = {}  # nodes per level
     literal = _codegen()._literal
     lits: dict[Expr, Any] = {}  # a constant's literal, or None (a named constant)
-    level_get, uses_get, keys_get = level.__getitem__, uses.get, keys.get
+    level_get, width_get = level.__getitem__, width.get
     inner = 0
     for n in order:  # (runs once per node: kept to plain loops and local names)
         nargs = n.args
@@ -313,18 +313,34 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         if n.shape != ():
             return None
         inner += 1
-        lv = 0
-        for a in nargs:
-            la = level_get(a)
-            if la > lv:
-                lv = la
+        if len(nargs) == 2:
+            lv = level_get(nargs[0])
+            la = level_get(nargs[1])
+            lv = (lv if lv > la else la) + 1
+        else:
+            lv = max(map(level_get, nargs)) + 1
+        level[n] = lv
+        width[lv] = width_get(lv, 0) + 1
+    # only nodes of wide levels can be grouped: when they are few (a deep chain, W3), the
+    # grouped code cannot pay (a single costs several per-node nodes), and we stop here
+    wide = {lv for lv, k in width.items() if k >= MIN_GROUP}
+    if sum(width[lv] for lv in wide) < _MIN_WIDE * inner:
+        return None
+    keys: dict[Any, list[Expr]] = {}
+    keys_get = keys.get
+    uses: dict[Expr, int] = {}
+    uses_get = uses.get
+    for n in order:
+        for a in n.args:
             uses[a] = uses_get(a, 0) + 1
-        level[n] = lv + 1
+        lv = level_get(n)
+        if lv not in wide:
+            continue
         op = n.op
         if not op.elementwise or op.view or op.weak or n.dtype != dtype:
             continue
         cs: tuple[Any, ...] = ()
-        for a in nargs:
+        for a in n.args:
             if a.op is CONST:
                 # a literal (weak: takes the array's dtype) may differ from member to
                 # member (then it is gathered); a named constant must be the same one
@@ -334,7 +350,7 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
             else:
                 cs += (None,)
         else:
-            key = (lv, op, n.attrs, cs)
+            key = (lv - 1, op, n.attrs, cs)
             try:
                 members = keys_get(key)
             except TypeError:  # an unhashable attribute
