@@ -451,7 +451,9 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     ``backend`` picks the code generator: ``"numpy"`` (this module), ``"llvm"``
     (scalar float64 graphs as machine code, :mod:`symback.native`; the ``native``
     extra), or any name added with :func:`register_backend`; ``backend_options`` are
-    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level);
+    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level;
+    ``{"vectorize": False}``: the numpy backend writes one statement per node even where
+    :mod:`symback.vectorize` would group repeated scalar formulas);
     other keyword arguments join them (``compile=True``). ``"torch"``, ``"jax"``,
     ``"cupy"`` (:mod:`symback.arrayapi`): arguments and results are that library's arrays
     on their device; ``compile=True`` wraps a torch function in ``torch.compile``; jax
