@@ -3,10 +3,10 @@
 
     python benchmarks/vectorize_bench.py [--sizes 1000,10000] [--points 10000] [--peers]
 
-For each n: the build (symbols -> gradient -> lambdify -> first value, fastest of
-``--repeats``), the one-point gradient (checked call, Python floats) and the
-``--points``-point gradient (``check=False``, one array of points per symbol), each
-as the median of interleaved rounds, with ``vectorize`` on (the default) and off
+For each n: the build (symbols -> gradient -> lambdify -> first value, median of
+``--repeats``, the modes alternating), the one-point gradient (checked call, Python
+floats and ``check=False``) and the ``--points``-point gradient (``check=False``, one
+array of points per symbol), each as the median of ``--rounds`` interleaved rounds, with ``vectorize`` on (the default) and off
 (``backend_options={"vectorize": False}``). ``--peers`` adds SymEngine's ``Lambdify``
 (LLVM backend, as benchmarks/peers.py builds it). Results are checked against the
 hand-derived gradient first. Prints one JSON object.
@@ -46,33 +46,41 @@ def build(kind: str, n: int, vec: bool | None) -> tuple[float, Any, list[Any]]:
     return time.perf_counter() - t0, fn, args
 
 
-def per_call(fn: Callable[[], Any], target: float = 0.02) -> float:
-    """Seconds per call: calls batched to last ~target seconds, the median of 7."""
+def batch_size(fn: Callable[[], Any], target: float = 0.02) -> int:
+    """How many calls take about ``target`` seconds."""
     fn()
-    k, t = 1, 0.0
+    k = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(k):
             fn()
         t = time.perf_counter() - t0
         if t > target / 4:
-            break
+            return max(1, int(k * target / max(t, 1e-9)))
         k *= 4
-    k = max(1, int(k * target / max(t, 1e-9)))
-    runs = []
-    for _ in range(7):
-        t0 = time.perf_counter()
-        for _ in range(k):
-            fn()
-        runs.append((time.perf_counter() - t0) / k)
-    return statistics.median(runs)
+
+
+def interleaved(calls: dict[str, Callable[[], Any]], rounds: int) -> dict[str, float]:
+    """Seconds per call of each candidate: the median over ``rounds`` rounds, each round
+    timing one batch of every candidate in turn (so a load change hits all alike)."""
+    sizes = {k: batch_size(c) for k, c in calls.items()}
+    runs: dict[str, list[float]] = {k: [] for k in calls}
+    for _ in range(rounds):
+        for k, c in calls.items():
+            m = sizes[k]
+            t0 = time.perf_counter()
+            for _ in range(m):
+                c()
+            runs[k].append((time.perf_counter() - t0) / m)
+    return {k: statistics.median(v) for k, v in runs.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,10000")
     ap.add_argument("--points", type=int, default=10_000)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3, help="builds per mode (median)")
+    ap.add_argument("--rounds", type=int, default=15, help="timing rounds (median)")
     ap.add_argument("--peers", action="store_true")
     ap.add_argument("--peers-max", type=int, default=1000,
                     help="SymEngine only up to this size (its W2 build grows as n^2)")
@@ -101,19 +109,23 @@ def main() -> None:
             refp = np.array(wl.w3_grad_hand(points[0], points[1], n))
         p1, pts = [float(v) for v in point], list(points)
         calls: dict[str, Callable[[], Any]] = {}
+        times: dict[str, list[float]] = {m: [] for m in modes}
+        fns: dict[str, Any] = {}
+        for _ in range(a.repeats):  # builds alternate between the modes
+            for m, vec in modes.items():
+                t, fns[m], args = build(kind, n, vec)
+                times[m].append(t)
         for m, vec in modes.items():
-            times, fn = [], None
-            for _ in range(a.repeats):
-                t, fn, args = build(kind, n, vec)
-                times.append(t)
+            fn = fns[m]
             gv = sb.lambdify(args, sb.grad(*(wl.w2_symback(n) if kind == "w2"
                                               else wl.w3_symback(n))[::-1]), check=False,
                              **_opts(vec))
             np.testing.assert_allclose(np.array(fn(*p1), dtype=float), ref1, rtol=1e-9)
             np.testing.assert_allclose(np.array(gv(*pts)), refp, rtol=1e-9, atol=1e-9)
-            res[m] = {"build_s": min(times), "builds_s": times,
+            res[m] = {"build_s": statistics.median(times[m]), "builds_s": times[m],
                       "lines": fn.source.count("\n")}
             calls[f"{m} grad_1"] = (lambda fn=fn: fn(*p1))
+            calls[f"{m} grad_1_unchecked"] = (lambda gv=gv: gv(*p1))
             calls[f"{m} grad_{a.points}"] = (lambda gv=gv: gv(*pts))
         if a.peers and n <= a.peers_max:
             import peers as pr
@@ -123,9 +135,9 @@ def main() -> None:
             res["symengine"] = {"build_s": b.build_wall}
             calls["symengine grad_1"] = b.fns["grad_1"]
             calls[f"symengine grad_{a.points}"] = b.fns["grad_10k"]
-        for name, c in calls.items():  # interleaved: every candidate, then again
+        for name, v in interleaved(calls, a.rounds).items():
             who, what = name.split(" ")
-            res.setdefault(who, {})[what + "_s"] = per_call(c)
+            res.setdefault(who, {})[what + "_s"] = v
         out[f"{kind} n={n}"] = res
         print(json.dumps({f"{kind} n={n}": res}), flush=True)
     print(json.dumps(out, indent=1))
