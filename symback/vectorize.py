@@ -31,16 +31,21 @@ forms (``Op.scalar``, see ``codegen._scalar_math_pays``) are left to it.
 
 **Pays off automatically.** :func:`plan` estimates both codes' cost per call at one point
 (a node of the per-node code ~0.012 µs, a group's NumPy call and gather ~1.5 µs, a single
-~0.1 µs) and vectorises only when the grouped code is clearly cheaper (W2 from n ≈ 150 on; never the deep chain W3, whose levels hold two or
-three nodes; never a graph with tensor arguments or outputs). ``lambdify(...,
+~0.1 µs) and vectorises only when the grouped code is clearly cheaper (W2 from n ≈ 150
+on; never the deep chain W3, whose levels hold two or three nodes; never a graph with
+tensor arguments or outputs). ``lambdify(...,
 backend_options={"vectorize": False})`` turns it off.
 
-**Points.** With ``check=False`` a scalar symbol may receive an array of points: all the
-arguments are then stacked (broadcast to one shape first when their shapes differ) into
-``_A`` of shape ``(n_args, *points)``, every group's array has shape ``(k, *points)``, and
-every output has the broadcast shape of the points (the per-node code would return a
-float for an output that depends only on float arguments). Integer arguments are taken
-as float64. With the default checks (one point), scalar outputs are 0-d arrays of the
+**Points.** With ``check=False`` a scalar symbol may receive an array of points. Up to
+:data:`PER_NODE_POINTS` points, the arguments are stacked (broadcast to one shape first
+when their shapes differ) into ``_A`` of shape ``(n_args, *points)`` and every group's
+array has shape ``(k, *points)`` (a block of points at a time, sized to stay in the
+cache); every output then has the broadcast shape of the points (the per-node code would
+return a float for an output that depends only on float arguments), and integer arguments
+are taken as float64. More points go to the per-node code, compiled on first use: its
+arrays of points are long already, and the grouped code would only add the packing (the
+standalone ``.source`` and an unpickled function have no per-node code and go block by
+block). With the default checks (one point), scalar outputs are 0-d arrays of the
 declared dtype, as from the per-node code.
 """
 
@@ -528,12 +533,13 @@ def _index_text(idx: list[int]) -> str | None:
 class _Emitter:
     """Writes the body: gathers, group operations and single statements."""
 
-    def __init__(self, p: Plan, var: dict[Expr, str], consts: dict[str, Any]) -> None:
-        self.p, self.var, self.consts = p, var, consts
+    def __init__(self, p: Plan, var: dict[Expr, str], consts: dict[str, Any],
+                 outs: list[Expr], args_in_scope: bool) -> None:
+        self.p, self.var, self.consts, self._outs = p, var, consts, outs
         self.lines: list[str] = []
         self.single_name: dict[Expr, str] = {}
         self.helpers: set[str] = set()
-        self.args_in_scope = True  # False: the code is _symback_block(_A)
+        self.args_in_scope = args_in_scope  # False: the code is _symback_block(_A)
 
     def const(self, value: Any) -> str:
         name = f"_k{len(self.consts)}"
@@ -660,8 +666,6 @@ class _Emitter:
             if dead:
                 self.lines.append("del " + ", ".join(f"_v{g}" for g in sorted(dead)))
 
-    _outs: list[Expr] = []
-
 
 def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, check: bool,
              value_and_grad: Any) -> tuple[str, dict[str, Any]]:
@@ -707,9 +711,7 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
         body.append("    _A = np.array(_scalars(_s, _SCALAR_SPECS))")
     else:
         pre.append(_source_of(_vpack) + "\n")
-    em = _Emitter(p, var, consts)
-    em._outs = list(outs)
-    em.args_in_scope = check
+    em = _Emitter(p, var, consts, list(outs), args_in_scope=check)
     em.emit()
     k = len(outs)
     block = ""
