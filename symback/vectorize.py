@@ -31,7 +31,7 @@ forms (``Op.scalar``, see ``codegen._scalar_math_pays``) are left to it.
 
 **Pays off automatically.** :func:`plan` estimates both codes' cost per call at one point
 (a node of the per-node code ~0.012 µs, a group's NumPy call and gather ~1.5 µs, a single
-~0.1 µs) and vectorises only when the grouped code is clearly cheaper (W2 from n ≈ 150
+~0.1 µs) and vectorises only when the grouped code is clearly cheaper (W2 from n ≈ 200
 on; never the deep chain W3, whose levels hold two or three nodes; never a graph with
 tensor arguments or outputs). ``lambdify(...,
 backend_options={"vectorize": False})`` turns it off.
@@ -154,7 +154,8 @@ def _probe_values(dtype: str) -> np.ndarray:
 def _exact(op: Any, attrs: dict[str, Any], consts: tuple[str | None, ...], dtype: str) -> bool:
     """Does the op's NumPy source give, on an array, bit for bit what it gives on each
     element as a Python float and as a NumPy scalar? ``consts``: per argument, the literal
-    every member of the group has there (or None: a gathered operand)."""
+    every member of the group has there, the named constant node they share, or None (a
+    gathered operand)."""
     try:
         key: Any = (op, tuple(sorted(attrs.items())), consts, dtype)
         hash(key)
