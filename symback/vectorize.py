@@ -401,8 +401,8 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
     chains, in_chain = _chains(order, where, set(outs), dtype, uses)
     singles = inner - grouped - len(in_chain) + len(chains)
     cost = (len(groups) + len(chains)) * _GROUP_US + singles * _SINGLE_US + _FIXED_US
-    if cost > _PAYS * inner * _NODE_US:
-        return None
+    if cost > _PAYS * inner * _NODE_US or singles > _codegen()._CHUNK_LINES // 2:
+        return None  # (so many singles: the per-node code, which cuts huge bodies in chunks)
     by_level: dict[int, tuple[list[Expr], list[int]]] = {}
     for n in order:
         if n.args and n not in where and (n not in in_chain or n in chains):
