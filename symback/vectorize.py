@@ -541,6 +541,7 @@ class _Emitter:
         self.single_name: dict[Expr, str] = {}
         self.helpers: set[str] = set()
         self.args_in_scope = args_in_scope  # False: the code is _symback_block(_A)
+        self.read_at: dict[int, int] = {}  # group -> the last line reading its array
 
     def const(self, value: Any) -> str:
         name = f"_k{len(self.consts)}"
@@ -548,7 +549,12 @@ class _Emitter:
         return name
 
     def array_of(self, g: int) -> str:
-        return "_A" if g < 0 else f"_v{g}"
+        """The name of group ``g``'s array (``_A``: the arguments), read by the line being
+        written (see :meth:`with_deletes`)."""
+        if g < 0:
+            return "_A"
+        self.read_at[g] = len(self.lines)
+        return f"_v{g}"
 
     def scalar_text(self, n: Expr) -> str:
         """A single's operand: a name, a literal or one element of a group's array (or of
@@ -620,29 +626,10 @@ class _Emitter:
         return len(self.p.groups[g]) if g >= 0 else self.p.nargs
 
     def emit(self) -> None:
+        """The lines of every level: its singles (and chains), then its groups."""
         p = self.p
-        # the last level at which each group's array is read (then it is deleted, so
-        # arrays of points die as in the per-node code)
-        last: dict[int, int] = {}
-        for li, (singles, gs) in enumerate(p.levels):
-            for n in singles:
-                for a in p.chains.get(n, n.args):
-                    w = p.where.get(a)
-                    if w is not None and w[0] >= 0:
-                        last[w[0]] = li
-            for g in gs:
-                for m in p.groups[g]:
-                    for a in m.args:
-                        w = p.where.get(a)
-                        if w is not None and w[0] >= 0:
-                            last[w[0]] = li
-        outs_read = {p.where[o][0] for o in self._outs if o in p.where}
-        dies: dict[int, list[int]] = {}
-        for g, li in last.items():
-            if g not in outs_read:
-                dies.setdefault(li, []).append(g)
         count = 0
-        for li, (singles, gs) in enumerate(p.levels):
+        for singles, gs in p.levels:
             for n in singles:
                 self.helpers.update(n.op.helpers)
                 chain = p.chains.get(n)
@@ -663,9 +650,22 @@ class _Emitter:
                     operands.append(self.gather([m.args[j] for m in members]) if c is None
                                     else c if isinstance(c, str) else self.var[c])
                 self.lines.append(f"_v{g} = {render_numpy(m0.op, operands, m0.kw)}")
-            dead = dies.get(li)
+
+    def with_deletes(self, lines: list[str]) -> list[str]:
+        """``lines`` with ``del _vK`` after the last line that reads ``_vK`` (so arrays of
+        points die as in the per-node code), but for arrays the last line reads."""
+        after: dict[int, list[int]] = {}
+        end = len(lines) - 1
+        for g, at in self.read_at.items():
+            if at < end:
+                after.setdefault(at, []).append(g)
+        out: list[str] = []
+        for i, line in enumerate(lines):
+            out.append(line)
+            dead = after.get(i)
             if dead:
-                self.lines.append("del " + ", ".join(f"_v{g}" for g in sorted(dead)))
+                out.append("del " + ", ".join(f"_v{g}" for g in sorted(dead)))
+        return out
 
 
 def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, check: bool,
@@ -680,16 +680,14 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     for a in args:
         var[a] = cg._py_name(a.name, taken)
     names = [var[a] for a in args]
-    for n in p.order:
-        if n.is_const:
-            lit = _literal(n)
-            if lit is not None:
-                var[n] = lit
     consts: dict[str, Any] = {}
     for n in p.order:
-        if n.is_const and n not in var:
-            var[n] = name = f"_k{len(consts)}"
-            consts[name] = n.value
+        if n.op is CONST:
+            lit = _literal(n)
+            if lit is None:
+                lit = f"_k{len(consts)}"
+                consts[lit] = n.value
+            var[n] = lit
     dtype = args[0].dtype
     pre: list[str] = []
     body: list[str] = []
@@ -717,14 +715,15 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     k = len(outs)
     block = ""
     if check:
-        body += em.lines
-        body.append(f"_o = {em.gather(list(outs), array=True)}")
+        out_line = f"_o = {em.gather(list(outs), array=True)}"
+        body += em.with_deletes(em.lines + [out_line])
     else:
         # arrays of points: the work goes block by block of points, so that every group's
         # array, (k, block), stays in the cache (a (1000, 10000) array does not)
         rows = max([len(g) for g in p.groups] + [len(c) for c in p.chains.values()] + [k])
         size = max(_MIN_BLOCK, _BLOCK_BYTES // (8 * rows))
-        inner_body = em.lines + [f"return {em.gather(list(outs), array=True)}"]
+        out_line = f"return {em.gather(list(outs), array=True)}"
+        inner_body = em.with_deletes(em.lines + [out_line])
         block = ("def _symback_block(_A):\n"
                  + "".join(f"    {line}\n" for line in inner_body) + "\n")
         pre.append(_source_of(_vrun) + "\n")
