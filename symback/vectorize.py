@@ -535,12 +535,11 @@ class _Emitter:
     """Writes the body: gathers, group operations and single statements."""
 
     def __init__(self, p: Plan, var: dict[Expr, str], consts: dict[str, Any],
-                 outs: list[Expr], args_in_scope: bool) -> None:
+                 outs: list[Expr]) -> None:
         self.p, self.var, self.consts, self._outs = p, var, consts, outs
         self.lines: list[str] = []
         self.single_name: dict[Expr, str] = {}
         self.helpers: set[str] = set()
-        self.args_in_scope = args_in_scope  # False: the code is _symback_block(_A)
         self.read_at: dict[int, int] = {}  # group -> the last line reading its array
 
     def const(self, value: Any) -> str:
@@ -557,10 +556,12 @@ class _Emitter:
         return f"_v{g}"
 
     def scalar_text(self, n: Expr) -> str:
-        """A single's operand: a name, a literal or one element of a group's array (or of
-        the arguments' ``_A``, inside ``_symback_block``)."""
+        """A single's operand: a name, a literal or one element of a group's array, or of
+        the arguments' ``_A`` (converted to the declared dtype there, as the per-node code
+        converts the arguments it reads; Python floats and NumPy scalars of one dtype give
+        the same results: the probe's condition)."""
         w = self.p.where.get(n)
-        if w is not None and (w[0] >= 0 or not self.args_in_scope):
+        if w is not None:
             return f"{self.array_of(w[0])}[{w[1]}]"
         if n in self.var:
             return self.var[n]
@@ -710,7 +711,7 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
         body.append("    _A = np.array(_scalars(_s, _SCALAR_SPECS))")
     else:
         pre.append(_source_of(_vpack) + "\n")
-    em = _Emitter(p, var, consts, list(outs), args_in_scope=check)
+    em = _Emitter(p, var, consts, list(outs))
     em.emit()
     k = len(outs)
     block = ""

@@ -190,6 +190,23 @@ def test_float32_symbols():
     assert not vectorised(g2)
 
 
+def test_checked_call_converts_arguments_as_per_node():
+    """Ints and float32 scalars for float64 symbols are converted before any node reads
+    them (a single node reading an argument sees it in float64, as per node)."""
+    n = 300
+    xs = list(sb.symbols([f"a{i}" for i in range(n)]))
+    # each term groups, and a few nodes read the arguments alone (singles)
+    outs = [xs[i] * xs[(i + 1) % n] - xs[(i + 2) % n] for i in range(n)]
+    outs += [xs[0] * 0.1 + xs[5] / 3.0, xs[7] * xs[7] * 1e-3]
+    on, off = sb.lambdify(xs, outs), sb.lambdify(xs, outs, backend_options=OFF)
+    assert vectorised(on)
+    x = list(np.random.default_rng(8).uniform(-1, 1, n))
+    x[0], x[5], x[7] = np.float32(0.1), 3, np.float32(1.7)
+    assert_same_bits(on(*x), off(*x))
+    want = np.float64(np.float32(0.1)) * 0.1 + 3.0 / 3.0
+    assert float(on(*x)[n]) == want
+
+
 def test_checked_call_errors_name_the_argument(w2):
     xs, f, g = w2
     fn = sb.lambdify(xs, g)
