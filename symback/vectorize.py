@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections import Counter
 from typing import Any, Sequence
 
 import numpy as np
@@ -301,35 +302,36 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
     if len(order) < MIN_NODES:
         return None
     level: dict[Expr, int] = {}
-    width: dict[int, int] = {}  # nodes per level
     literal = _codegen()._literal
     lits: dict[Expr, Any] = {}  # a constant's literal, or None (a named constant)
-    level_get, width_get = level.__getitem__, width.get
-    inner = 0
-    for n in order:  # (runs once per node: kept to plain loops and local names)
+    level_get = level.__getitem__
+    leaves = 0
+    for n in order:  # (runs once per node, on every scalar graph: kept lean)
         nargs = n.args
-        if not nargs:
-            op = n.op
-            if (op is not SYMBOL and op is not CONST) or n.shape != ():
-                return None  # computed leaves (count's float(n)): per-node code
-            if op is CONST:
-                lits[n] = literal(n)
-            level[n] = 0
+        if nargs:
+            if n.shape:
+                return None
+            if len(nargs) == 2:
+                lv = level_get(nargs[0])
+                la = level_get(nargs[1])
+                level[n] = (lv if lv > la else la) + 1
+            elif len(nargs) == 1:
+                level[n] = level_get(nargs[0]) + 1
+            else:
+                level[n] = max(map(level_get, nargs)) + 1
             continue
-        if n.shape != ():
-            return None
-        inner += 1
-        if len(nargs) == 2:
-            lv = level_get(nargs[0])
-            la = level_get(nargs[1])
-            lv = (lv if lv > la else la) + 1
-        else:
-            lv = max(map(level_get, nargs)) + 1
-        level[n] = lv
-        width[lv] = width_get(lv, 0) + 1
+        op = n.op
+        if (op is not SYMBOL and op is not CONST) or n.shape:
+            return None  # computed leaves (count's float(n)): per-node code
+        if op is CONST:
+            lits[n] = literal(n)
+        level[n] = 0
+        leaves += 1
+    inner = len(level) - leaves
+    width = Counter(level.values())  # nodes per level
     # only nodes of wide levels can be grouped: when they are few (a deep chain, W3), the
     # grouped code cannot pay (a single costs several per-node nodes), and we stop here
-    wide = {lv for lv, k in width.items() if k >= MIN_GROUP}
+    wide = {lv for lv, k in width.items() if k >= MIN_GROUP and lv}
     if sum(width[lv] for lv in wide) < _MIN_WIDE * inner:
         return None
     keys: dict[Any, list[Expr]] = {}
