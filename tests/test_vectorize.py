@@ -12,8 +12,9 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from strategies import fuzz_settings
 
 import symback as sb
 from symback import codegen, vectorize
@@ -307,8 +308,7 @@ def instantiate(steps, xs, i):
     return vals[-1]
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@fuzz_settings(40, 400)  # (derandomised in CI; SYMBACK_LONG=1: 400 random examples)
 @given(templates(), templates(), st.integers(300, 600), st.sampled_from(["grad", "terms", "sum"]))
 def test_random_repeated_graphs_same_bits(t1, t2, n, what):
     xs = list(sb.symbols([f"y{i}" for i in range(n)]))
