@@ -524,9 +524,10 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
             order = order if order is not None else toposort(compiled_outs)
             plan = vec.plan(arg_list, compiled_outs, order, check, check_finite,
                             _scalar_math_pays(arg_list, compiled_outs, order, check_finite))
-            if plan is not None:
-                return vec.compile_vectorized(plan, arg_list, outs, compiled_outs, single,
-                                              check, filename)
+            fn = plan and vec.compile_vectorized(plan, arg_list, outs, compiled_outs, single,
+                                                 check, filename)
+            if fn is not None:
+                return fn
         source, consts = _generate(arg_list, compiled_outs, single, check, check_finite,
                                    order)
         if _scalar_math_pays(arg_list, compiled_outs, order, check_finite):

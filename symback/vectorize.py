@@ -533,6 +533,14 @@ def _index_text(idx: list[int]) -> str | None:
     return f"{a}:{end}" if s == 1 else f"{a}:{end}:{s}"
 
 
+class _SymbolicSize(Exception):
+    """An op's source asked for a symbolic size (a scalar graph has none to give)."""
+
+
+def _no_dims(d: Any) -> str:
+    raise _SymbolicSize(d)
+
+
 class _Emitter:
     """Writes the body: gathers, group operations and single statements."""
 
@@ -639,7 +647,8 @@ class _Emitter:
                 if chain is not None:
                     text = (f"np.{_ufunc_of(n.op)}.accumulate({self.gather(chain)})[-1]")
                 else:
-                    text = render_numpy(n.op, [self.scalar_text(a) for a in n.args], n.kw)
+                    text = render_numpy(n.op, [self.scalar_text(a) for a in n.args], n.kw,
+                                        _no_dims)
                 name = f"s{count}"
                 count += 1
                 self.single_name[n] = name
@@ -652,7 +661,7 @@ class _Emitter:
                 for j, c in enumerate(p.consts[g]):
                     operands.append(self.gather([m.args[j] for m in members]) if c is None
                                     else c if isinstance(c, str) else self.var[c])
-                self.lines.append(f"_v{g} = {render_numpy(m0.op, operands, m0.kw)}")
+                self.lines.append(f"_v{g} = {render_numpy(m0.op, operands, m0.kw, _no_dims)}")
 
     def with_deletes(self, lines: list[str]) -> list[str]:
         """``lines`` with ``del _vK`` after the last line that reads ``_vK`` (so arrays of
@@ -782,11 +791,15 @@ class _PerNode:
 
 
 def compile_vectorized(p: Plan, args: list[Expr], outs: list[Expr], compiled: list[Expr],
-                       single: Any, check: bool, filename: str) -> Any:
+                       single: Any, check: bool, filename: str) -> Any | None:
     """The :class:`symback.codegen.CompiledFunction` of the grouped code (``compiled``:
-    the outputs after the rule tables; ``outs`` as given)."""
+    the outputs after the rule tables; ``outs`` as given), or None when an op's source
+    needs a symbolic size (then the per-node code compiles the graph)."""
     cg = _codegen()
-    source, consts = generate(p, args, compiled, single, check, cg._VALUE_AND_GRAD)
+    try:
+        source, consts = generate(p, args, compiled, single, check, cg._VALUE_AND_GRAD)
+    except _SymbolicSize:
+        return None  # (the per-node code binds sizes from the arguments)
     fn = cg.CompiledFunction(args, outs, single, source, consts, filename)
     if not check:
         fn._fn.__globals__["_symback_per_node"] = _PerNode(args, compiled, single, filename)

@@ -281,7 +281,8 @@ UNARY = [sb.sin, sb.cos, sb.exp, sb.tanh, sb.log, sb.sqrt, sb.log1p, sb.expm1, s
          sb.sigmoid, sb.softplus, sb.arctan, lambda a: -a, lambda a: a ** 2,
          lambda a: a ** 3, lambda a: a ** 0.5]
 BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b,
-          sb.maximum, sb.minimum, lambda a, b: 2.5 * a - b, lambda a, b: a * b + 1.0]
+          sb.maximum, sb.minimum, lambda a, b: 2.5 * a - b, lambda a, b: a * b + 1.0,
+          lambda a, b: sb.where(a > b, a * b, a - b)]  # (a boolean node among floats)
 
 
 @st.composite
