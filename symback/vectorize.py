@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import threading
 from collections import Counter
 from typing import Any, Sequence
 
@@ -256,17 +257,19 @@ class Plan:
 
     ``levels``: per level, the singles then the groups to emit; ``groups``: each a list of
     member nodes; ``where``: node -> (group index, position) for grouped nodes (the
-    arguments are group -1, the array ``_A``).
+    arguments are group -1, the array ``_A``); ``consts``: per group and argument, the
+    literal or named constant every member has there (None: gathered); ``chains``: last
+    node of a chain -> the operands of its accumulate.
     """
 
     def __init__(self, order: list[Expr], levels: list[tuple[list[Expr], list[int]]],
                  groups: list[list[Expr]], where: dict[Expr, tuple[int, int]],
                  consts: list[tuple[str | None, ...]],
-                 chains: dict[Expr, list[Expr]]) -> None:
+                 chains: dict[Expr, list[Expr]], nargs: int) -> None:
         self.order, self.levels, self.groups, self.where = order, levels, groups, where
         self.chains = chains
         self.consts = consts
-        self.nargs = sum(1 for w in where.values() if w[0] < 0)
+        self.nargs = nargs
 
 
 def _literal(n: Expr) -> str | None:
@@ -412,7 +415,7 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
     for g, members in enumerate(groups):
         by_level.setdefault(level[members[0]], ([], []))[1].append(g)
     levels = [by_level[k] for k in sorted(by_level)]
-    return Plan(order, levels, groups, where, consts, chains)
+    return Plan(order, levels, groups, where, consts, chains, len(args))
 
 
 _CHAIN_RE = re.compile(r"^np\.([a-z][a-z0-9_]*)\(\{0\}, \{1\}, (?:out=)?\{out\}\)$")
@@ -779,14 +782,18 @@ class _PerNode:
     def __init__(self, args: list[Expr], outs: list[Expr], single: Any, filename: str) -> None:
         self.args, self.outs, self.single, self.filename = args, outs, single, filename
         self.fn: Any = None
+        self.lock = threading.Lock()
 
     def __call__(self, *values: Any) -> Any:
         fn = self.fn
         if fn is None:
-            cg = _codegen()
-            source, consts = cg._generate(self.args, self.outs, self.single, False)
-            fn = self.fn = cg._compile(source, consts, self.filename + "-per-node")
-            self.args = self.outs = ()  # (the graph is no longer needed)
+            with self.lock:  # (one thread compiles; the others wait for it)
+                fn = self.fn
+                if fn is None:
+                    cg = _codegen()
+                    source, consts = cg._generate(self.args, self.outs, self.single, False)
+                    fn = self.fn = cg._compile(source, consts, self.filename + "-per-node")
+                    self.args = self.outs = ()  # (the graph is no longer needed)
         return fn(*values)
 
 

@@ -242,6 +242,31 @@ def test_source_runs_on_its_own_and_pickles(w2):
     np.testing.assert_allclose(np.array(want), rosenbrock_grad_ref(many), rtol=1e-12, atol=1e-9)
 
 
+def test_many_points_from_several_threads_at_once(w2):
+    """The per-node code for many points is compiled on first use, once, whatever the
+    number of threads calling at that moment."""
+    import threading
+
+    xs, f, g = w2
+    fn = sb.lambdify(xs, g, check=False)
+    many = np.random.default_rng(10).uniform(-1, 1, (len(xs), vectorize.PER_NODE_POINTS + 1))
+    want = rosenbrock_grad_ref(many)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            np.testing.assert_allclose(np.array(fn(*many)), want, rtol=1e-12, atol=1e-9)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
 # --------------------------------------------------------------------------- cost model
 
 
