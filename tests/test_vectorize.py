@@ -335,9 +335,10 @@ def instantiate(steps, xs, i):
 
 
 @fuzz_settings(40, 400)  # (derandomised in CI; SYMBACK_LONG=1: 400 random examples)
-@given(templates(), templates(), st.integers(300, 600), st.sampled_from(["grad", "terms", "sum"]))
-def test_random_repeated_graphs_same_bits(t1, t2, n, what):
-    xs = list(sb.symbols([f"y{i}" for i in range(n)]))
+@given(templates(), templates(), st.integers(300, 600), st.sampled_from(["grad", "terms", "sum"]),
+       st.sampled_from(["float64", "float64", "float32"]))
+def test_random_repeated_graphs_same_bits(t1, t2, n, what, dtype):
+    xs = list(sb.symbols([f"y{i}" for i in range(n)], dtype=dtype))
     terms = [instantiate(t1 if i % 3 else t2, xs, i) for i in range(n)]
     if what == "terms":
         outs = terms
@@ -348,8 +349,10 @@ def test_random_repeated_graphs_same_bits(t1, t2, n, what):
         outs = [total] if what == "sum" else [total, *sb.grad(total, xs)]
     outs = [o for o in outs if not o.is_const and not o.is_symbol] or [sb.sin(xs[0])]
     rng = np.random.default_rng(n)
-    point = rng.uniform(-2, 2, n)
-    points = rng.uniform(-2, 2, (n, 5))
+    point = rng.uniform(-2, 2, n).astype(dtype)
+    points = rng.uniform(-2, 2, (n, 5)).astype(dtype)
+    # float32: NumPy float32 scalars (Python floats would be computed in float64 per node)
+    one = point.tolist() if dtype == "float64" else list(point)
     pays, small = vectorize._PAYS, codegen._SCALAR_MATH_NODES
     with np.errstate(all="ignore"):
         for check in (True, False):
@@ -362,7 +365,7 @@ def test_random_repeated_graphs_same_bits(t1, t2, n, what):
                 off = sb.lambdify(xs, outs, check=check, backend_options=OFF)
             finally:
                 vectorize._PAYS, codegen._SCALAR_MATH_NODES = pays, small
-            assert_same_bits(on(*point.tolist()), off(*point.tolist()))
+            assert_same_bits(on(*one), off(*one))
             SEEN.append(vectorised(on))
             if not check:
                 assert_same_bits(on(*points), off(*points))
