@@ -124,9 +124,9 @@ def main() -> None:
             np.testing.assert_allclose(np.array(gv(*pts)), refp, rtol=1e-9, atol=1e-9)
             res[m] = {"build_s": statistics.median(times[m]), "builds_s": times[m],
                       "lines": fn.source.count("\n")}
-            calls[f"{m} grad_1"] = (lambda fn=fn: fn(*p1))
-            calls[f"{m} grad_1_unchecked"] = (lambda gv=gv: gv(*p1))
-            calls[f"{m} grad_{a.points}"] = (lambda gv=gv: gv(*pts))
+            calls[f"{m} grad_1"] = (lambda fn=fn, p1=p1: fn(*p1))
+            calls[f"{m} grad_1_unchecked"] = (lambda gv=gv, p1=p1: gv(*p1))
+            calls[f"{m} grad_{a.points}"] = (lambda gv=gv, pts=pts: gv(*pts))
         if a.peers and n <= a.peers_max:
             import peers as pr
 

@@ -8,7 +8,6 @@ which the vectorisation must not change. No timing (benchmarks/vectorize_bench.p
 from __future__ import annotations
 
 import pickle
-import re
 
 import numpy as np
 import pytest
@@ -78,7 +77,7 @@ def w2():
 
 
 def test_w2_gradient_matches_hand_formula_and_is_vectorised(w2):
-    xs, f, g = w2
+    xs, _f, g = w2
     fn = sb.lambdify(xs, g)
     assert vectorised(fn)
     x = np.random.default_rng(0).uniform(-1.5, 1.5, len(xs))
@@ -126,7 +125,7 @@ def test_w2_points_mode_same_bits_and_hand_formula(w2):
 
 
 def test_points_mixed_with_floats_broadcast(w2):
-    xs, f, g = w2
+    xs, _f, g = w2
     P = list(np.random.default_rng(3).uniform(-1.5, 1.5, (len(xs), 11)))
     P[5] = 0.25           # one float among arrays of points
     P[9] = 1              # an int: taken as a float
@@ -209,7 +208,7 @@ def test_checked_call_converts_arguments_as_per_node():
 
 
 def test_checked_call_errors_name_the_argument(w2):
-    xs, f, g = w2
+    xs, _f, g = w2
     fn = sb.lambdify(xs, g)
     x = [0.5] * len(xs)
     x[7] = np.array([1.0, 2.0])
@@ -224,7 +223,7 @@ def test_checked_call_errors_name_the_argument(w2):
 
 
 def test_source_runs_on_its_own_and_pickles(w2):
-    xs, f, g = w2
+    xs, _f, g = w2
     fn = sb.lambdify(xs, g, check=False)
     ns: dict = {}
     exec(fn.source, ns)  # noqa: S102 - symback's own generated source
@@ -247,7 +246,7 @@ def test_many_points_from_several_threads_at_once(w2):
     number of threads calling at that moment."""
     import threading
 
-    xs, f, g = w2
+    xs, _f, g = w2
     fn = sb.lambdify(xs, g, check=False)
     many = np.random.default_rng(10).uniform(-1, 1, (len(xs), vectorize.PER_NODE_POINTS + 1))
     want = rosenbrock_grad_ref(many)
