@@ -239,6 +239,15 @@ def test_source_runs_on_its_own_and_pickles(w2):
     assert_same_bits(ns["_symback_fn"](*many), want)
     assert_same_bits(pickle.loads(pickle.dumps(fn))(*many), want)
     np.testing.assert_allclose(np.array(want), rosenbrock_grad_ref(many), rtol=1e-12, atol=1e-9)
+    # the checked function's source too, with its argument checks
+    checked = sb.lambdify(xs, g)
+    ns2: dict = {}
+    exec(checked.source, ns2)  # noqa: S102
+    x = P[:, 0].tolist()
+    assert_same_bits(ns2["_symback_fn"](*x), checked(*x))
+    x[3] = np.ones(2)
+    with pytest.raises(sb.ShapeError, match="x3"):
+        ns2["_symback_fn"](*x)
 
 
 def test_many_points_from_several_threads_at_once(w2):
