@@ -451,7 +451,9 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
     ``backend`` picks the code generator: ``"numpy"`` (this module), ``"llvm"``
     (scalar float64 graphs as machine code, :mod:`symback.native`; the ``native``
     extra), or any name added with :func:`register_backend`; ``backend_options`` are
-    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level);
+    that backend's own settings (``{"opt": 2}``: the llvm backend's optimisation level;
+    ``{"vectorize": False}``: the numpy backend writes one statement per node even where
+    :mod:`symback.vectorize` would group repeated scalar formulas);
     other keyword arguments join them (``compile=True``). ``"torch"``, ``"jax"``,
     ``"cupy"`` (:mod:`symback.arrayapi`): arguments and results are that library's arrays
     on their device; ``compile=True`` wraps a torch function in ``torch.compile``; jax
@@ -474,9 +476,13 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
             raise SymbackError(f"lambdify: unexpected keyword argument(s) "
                                f"{', '.join(sorted(options))} (backend 'numpy' takes none)")
         backend_options = {**(backend_options or {}), **options}
+    vectorize = True  # the numpy backend's one option (symback.vectorize; off for tests)
     if backend_options and compile_other is None:
-        raise SymbackError(f"lambdify: the numpy backend takes no backend_options "
-                           f"(got {', '.join(map(str, backend_options))})")
+        backend_options = dict(backend_options)
+        vectorize = bool(backend_options.pop("vectorize", True))
+        if backend_options:
+            raise SymbackError(f"lambdify: the numpy backend takes no backend_options but "
+                               f"'vectorize' (got {', '.join(map(str, backend_options))})")
     arg_list = [args] if isinstance(args, Expr) else list(args)
     single = not isinstance(exprs, (list, tuple)) if _shape is None else _shape
     outs = [as_expr(e) for e in ([exprs] if single is True else exprs)]
@@ -512,6 +518,16 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
         k = next(_COUNTER)
     filename = f"<symback-{k}>"
     with gc_paused():  # no cycles are built; see graph.gc_paused
+        if vectorize:  # many copies of one scalar formula: grouped NumPy operations
+            from . import vectorize as vec
+
+            order = order if order is not None else toposort(compiled_outs)
+            plan = vec.plan(arg_list, compiled_outs, order, check, check_finite,
+                            _scalar_math_pays(arg_list, compiled_outs, order, check_finite))
+            fn = plan and vec.compile_vectorized(plan, arg_list, outs, compiled_outs, single,
+                                                 check, filename)
+            if fn is not None:
+                return fn
         source, consts = _generate(arg_list, compiled_outs, single, check, check_finite,
                                    order)
         if _scalar_math_pays(arg_list, compiled_outs, order, check_finite):

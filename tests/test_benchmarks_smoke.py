@@ -30,3 +30,19 @@ def test_quick_run_writes_the_table_and_checks_pass(tmp_path) -> None:
                  "w4 float32 batch 8 symback dW1", "w5 symback output 1"):
         assert any(n.startswith(must) for n in names), must
     assert {r["floor"].split()[0] for r in data["floors"]} >= {"W2", "W3", "W4", "W5"}
+
+
+def test_vectorize_bench_runs_and_checks(tmp_path) -> None:
+    """benchmarks/vectorize_bench.py (grouped vs per-node W2 code) at tiny sizes: it checks
+    every gradient against the hand-derived one before timing."""
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "vectorize_bench.py"),
+         "--sizes", "200", "--points", "300", "--repeats", "1", "--rounds", "1", "--w3", "20"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads(proc.stdout[proc.stdout.index("{\n"):])
+    w2 = data["w2 n=200"]
+    assert w2["on"]["lines"] < 120 < w2["off"]["lines"]  # grouped: a few dozen lines
+    assert data["w3 n=20"]["on"]["lines"] == data["w3 n=20"]["off"]["lines"]  # left alone
