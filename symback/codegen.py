@@ -287,57 +287,68 @@ def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[...
 
 # --------------------------------------------------------------------------- huge graphs
 #
-# CPython's compile() needs about 130 bytes of memory per character of source held in one
-# function (a 1,000,000-node graph: ~150 MB of source, ~20 GB to compile). Above
-# _CHUNK_LINES statements the body is cut into functions of _CHUNK_LINES statements that
-# pass their live values along, and each function is compiled on its own. 50,000 lines
-# (~3 MB of source, ~0.4 GB to compile) keeps the benchmarks' 10^5-node gradients (W2,
-# W3 at 10,000: 30-41k lines) in one function: cutting them cost ~0.5 s (the live values
-# passed between chunks, and tracking them), while 10^6-node graphs still compile in pieces.
+# CPython's compile() needs about 80 bytes of memory per character of source held in one
+# function (W3 at d = 10,000: 1.9 MB of source, 160 MB to compile; a 10^6-node graph would
+# need gigabytes). Above _CHUNK_LINES statements the body is cut into chunk functions of
+# _CHUNK_LINES statements, each compiled on its own, so the compiler's peak is one chunk's.
+# A value that crosses from one chunk to a later one is a global of a namespace made
+# afresh for each call (so concurrent calls stay apart): the chunk that computes it
+# declares it ``global``, a chunk that reads it does too, and nothing is passed through
+# the chunks in between. (Passing such values as arguments and return values made W3's
+# source 70% longer: its reverse sweep reads every forward value.)
 
-_CHUNK_LINES = 50_000
+_CHUNK_LINES = 5_000
 _GROUP_SCALARS = 16  # more scalar arguments than this are checked in one statement
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
 
 def _chunked(params: str, prologue: list[str], lines: list[str],
-             line_io: list[tuple[frozenset[str], str | None]]) -> str:
+             bound: set[str]) -> str:
     """``def _symback_fn(params)`` as the prologue (argument checks, buffers) followed by
     calls of chunk functions of ``_CHUNK_LINES`` lines each.
 
-    ``line_io`` gives, per line, the local names it reads and the one it writes, known
-    when the line was generated. A chunk takes the names it reads before writing them
-    (from the main function's locals) and returns those it writes that a later chunk
-    reads before writing them again.
+    ``bound`` holds the local names the prologue binds; every other local is the target
+    of one of ``lines`` (``name = ...``; the last line is the ``return``). A name is read
+    by a line if it appears in its right-hand side (a name inside an attribute or a
+    string only makes a chunk declare one global more than it needs).
     """
+    targets: list[str | None] = []
+    for line in lines:
+        head, sep, _ = line.partition(" = ")
+        targets.append(head if sep and head.isidentifier() else None)
+    local_names = bound | {t for t in targets if t is not None}
     bounds = list(range(0, len(lines), _CHUNK_LINES))
-    live_in: list[list[str]] = []
+    live_in: list[set[str]] = []
     writes: list[set[str]] = []
     for b in bounds:
-        seen: dict[str, None] = {}
+        seen: set[str] = set()
         done: set[str] = set()
-        for rd, wr in line_io[b:b + _CHUNK_LINES]:
-            for name in rd:
-                if name not in done:
-                    seen[name] = None
+        for line, wr in zip(lines[b:b + _CHUNK_LINES], targets[b:b + _CHUNK_LINES]):
+            rhs = line[len(wr) + 3:] if wr is not None else line
+            for name in _IDENT_RE.findall(rhs):
+                if name in local_names and name not in done:
+                    seen.add(name)
             if wr is not None:
                 done.add(wr)
-        live_in.append(sorted(seen))
+        live_in.append(seen)
         writes.append(done)
     needed_after: list[set[str]] = [set() for _ in bounds]
     for k in range(len(bounds) - 2, -1, -1):
-        needed_after[k] = set(live_in[k + 1]) | (needed_after[k + 1] - writes[k + 1])
-    out: list[str] = []
-    calls: list[str] = []
+        needed_after[k] = live_in[k + 1] | (needed_after[k + 1] - writes[k + 1])
+    from_prologue = live_in[0] | (needed_after[0] - writes[0]) if bounds else set()
+    out: list[str] = ["from types import FunctionType as _FunctionType\n\n"]
+    calls: list[str] = ["_g = globals().copy()  # this call's values that cross chunks"]
+    if from_prologue:
+        calls.append("_g.update({" + ", ".join(f"{n!r}: {n}" for n in sorted(from_prologue))
+                     + "})")
     for k, b in enumerate(bounds):
-        chunk = lines[b:b + _CHUNK_LINES]
-        args = ", ".join(live_in[k])
-        text = f"def _symback_chunk_{k}({args}):\n" + "".join(f"    {line}\n" for line in chunk)
-        if k < len(bounds) - 1:
-            rets = sorted(writes[k] & needed_after[k])
-            text += f"    return ({''.join(n + ', ' for n in rets)})\n"
-            calls.append(f"{''.join(n + ', ' for n in rets)}= _symback_chunk_{k}({args})"
-                         if rets else f"_symback_chunk_{k}({args})")
-        else:
-            calls.append(f"return _symback_chunk_{k}({args})")
+        shared = sorted(live_in[k] | (writes[k] & needed_after[k]))
+        text = f"def _symback_chunk_{k}():\n"
+        if shared:
+            text += f"    global {', '.join(shared)}\n"
+        text += "".join(f"    {line}\n" for line in lines[b:b + _CHUNK_LINES])
+        call = f"_FunctionType(_symback_chunk_{k}.__code__, _g)()"
+        calls.append(f"return {call}" if k == len(bounds) - 1 else call)
         out.append(text)
     main = f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in prologue + calls)
     return "".join(out) + main
@@ -531,7 +542,7 @@ def _scalar_math_pays(args: list[Expr], outs: list[Expr], order: list[Expr] | No
     if check_finite or not args or any(a.shape != () or a.dtype != "float64" for a in args):
         return False
     nodes = order if order is not None else toposort(outs)
-    return (len(nodes) <= _SCALAR_MATH_NODES and 2 * len(nodes) + len(args) < _CHUNK_LINES
+    return (len(nodes) <= _SCALAR_MATH_NODES and len(nodes) < _CHUNK_LINES
             and all(o.shape == () for o in outs)
             and any(n.op.scalar is not None for n in nodes))
 
@@ -623,6 +634,7 @@ _ATOMIC_NODES = (ast.Call, ast.Attribute, ast.Subscript, ast.Name, ast.Constant,
                  ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
                  ast.GeneratorExp, ast.JoinedStr)
 _MARK = "_symback_slot_{}_"
+_ALL_ATOMS = itertools.repeat(_ATOM)
 _FORM_SHAPES: dict[Any, tuple[int, tuple[int, ...]]] = {}
 MINIMAL_PARENS = True  # False: every inline expression parenthesised (the older output)
 
@@ -927,16 +939,6 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         var[n] = f"_l{i}"
         body.append(f"_l{i} = {render_numpy(n.op, [], n.kw, dim_code)}")
 
-    # the local names each value's source reads, tracked only for bodies long enough to be
-    # cut into chunk functions (see _chunked)
-    track = len(body) + len(plan.stmts) * (2 if check_finite else 1) + 1 > _CHUNK_LINES
-    reads: dict[Expr, frozenset[str]] = {}
-    if track:
-        for n in order:
-            if n.is_const:
-                reads[n] = frozenset()
-            elif n in var:  # arguments and computed leaves
-                reads[n] = frozenset((var[n],))
     dims_read: set[str] = set()
 
     def dim_read(d: Any) -> str:
@@ -945,7 +947,6 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         return code
 
     lines: list[str] = []
-    line_io: list[tuple[frozenset[str], str | None]] = []  # per line: names read, name written
     is_call: dict[Op, bool] = {}
     minimal = MINIMAL_PARENS
     prec: dict[Expr, int] = {}  # inline texts that are not atoms: their precedence
@@ -975,10 +976,12 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 if scalar_form is not None:
                     own, needs = _shape_of_form(op, "scalar", n.attrs, len(exprs),
                                                 lambda m: scalar_form.format(*m))
-                else:
+                elif op.numpy.__class__ is str:
                     own, needs = _shape_of_form(
                         op, "numpy", n.attrs, len(exprs),
                         lambda m: render_numpy(op, m, kw, dim_code))  # noqa: B023
+                else:  # a function may choose its text by its arguments' (pow: x * x for
+                    own, needs = -1, _ALL_ATOMS  # a name): atoms in, judged by its output
                 if grouped:
                     exprs = [f"({e})" if a in prec and prec[a] < k else e
                              for a, e, k in zip(n.args, exprs, needs)]
@@ -989,6 +992,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             text = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
             if minimal:
                 var[n] = text
+                if own < 0:
+                    own = _ATOM if _is_call(text) else 0
                 if own < _ATOM:
                     prec[n] = own
             else:
@@ -996,8 +1001,6 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 if call is None:
                     call = is_call[op] = _is_call(op.numpy)
                 var[n] = text if call else f"({text})"
-            if track:
-                reads[n] = frozenset().union(*[reads[a] for a in n.args], dims_read)
             continue
         if n in plan.pooled:
             key = (n.shape, n.dtype)
@@ -1027,14 +1030,9 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                         free_names.append(var[a])
             target = free_names.pop() if free_names else new_name()
         lines.append(f"{target} = {rhs}")
-        if track:
-            line_io.append((frozenset().union(*[reads[a] for a in n.args], dims_read), target))
-            reads[n] = frozenset((target,))
         if check_finite:
             finite_info.append((target, n))
             lines.append(f"_check_finite({target}, _finite_info[{len(finite_info) - 1}])")
-            if track:
-                line_io.append((frozenset((target,)), None))
         var[n] = target
         s += 1
     rets = []
@@ -1105,9 +1103,10 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     params = ", ".join(var[a] for a in args)
     lines.append(f"return {ret}")
     chunked = ""
-    if track:  # huge graphs: several functions
-        line_io.append((frozenset().union(*[reads[o] for o in outs]), None))
-        chunked = _chunked(params, body, lines, line_io)
+    if len(body) + len(lines) > _CHUNK_LINES:  # huge graphs: several functions
+        bound = {var[a] for a in args} | set(dims.values()) | {
+            f"_l{i}" for i in range(len(computed_leaves))} | {f"_b{k}" for k in range(len(slots))}
+        chunked = _chunked(params, body, lines, bound)
     body += lines
     source = _helper_sources(helpers)
     if any(not a.shape == () for a in args):

@@ -83,6 +83,11 @@ def test_generated_code_has_the_same_syntax_tree_with_fewer_parentheses() -> Non
         assert len(minimal) < len(grouped)
     grouped, minimal = _both([v, x], [sb.sum(v * v) ** 2, -(v @ v), (v @ v) - (v * x)[0]])
     assert ast.dump(ast.parse(grouped)) == ast.dump(ast.parse(minimal))
+    # an op whose form is a function that reads its arguments' text (pow: x * x for a name)
+    xs = sb.symbols("a b c")
+    f = sum(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2 for i in range(2))
+    grouped, minimal = _both(list(xs), [f, *sb.grad(f, list(xs))])
+    assert ast.dump(ast.parse(grouped)) == ast.dump(ast.parse(minimal))
     # readable: a sum of products is written as one
     src = sb.lambdify([x, y], sb.sin(x) * x + sb.cos(x) * y).source
     assert "np.sin(x) * x + np.cos(x) * y" in src
@@ -95,3 +100,109 @@ def test_minimal_parentheses_values() -> None:
     a, b = 1.3, 0.7
     want = [-(a - b) ** 2 - a / (b / a), (a ** b) ** 2 - a ** b ** 2, a - (b - a) - (a - b)]
     np.testing.assert_allclose([float(v) for v in f(a, b)], want, rtol=1e-15)
+    g = sb.lambdify([x, y], 100 * (y - x ** 2) ** 2 + (1 - x) ** 2)
+    assert float(g(a, b)) == pytest.approx(100 * (b - a * a) ** 2 + (1 - a) ** 2, rel=1e-15)
+
+
+# --------------------------------------------------------------------------- huge graphs
+
+
+def _w3(d: int) -> tuple[list[sb.Expr], sb.Expr]:
+    x, y = sb.symbols("x y")
+    z = x
+    for _ in range(d):
+        z = sb.sin(z) * z + sb.cos(z) * y
+    return [x, y], z
+
+
+def _w3_grad_hand(x: float, y: float, d: int) -> tuple[float, float]:
+    """Reverse sweep by hand: ∂x_{k+1}/∂x_k = cos(x_k) x_k + sin(x_k)(1 − y), ∂x_{k+1}/∂y = cos(x_k)."""
+    zs = [x]
+    for _ in range(d):
+        z = zs[-1]
+        zs.append(np.sin(z) * z + np.cos(z) * y)
+    zbar, ybar = 1.0, 0.0
+    for k in range(d - 1, -1, -1):
+        z = zs[k]
+        ybar += zbar * np.cos(z)
+        zbar *= np.cos(z) * z + np.sin(z) * (1.0 - y)
+    return zbar, ybar
+
+
+def test_segmented_compile_deep_chain_matches_hand_gradient(monkeypatch) -> None:  # type: ignore
+    args, z = _w3(300)
+    g = sb.grad(z, args)
+    whole = sb.lambdify(args, g)
+    monkeypatch.setattr(cg, "_CHUNK_LINES", 97)
+    seg = sb.lambdify(args, g)
+    monkeypatch.undo()
+    assert seg.source.count("def _symback_chunk_") > 5 and "global " in seg.source
+    assert "def _symback_chunk_" not in whole.source
+    for x, y in [(0.3, 0.2), (-0.7, 0.45)]:
+        want = _w3_grad_hand(x, y, 300)
+        a, b = whole(x, y), seg(x, y)
+        assert [float(v) for v in a] == [float(v) for v in b]  # the same statements
+        np.testing.assert_allclose([float(v) for v in b], want, rtol=1e-10, atol=1e-300)
+    # the source runs on its own, and concurrent calls keep their values apart
+    ns: dict[str, object] = {}
+    exec(seg.source, ns)  # noqa: S102 - symback's generated text
+    np.testing.assert_allclose([float(v) for v in ns["_symback_fn"](0.3, 0.2)],  # type: ignore
+                               _w3_grad_hand(0.3, 0.2, 300), rtol=1e-10)
+    from concurrent.futures import ThreadPoolExecutor
+
+    points = [(0.01 * i, 0.3 - 0.01 * i) for i in range(24)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda p: [float(v) for v in seg(*p)], points))
+    for p, v in zip(points, got):
+        np.testing.assert_allclose(v, _w3_grad_hand(*p, 300), rtol=1e-10, atol=1e-300)
+
+
+def test_segmented_compile_wide_graph_matches_finite_differences(monkeypatch) -> None:  # type: ignore
+    n = 400
+    xs = list(sb.symbols([f"x{i}" for i in range(n)]))
+    f: object = 0
+    for i in range(n - 1):
+        f = f + 100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2
+    g = sb.grad(f, xs)
+    monkeypatch.setattr(cg, "_CHUNK_LINES", 150)
+    seg = sb.lambdify(xs, g)
+    fv = sb.lambdify(xs, f)
+    monkeypatch.undo()
+    assert seg.source.count("def _symback_chunk_") >= 3
+    rng = np.random.default_rng(3)
+    pt = rng.uniform(-1.0, 1.0, n)
+    got = np.array([float(v) for v in seg(*pt)])
+    # hand-derived: −400 x_i (x_{i+1} − x_i²) − 2 (1 − x_i) [i < n−1] + 200 (x_i − x_{i−1}²) [i > 0]
+    d = pt[1:] - pt[:-1] ** 2
+    want = np.zeros(n)
+    want[:-1] = -400.0 * pt[:-1] * d - 2.0 * (1.0 - pt[:-1])
+    want[1:] += 200.0 * d
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+    h = 1e-6
+    for i in (0, 57, n - 1):  # central differences of the (segmented) value
+        e = np.zeros(n)
+        e[i] = h
+        fd = (float(fv(*(pt + e))) - float(fv(*(pt - e)))) / (2 * h)
+        assert abs(fd - got[i]) < 1e-4 * max(1.0, abs(got[i]))
+
+
+def test_100k_node_graph_compiles_without_recursion() -> None:
+    import sys
+
+    args, z = _w3(2_400)  # 12k forward nodes; the gradient brings it to ~34k, the
+    g = sb.grad(z, args)  # value and gradient together to ~100k with the hessian row below
+    gx = sb.grad(g[0], args[1])
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    try:
+        assert len(sb.toposort([z, *g, gx])) > 60_000
+        f = sb.lambdify(args, [z, *g, gx])
+        vals = f(0.3, 0.2)
+    finally:
+        sys.setrecursionlimit(old)
+    assert "def _symback_chunk_" in f.source
+    np.testing.assert_allclose([float(v) for v in vals[1:3]], _w3_grad_hand(0.3, 0.2, 2_400),
+                               rtol=1e-9, atol=1e-300)
+    h = 1e-6  # ∂²z/∂y∂x by central differences of the hand gradient
+    fd = (_w3_grad_hand(0.3, 0.2 + h, 2_400)[0] - _w3_grad_hand(0.3, 0.2 - h, 2_400)[0]) / (2 * h)
+    assert abs(float(vals[3]) - fd) <= 1e-5 * max(1.0, abs(fd))
