@@ -35,6 +35,7 @@ import linecache
 import re
 import threading
 import unicodedata
+from collections import Counter as _Counter
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -740,28 +741,25 @@ class _Plan:
     def __init__(self, order: list[Expr], outs: list[Expr], check: bool,
                  allow_inline: bool = True) -> None:
         out_set = set(outs)
-        # how many times each node is read, and by whom first (an inline node's only
-        # reader); a node that reads one argument twice (x * x) counts it twice
-        uses: dict[Expr, int] = {}
-        first: dict[Expr, Expr] = {}
-        for n in order:
-            for a in n.args:
-                k = uses.get(a)
-                if k is None:
-                    uses[a] = 1
-                    first[a] = n
-                else:
-                    uses[a] = k + 1
+        # how many times each node is read (a node that reads one argument twice, x * x,
+        # counts it twice), counted in C
+        uses = _Counter(itertools.chain.from_iterable([n.args for n in order]))
         pooled: set[Expr] = set()
         inline: set[Expr] = set()
         depth: dict[Expr, int] = {}
+        views: list[Expr] = []
+        pooled_order: list[Expr] = []  # (a list: the buffers' order must not depend on ids)
         for n in order:
             args = n.args
             if not args:
                 continue
-            if (check and n.op.numpy_out is not None and n.shape != () and n not in out_set
+            op = n.op
+            if op.view:
+                views.append(n)
+            if (check and op.numpy_out is not None and n.shape != () and n not in out_set
                     and n.dtype in _POOL_DTYPES):
                 pooled.add(n)
+                pooled_order.append(n)
                 continue
             if allow_inline and uses.get(n) == 1 and n not in out_set:
                 d = 1
@@ -771,22 +769,27 @@ class _Plan:
                 if d <= _INLINE_DEPTH:
                     inline.add(n)
                     depth[n] = d
+        del uses, depth
         stmts = [n for n in order if n.args and n not in inline]
         emit_at: dict[Expr, int] = {n: i for i, n in enumerate(stmts)}
-        for n in reversed(order):  # an inline node is evaluated where its reader is
-            if n in inline:
-                emit_at[n] = emit_at[first[n]]
         end = len(stmts)
-        # the last statement that reads each value (the latest emit position of a reader)
-        last: dict[Expr, int] = {}
-        for n in order:
+        # an inline node is evaluated where its only reader is (readers come later)
+        for n in reversed(order):
             if n.args:
                 e = emit_at[n]
                 for a in n.args:
-                    if last.get(a, -1) < e:
+                    if a in inline:
+                        emit_at[a] = e
+        # every other value is last read at the latest emit position of a reader
+        last: dict[Expr, int] = {}
+        get = last.get
+        for n in order:
+            args = n.args
+            if args:
+                e = emit_at[n]
+                for a in args:
+                    if get(a, -1) < e and a not in inline:
                         last[a] = e
-        for n in inline:
-            del last[n]
         for n in order:
             if n not in last and n not in inline:
                 last[n] = -1  # never read (an output, or a leaf nobody uses)
@@ -794,14 +797,13 @@ class _Plan:
             last[o] = end
         # a view keeps its base's buffer busy: extend the base's lifetime over every view
         root: dict[Expr, Expr] = {}
-        slot_end = {p: last[p] for p in pooled}
-        for n in order:
-            if n.args and n.op.view:
-                base = root.get(n.args[0], n.args[0])
-                root[n] = base
-                if base in slot_end:
-                    seen_at = last[n] if n in last else emit_at[n]
-                    slot_end[base] = max(slot_end[base], seen_at)
+        slot_end = {p: last[p] for p in pooled_order}
+        for n in views:
+            base = root.get(n.args[0], n.args[0])
+            root[n] = base
+            if base in slot_end:
+                seen_at = last[n] if n in last else emit_at[n]
+                slot_end[base] = max(slot_end[base], seen_at)
         self.stmts, self.inline, self.pooled = stmts, inline, pooled
         self.last, self.slot_end, self.out_set = last, slot_end, out_set
 
@@ -950,6 +952,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     is_call: dict[Op, bool] = {}
     minimal = MINIMAL_PARENS
     prec: dict[Expr, int] = {}  # inline texts that are not atoms: their precedence
+    plain_forms: dict[Op, Any] = {}  # (own, slot) precedences of attribute-less nodes' forms
     s = 0
     for n in order:
         if not n.args:
@@ -972,16 +975,21 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 if grouped:
                     exprs = [f"({e})" if a in prec else e for a, e in zip(n.args, exprs)]
             elif inline or grouped:
-                kw = n.kw if n.attrs else _NO_ATTRS
-                if scalar_form is not None:
-                    own, needs = _shape_of_form(op, "scalar", n.attrs, len(exprs),
-                                                lambda m: scalar_form.format(*m))
-                elif op.numpy.__class__ is str:
-                    own, needs = _shape_of_form(
-                        op, "numpy", n.attrs, len(exprs),
-                        lambda m: render_numpy(op, m, kw, dim_code))  # noqa: B023
-                else:  # a function may choose its text by its arguments' (pow: x * x for
-                    own, needs = -1, _ALL_ATOMS  # a name): atoms in, judged by its output
+                info = None if n.attrs else plain_forms.get(op)
+                if info is None:
+                    kw = n.kw if n.attrs else _NO_ATTRS
+                    if scalar_form is not None:
+                        info = _shape_of_form(op, "scalar", n.attrs, len(exprs),
+                                              lambda m: scalar_form.format(*m))
+                    elif op.numpy.__class__ is str:
+                        info = _shape_of_form(
+                            op, "numpy", n.attrs, len(exprs),
+                            lambda m: render_numpy(op, m, kw, dim_code))  # noqa: B023
+                    else:  # a function may choose its text by its arguments' (pow: x * x
+                        info = (-1, _ALL_ATOMS)  # for a name): atoms in, judged by its output
+                    if not n.attrs:
+                        plain_forms[op] = info
+                own, needs = info
                 if grouped:
                     exprs = [f"({e})" if a in prec and prec[a] < k else e
                              for a, e, k in zip(n.args, exprs, needs)]
@@ -989,7 +997,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             if scalar_form is not None:
                 var[n] = scalar_form.format(*exprs)  # a call: no parentheses needed
                 continue
-            text = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
+            text = (op.numpy.format(*exprs) if not n.attrs and op.numpy.__class__ is str
+                    else render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read))
             if minimal:
                 var[n] = text
                 if own < 0:
@@ -1021,8 +1030,12 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         else:
             if frees_at:
                 release_slots(s)
-            rhs = (scalar_form.format(*exprs) if scalar_form is not None
-                   else render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read))
+            if scalar_form is not None:
+                rhs = scalar_form.format(*exprs)
+            elif not n.attrs and op.numpy.__class__ is str:
+                rhs = op.numpy.format(*exprs)  # (render_numpy's result, one call less)
+            else:
+                rhs = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
             dying = dies_at.get(s)
             if dying is not None:
                 for a in dying:
