@@ -106,9 +106,11 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = Tr
             if a in relevant:
                 relevant.add(node)
                 break
-    pending: dict[Expr, list[Contribution]] = {}
+    # node -> its contributions so far: Contribution records when the steps are recorded,
+    # else just the cotangents (one tuple less per gradient term)
+    pending: dict[Expr, list[Any]] = {}
     if y in relevant:
-        pending[y] = [Contribution(y, -1, seed)]
+        pending[y] = [Contribution(y, -1, seed) if record else seed]
     table: dict[Expr, Expr] = {}
     steps: list[Step] = []
     pop = pending.pop
@@ -116,9 +118,14 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = Tr
         contribs = pop(node, None)
         if contribs is None:
             continue
-        total = contribs[0].value
-        for c in contribs[1:]:
-            total = add(total, c.value)
+        if record:
+            total = contribs[0].value
+            for c in contribs[1:]:
+                total = add(total, c.value)
+        else:
+            total = contribs[0]
+            for c in contribs[1:]:
+                total = add(total, c)
         if node.dtype == "float32" and total.is_const and total.weak:
             # A Python-number cotangent would turn into a float64 array once broadcast
             # (by a reduction's VJP); give it the node's dtype so float32 stays float32.
@@ -150,11 +157,12 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = Tr
                     cot = as_expr(cot)
                 if cot.shape != arg.shape:
                     cot = sum_to(cot, arg.shape)
+                item = Contribution(node, i, cot) if record else cot
                 entry = pending.get(arg)
                 if entry is None:
-                    pending[arg] = [Contribution(node, i, cot)]
+                    pending[arg] = [item]
                 else:
-                    entry.append(Contribution(node, i, cot))
+                    entry.append(item)
             i += 1
     return Backprop(y, seed, table, tuple(steps))
 

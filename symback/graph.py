@@ -237,8 +237,9 @@ class Op:
     def _build(self, eargs: tuple["Expr", ...], attrs: dict[str, Any],
                key_attrs: tuple[tuple[str, Any], ...], fold: bool) -> "Expr":
         """Shape rule, constant folding (``fold``), the op's identities, then interning."""
-        if self.elementwise and len(eargs) == 2 and eargs[0].shape == eargs[1].shape:
-            shape = eargs[0].shape  # broadcasting equal shapes (the usual case)
+        if self.elementwise and (len(eargs) == 1 or (
+                len(eargs) == 2 and eargs[0].shape == eargs[1].shape)):
+            shape = eargs[0].shape  # one shape, or equal shapes: nothing to broadcast
         else:
             shape = self.shape(tuple([a.shape for a in eargs]), **attrs)
         folded = _fold(self, eargs, attrs, shape) if fold else None
@@ -279,7 +280,8 @@ def float_dtype(args: Sequence["Expr"]) -> str:
     """
     first = None
     for a in args:  # fast path: the strong arguments share one float dtype (the usual case)
-        if a.weak:
+        op = a.op  # (Expr.weak, inlined: this runs for every node built)
+        if (op.weak if op is not CONST else a.attrs[0][1].weak):
             continue
         if first is None:
             first = a.dtype
