@@ -953,6 +953,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     minimal = MINIMAL_PARENS
     prec: dict[Expr, int] = {}  # inline texts that are not atoms: their precedence
     plain_forms: dict[Op, Any] = {}  # (own, slot) precedences of attribute-less nodes' forms
+    var_of, plan_inline, plan_pooled = var.__getitem__, plan.inline, plan.pooled
     s = 0
     for n in order:
         if not n.args:
@@ -960,10 +961,10 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         op = n.op
         if op.helpers:
             helpers.update(op.helpers)
-        exprs = [var[a] for a in n.args]
+        exprs = list(map(var_of, n.args))
         dims_read.clear()
         scalar_form = op.scalar if scalar_math else None
-        inline = n in plan.inline
+        inline = n in plan_inline
         if minimal:
             own = _ATOM
             grouped = False
@@ -971,7 +972,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 if a in prec:
                     grouped = True
                     break
-            if n in plan.pooled:  # (the out= form is not analysed: inline arguments grouped)
+            if n in plan_pooled:  # (the out= form is not analysed: inline arguments grouped)
                 if grouped:
                     exprs = [f"({e})" if a in prec else e for a, e in zip(n.args, exprs)]
             elif inline or grouped:
@@ -1011,7 +1012,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                     call = is_call[op] = _is_call(op.numpy)
                 var[n] = text if call else f"({text})"
             continue
-        if n in plan.pooled:
+        if n in plan_pooled:
             key = (n.shape, n.dtype)
             if n.op.elementwise:  # a ufunc may write over an argument that dies here
                 release_slots(s)
