@@ -299,7 +299,10 @@ def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[...
 # source 70% longer: its reverse sweep reads every forward value.)
 
 _CHUNK_LINES = 5_000
+_CHUNK_CHARS = 100_000  # (about 8 MB for the compiler)
+_CHUNK_SOURCE = 400_000  # sources longer than this are chunked too
 _GROUP_SCALARS = 16  # more scalar arguments than this are checked in one statement
+_FREE_INLINE_NODES = 20_000  # larger graphs drop each inline text once it is written
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
@@ -318,36 +321,46 @@ def _chunked(params: str, prologue: list[str], lines: list[str],
         head, sep, _ = line.partition(" = ")
         targets.append(head if sep and head.isidentifier() else None)
     local_names = bound | {t for t in targets if t is not None}
-    bounds = list(range(0, len(lines), _CHUNK_LINES))
-    live_in: list[set[str]] = []
-    writes: list[set[str]] = []
-    for b in bounds:
-        seen: set[str] = set()
+    # chunks of at most _CHUNK_LINES lines and about _CHUNK_CHARS characters (the
+    # compiler's memory follows the characters: W2's inlined lines are twice W3's)
+    bounds = [0]
+    size = 0
+    for i, line in enumerate(lines):
+        if i - bounds[-1] >= _CHUNK_LINES or size >= _CHUNK_CHARS:
+            bounds.append(i)
+            size = 0
+        size += len(line) + 5
+    ends = bounds[1:] + [len(lines)]
+    # Liveness, one chunk at a time from the last: ``needed`` holds the names read after
+    # the chunk (before being written again); a chunk shares (declares global) the names
+    # it reads before writing them and those it writes that are needed after it. Only the
+    # running set and the shared lists are kept (sets per chunk cost 27 MB on W3 at 10^4).
+    shared: list[list[str]] = [[] for _ in bounds]
+    needed: set[str] = set()
+    for k in range(len(bounds) - 1, -1, -1):
+        b, e = bounds[k], ends[k]
+        live_in: set[str] = set()
         done: set[str] = set()
-        for line, wr in zip(lines[b:b + _CHUNK_LINES], targets[b:b + _CHUNK_LINES]):
+        for line, wr in zip(lines[b:e], targets[b:e]):
             rhs = line[len(wr) + 3:] if wr is not None else line
             for name in _IDENT_RE.findall(rhs):
                 if name in local_names and name not in done:
-                    seen.add(name)
+                    live_in.add(name)
             if wr is not None:
                 done.add(wr)
-        live_in.append(seen)
-        writes.append(done)
-    needed_after: list[set[str]] = [set() for _ in bounds]
-    for k in range(len(bounds) - 2, -1, -1):
-        needed_after[k] = live_in[k + 1] | (needed_after[k + 1] - writes[k + 1])
-    from_prologue = live_in[0] | (needed_after[0] - writes[0]) if bounds else set()
+        shared[k] = sorted(live_in | (done & needed))
+        needed -= done
+        needed |= live_in
+    del targets, local_names
     out: list[str] = ["from types import FunctionType as _FunctionType\n\n"]
-    calls: list[str] = ["_g = globals().copy()  # this call's values that cross chunks"]
-    if from_prologue:
-        calls.append("_g.update({" + ", ".join(f"{n!r}: {n}" for n in sorted(from_prologue))
-                     + "})")
+    # this call's values that cross chunks, starting with the prologue's locals (one
+    # dict display of 10,000 arguments took 44 MB to compile)
+    calls: list[str] = ["_g = {**globals(), **locals()}" if needed else "_g = globals().copy()"]
     for k, b in enumerate(bounds):
-        shared = sorted(live_in[k] | (writes[k] & needed_after[k]))
         text = f"def _symback_chunk_{k}():\n"
-        if shared:
-            text += f"    global {', '.join(shared)}\n"
-        text += "".join(f"    {line}\n" for line in lines[b:b + _CHUNK_LINES])
+        if shared[k]:
+            text += f"    global {', '.join(shared[k])}\n"
+        text += "".join([f"    {line}\n" for line in lines[b:ends[k]]])
         call = f"_FunctionType(_symback_chunk_{k}.__code__, _g)()"
         calls.append(f"return {call}" if k == len(bounds) - 1 else call)
         out.append(text)
@@ -831,9 +844,10 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         # statement each (statements dominate compile time; the test runs in C)
         scalar_args = True
         names = ", ".join(var[a] for a in scalars)
-        preamble.append("_SCALAR_SPECS = ("
-                        + "".join(f"({a.name!r}, {a.dtype!r}), " for a in scalars) + ")\n"
-                        "_FLOAT_ONLY = {float}\n")
+        # (names and dtypes as two strings: a literal of 10,000 pairs took 27 MB to compile)
+        preamble.append("_SCALAR_SPECS = tuple(zip(" + repr(" ".join(a.name for a in scalars))
+                        + ".split(), " + repr(" ".join(a.dtype for a in scalars))
+                        + ".split()))\n_FLOAT_ONLY = {float}\n")
         body.append(f"_s = ({names},)")
         body.append(f"if set(map(type, _s)) != _FLOAT_ONLY: {names}, = _scalars(_s, _SCALAR_SPECS)")
         scalars = []
@@ -954,6 +968,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     prec: dict[Expr, int] = {}  # inline texts that are not atoms: their precedence
     plain_forms: dict[Op, Any] = {}  # (own, slot) precedences of attribute-less nodes' forms
     var_of, plan_inline, plan_pooled = var.__getitem__, plan.inline, plan.pooled
+    free_inline = len(order) > _FREE_INLINE_NODES
     s = 0
     for n in order:
         if not n.args:
@@ -994,6 +1009,11 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 if grouped:
                     exprs = [f"({e})" if a in prec and prec[a] < k else e
                              for a, e, k in zip(n.args, exprs, needs)]
+        if free_inline:  # an inline text is read once: it lives on in its reader's
+            for a in n.args:
+                if a in plan_inline:
+                    del var[a]
+                    prec.pop(a, None)
         if inline:
             if scalar_form is not None:
                 var[n] = scalar_form.format(*exprs)  # a call: no parentheses needed
@@ -1117,7 +1137,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     params = ", ".join(var[a] for a in args)
     lines.append(f"return {ret}")
     chunked = ""
-    if len(body) + len(lines) > _CHUNK_LINES:  # huge graphs: several functions
+    if (len(body) + len(lines) > _CHUNK_LINES  # huge graphs: several functions
+            or sum(map(len, lines)) > _CHUNK_SOURCE):
         bound = {var[a] for a in args} | set(dims.values()) | {
             f"_l{i}" for i in range(len(computed_leaves))} | {f"_b{k}" for k in range(len(slots))}
         chunked = _chunked(params, body, lines, bound)

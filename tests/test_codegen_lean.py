@@ -169,9 +169,17 @@ def test_segmented_compile_wide_graph_matches_finite_differences(monkeypatch) ->
     fv = sb.lambdify(xs, f)
     monkeypatch.undo()
     assert seg.source.count("def _symback_chunk_") >= 3
+    # chunks cut by characters too (long inlined lines): the compiler's memory follows them
+    monkeypatch.setattr(cg, "_CHUNK_SOURCE", 1_000)
+    monkeypatch.setattr(cg, "_CHUNK_CHARS", 4_000)
+    by_chars = sb.lambdify(xs, g)
+    monkeypatch.undo()
+    assert by_chars.source.count("def _symback_chunk_") >= 3
+    assert all(len(p) < 40_000 for p, _ in cg._pieces(by_chars._code)[1:-1])
     rng = np.random.default_rng(3)
     pt = rng.uniform(-1.0, 1.0, n)
     got = np.array([float(v) for v in seg(*pt)])
+    assert [float(v) for v in by_chars(*pt)] == list(got)
     # hand-derived: −400 x_i (x_{i+1} − x_i²) − 2 (1 − x_i) [i < n−1] + 200 (x_i − x_{i−1}²) [i > 0]
     d = pt[1:] - pt[:-1] ** 2
     want = np.zeros(n)
