@@ -89,8 +89,11 @@ def backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None = None, *,
         return _backprop(y, wrt, seed, record)
 
 
-def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = True
-              ) -> Backprop:
+def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = True,
+              keep: set[Expr] | None = None) -> Backprop:
+    """The reverse pass; with ``keep``, the grad table holds only those nodes' entries
+    (``grad`` and ``vjp`` read only the ``wrt`` entries: the others would keep every
+    intermediate total alive until the pass ends, 10 MB on W2 at n = 10,000)."""
     y = as_expr(y)
     if seed is None:
         seed = ones(y.shape)
@@ -130,7 +133,8 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = Tr
             # A Python-number cotangent would turn into a float64 array once broadcast
             # (by a reduction's VJP); give it the node's dtype so float32 stays float32.
             total = const(np.asarray(total.value, dtype=np.float32))
-        table[node] = total
+        if keep is None or node in keep:
+            table[node] = total
         if record:
             steps.append(Step(node, tuple(contribs), total))
         args = node.args
@@ -224,7 +228,8 @@ def grad(y: Any, wrt: Any) -> Any:
             "use sb.jacobian(y, x) for the derivative of a non-scalar, or sum it first"
         )
     (y,), witems, back = stable_form([y], items)
-    bp = backprop(y, witems, record=False)
+    with gc_paused():  # the pass builds no cycles; see graph.gc_paused
+        bp = _backprop(y, witems, None, False, set(witems))
     out = _restore([bp.grad_of(w) for w in witems], back)
     return out[0] if single else out
 
@@ -246,6 +251,7 @@ def vjp(y: Any, wrt: Any, cotangent: Any) -> Any:
     y = as_expr(y)
     items, single = _as_wrt(wrt)
     (y,), witems, back = stable_form([y], items)
-    bp = backprop(y, witems, as_expr(cotangent), record=False)
+    with gc_paused():
+        bp = _backprop(y, witems, as_expr(cotangent), False, set(witems))
     out = _restore([bp.grad_of(w) for w in witems], back)
     return out[0] if single else out

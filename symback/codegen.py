@@ -307,10 +307,11 @@ _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
 def _chunked(params: str, prologue: list[str], lines: list[str],
-             bound: set[str]) -> str:
+             bound: set[str], after: Sequence[str] = ()) -> str:
     """``def _symback_fn(params)`` as the prologue (argument checks, buffers) followed by
     calls of chunk functions of ``_CHUNK_LINES`` lines each.
 
+    ``after`` are lines run once ``_g`` exists (before the chunks).
     ``bound`` holds the local names the prologue binds; every other local is the target
     of one of ``lines`` (``name = ...``; the last line is the ``return``). A name is read
     by a line if it appears in its right-hand side (a name inside an attribute or a
@@ -355,7 +356,8 @@ def _chunked(params: str, prologue: list[str], lines: list[str],
     out: list[str] = ["from types import FunctionType as _FunctionType\n\n"]
     # this call's values that cross chunks, starting with the prologue's locals (one
     # dict display of 10,000 arguments took 44 MB to compile)
-    calls: list[str] = ["_g = {**globals(), **locals()}" if needed else "_g = globals().copy()"]
+    calls: list[str] = ["_g = {**globals(), **locals()}" if needed else "_g = globals().copy()",
+                        *after]
     for k, b in enumerate(bounds):
         text = f"def _symback_chunk_{k}():\n"
         if shared[k]:
@@ -839,6 +841,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     scalar_args = False
     # call-time argument checks and bindings of symbolic dimensions
     scalars = [a for a in args if a.shape == ()] if check else []
+    group_at = -1  # where the one check of many scalar arguments is (see _chunked)
+    group_vars: list[str] = []
     if len(scalars) > _GROUP_SCALARS:
         # many scalar arguments (W2 takes 10,000): one test over all of them, not one
         # statement each (statements dominate compile time; the test runs in C)
@@ -848,6 +852,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         preamble.append("_SCALAR_SPECS = tuple(zip(" + repr(" ".join(a.name for a in scalars))
                         + ".split(), " + repr(" ".join(a.dtype for a in scalars))
                         + ".split()))\n_FLOAT_ONLY = {float}\n")
+        group_at = len(body)
+        group_vars = [var[a] for a in scalars]
         body.append(f"_s = ({names},)")
         body.append(f"if set(map(type, _s)) != _FLOAT_ONLY: {names}, = _scalars(_s, _SCALAR_SPECS)")
         scalars = []
@@ -1141,7 +1147,16 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             or sum(map(len, lines)) > _CHUNK_SOURCE):
         bound = {var[a] for a in args} | set(dims.values()) | {
             f"_l{i}" for i in range(len(computed_leaves))} | {f"_b{k}" for k in range(len(slots))}
-        chunked = _chunked(params, body, lines, bound)
+        after: list[str] = []
+        if group_at >= 0:
+            # the many scalar arguments reach the chunks through _g: checked and converted as
+            # one tuple read off locals() (a tuple display and an unpacking of 10,000 names
+            # took 16 MB to compile)
+            preamble.append(f"_SCALAR_VARS = {' '.join(group_vars)!r}.split()\n")
+            body[group_at] = "_s = tuple(map(locals().__getitem__, _SCALAR_VARS))"
+            body[group_at + 1] = "if set(map(type, _s)) != _FLOAT_ONLY: _s = _scalars(_s, _SCALAR_SPECS)"
+            after.append("_g.update(zip(_SCALAR_VARS, _s))")
+        chunked = _chunked(params, body, lines, bound, after)
     body += lines
     source = _helper_sources(helpers)
     if any(not a.shape == () for a in args):

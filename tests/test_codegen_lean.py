@@ -180,6 +180,12 @@ def test_segmented_compile_wide_graph_matches_finite_differences(monkeypatch) ->
     pt = rng.uniform(-1.0, 1.0, n)
     got = np.array([float(v) for v in seg(*pt)])
     assert [float(v) for v in by_chars(*pt)] == list(got)
+    # arguments that are not Python floats are checked and converted as in one function
+    assert [float(v) for v in seg(*[np.float32(v) if i % 2 else v for i, v in enumerate(pt)])
+            ] == [float(v) for v in sb.lambdify(xs, g)(
+                *[np.float32(v) if i % 2 else v for i, v in enumerate(pt)])]
+    with pytest.raises(sb.ShapeError, match="x3"):
+        seg(*[np.ones(2) if i == 3 else v for i, v in enumerate(pt)])
     # hand-derived: −400 x_i (x_{i+1} − x_i²) − 2 (1 − x_i) [i < n−1] + 200 (x_i − x_{i−1}²) [i > 0]
     d = pt[1:] - pt[:-1] ** 2
     want = np.zeros(n)
