@@ -922,18 +922,21 @@ def _toposort(roots: Iterable[Expr]) -> list[Expr]:
         if root in seen:
             continue
         add(root)
-        # each stack entry holds a node and an iterator over its remaining arguments
-        stack: list[tuple[Expr, Iterator[Expr]]] = [(root, iter(root.args))]
-        while stack:
-            node, rest = stack[-1]
-            for child in rest:
+        # the path from the root: its nodes, and an iterator over each one's remaining
+        # arguments (two lists, not a list of pairs: a deep chain keeps one entry per level)
+        nodes: list[Expr] = [root]
+        iters: list[Iterator[Expr]] = [iter(root.args)]
+        push_node, push_iter, pop_node, pop_iter = nodes.append, iters.append, nodes.pop, iters.pop
+        while iters:
+            for child in iters[-1]:
                 if child not in seen:
                     add(child)
-                    stack.append((child, iter(child.args)))
+                    push_node(child)
+                    push_iter(iter(child.args))
                     break
             else:
-                stack.pop()
-                append(node)
+                pop_iter()
+                append(pop_node())
     return order
 
 
