@@ -332,20 +332,17 @@ _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
 def _chunked(params: str, prologue: list[str], lines: list[str],
-             bound: set[str], after: Sequence[str] = ()) -> str:
+             targets: list[str | None], bound: set[str], after: Sequence[str] = ()) -> str:
     """``def _symback_fn(params)`` as the prologue (argument checks, buffers) followed by
     calls of chunk functions of ``_CHUNK_LINES`` lines each.
 
     ``after`` are lines run once ``_g`` exists (before the chunks).
     ``bound`` holds the local names the prologue binds; every other local is the target
-    of one of ``lines`` (``name = ...``; the last line is the ``return``). A name is read
+    of one of ``lines`` (``targets``: the name each line assigns, or None; the last line
+    is the ``return``). A name is read
     by a line if it appears in its right-hand side (a name inside an attribute or a
     string only makes a chunk declare one global more than it needs).
     """
-    targets: list[str | None] = []
-    for line in lines:
-        head, sep, _ = line.partition(" = ")
-        targets.append(head if sep and head.isidentifier() else None)
     local_names = bound | {t for t in targets if t is not None}
     # chunks of at most _CHUNK_LINES lines and about _CHUNK_CHARS characters (the
     # compiler's memory follows the characters: W2's inlined lines are twice W3's)
@@ -377,7 +374,7 @@ def _chunked(params: str, prologue: list[str], lines: list[str],
         shared[k] = sorted(live_in | (done & needed))
         needed -= done
         needed |= live_in
-    del targets, local_names
+    del local_names
     out: list[str] = ["from types import FunctionType as _FunctionType\n\n"]
     # this call's values that cross chunks, starting with the prologue's locals (one
     # dict display of 10,000 arguments took 44 MB to compile)
@@ -994,6 +991,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         return code
 
     lines: list[str] = []
+    line_targets: list[str | None] = []  # the name each line assigns (for _chunked)
     is_call: dict[Op, bool] = {}
     minimal = MINIMAL_PARENS
     prec: dict[Expr, int] = {}  # inline texts that are not atoms: their precedence
@@ -1095,9 +1093,11 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                         free_names.append(var[a])
             target = free_names.pop() if free_names else new_name()
         lines.append(f"{target} = {rhs}")
+        line_targets.append(target)
         if check_finite:
             finite_info.append((target, n))
             lines.append(f"_check_finite({target}, _finite_info[{len(finite_info) - 1}])")
+            line_targets.append(None)
         var[n] = target
         s += 1
     rets = []
@@ -1167,11 +1167,15 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             "    return p[1]\n\n")
     params = ", ".join(var[a] for a in args)
     lines.append(f"return {ret}")
+    line_targets.append(None)
     chunked = ""
     if (len(body) + len(lines) > _CHUNK_LINES  # huge graphs: several functions
             or sum(map(len, lines)) > _CHUNK_SOURCE):
         bound = {var[a] for a in args} | set(dims.values()) | {
             f"_l{i}" for i in range(len(computed_leaves))} | {f"_b{k}" for k in range(len(slots))}
+        # what the loop needed goes before the chunks are written (13 MB on W3 at 10^4)
+        del plan, dies_at, frees_at, slot_of, prec, plain_forms
+        var.clear()
         after: list[str] = []
         if group_at >= 0:
             # the many scalar arguments reach the chunks through _g: checked and converted as
@@ -1181,7 +1185,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             body[group_at] = "_s = tuple(map(locals().__getitem__, _SCALAR_VARS))"
             body[group_at + 1] = "if set(map(type, _s)) != _FLOAT_ONLY: _s = _scalars(_s, _SCALAR_SPECS)"
             after.append("_g.update(zip(_SCALAR_VARS, _s))")
-        chunked = _chunked(params, body, lines, bound, after)
+        chunked = _chunked(params, body, lines, line_targets, bound, after)
     body += lines
     source = _helper_sources(helpers)
     if any(not a.shape == () for a in args):
