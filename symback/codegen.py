@@ -782,8 +782,7 @@ class _Plan:
         # counts it twice), counted in C
         uses = _Counter(itertools.chain.from_iterable([n.args for n in order]))
         pooled: set[Expr] = set()
-        inline: set[Expr] = set()
-        depth: dict[Expr, int] = {}
+        inline: dict[Expr, int] = {}  # inline node -> its nesting depth (a set, for readers)
         views: list[Expr] = []
         pooled_order: list[Expr] = []  # (a list: the buffers' order must not depend on ids)
         for n in order:
@@ -801,12 +800,12 @@ class _Plan:
             if allow_inline and uses.get(n) == 1 and n not in out_set:
                 d = 1
                 for a in args:
-                    if a in inline and depth[a] >= d:
-                        d = depth[a] + 1
+                    da = inline.get(a)
+                    if da is not None and da >= d:
+                        d = da + 1
                 if d <= _INLINE_DEPTH:
-                    inline.add(n)
-                    depth[n] = d
-        del uses, depth
+                    inline[n] = d
+        del uses
         stmts = [n for n in order if n.args and n not in inline]
         emit_at: dict[Expr, int] = {n: i for i, n in enumerate(stmts)}
         end = len(stmts)
