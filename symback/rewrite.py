@@ -14,11 +14,15 @@ nodes a rule builds too. Interning collapses equal results. No recursion.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
 from .errors import SymbackError
 from .graph import Expr, Op, gc_paused, rebuild, toposort
 from .ops import REGISTRY
+
+
+_op_of = attrgetter("op")
 
 
 @dataclass(frozen=True)
@@ -241,7 +245,7 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
         if not rules_:
             return None
         if not generic:
-            sig2 = (node.op, tuple([(a.op, tuple([b.op for b in a.args])) for a in node.args]))
+            sig2 = (node.op, tuple([(a.op, tuple(map(_op_of, a.args))) for a in node.args]))
             narrowed = deep.get(sig2)
             if narrowed is None:
                 narrowed = deep[sig2] = [r for r in rules_ if r._may_match2(sig2)]
@@ -253,7 +257,7 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
         return None
 
     def candidates_of(node: Expr) -> list[Rule]:
-        sig = (node.op, *[a.op for a in node.args])
+        sig = (node.op, *map(_op_of, node.args))  # (map: no comprehension frame per node)
         rules_ = candidates.get(sig)
         if rules_ is None:
             rules_ = candidates[sig] = [r for r in by_op.get(node.op, generic)
