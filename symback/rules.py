@@ -48,6 +48,9 @@ def _number(e: Expr) -> bool:
     return e.dtype in ("float64", "float32")
 
 
+_number.only_ops = ("const",)  # type: ignore[attr-defined]  # (see rewrite.Var)
+
+
 def _fit(out: Expr, node: Expr) -> Expr | None:
     """``out`` at ``node``'s shape (stretched if a broadcast constant was absorbed)."""
     if out.shape == node.shape:

@@ -220,3 +220,29 @@ def test_100k_node_graph_compiles_without_recursion() -> None:
     h = 1e-6  # ∂²z/∂y∂x by central differences of the hand gradient
     fd = (_w3_grad_hand(0.3, 0.2 + h, 2_400)[0] - _w3_grad_hand(0.3, 0.2 - h, 2_400)[0]) / (2 * h)
     assert abs(float(vals[3]) - fd) <= 1e-5 * max(1.0, abs(fd))
+
+
+# --------------------------------------------------------------------------- rule pre-checks
+
+
+def test_rule_test_with_only_ops_is_not_called_for_other_ops() -> None:
+    from symback.rewrite import P, Rule, RuleSet, Var, rewrite
+
+    calls: list[str] = []
+
+    def number(e: sb.Expr) -> bool:
+        calls.append(e.op.name)
+        return e.is_const and e.shape == ()
+
+    number.only_ops = ("const",)  # type: ignore[attr-defined]
+    # c a + c b -> c (a + b), c a number
+    rules = RuleSet("factor", (Rule(P("add", P("mul", Var("c", number), Var("a")),
+                                           P("mul", Var("c"), Var("b"))),
+                                    lambda c, a, b: c * (a + b), "factor"),))
+    x, y, z = sb.symbols("x y z")
+    kept = rewrite(x * y + x * z, rules)  # x is a symbol: the test is never asked
+    assert kept is x * y + x * z and calls == []
+    done = rewrite(2.0 * y + 2.0 * z, rules)
+    assert done is 2.0 * (y + z) and calls and set(calls) == {"const"}
+    vals = sb.lambdify([x, y, z], [done, kept])(0.5, 0.25, 1.5)
+    assert float(vals[0]) == 2.0 * (0.25 + 1.5) and float(vals[1]) == 0.5 * 0.25 + 0.5 * 1.5
