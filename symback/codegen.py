@@ -999,46 +999,48 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     free_inline = len(order) > _FREE_INLINE_NODES
     s = 0
     for n in order:
-        if not n.args:
+        nargs = n.args
+        if not nargs:
             continue
         op = n.op
+        nattrs = n.attrs
         if op.helpers:
             helpers.update(op.helpers)
-        exprs = list(map(var_of, n.args))
+        exprs = list(map(var_of, nargs))
         dims_read.clear()
         scalar_form = op.scalar if scalar_math else None
         inline = n in plan_inline
         if minimal:
             own = _ATOM
             grouped = False
-            for a in n.args:
+            for a in nargs:
                 if a in prec:
                     grouped = True
                     break
             if n in plan_pooled:  # (the out= form is not analysed: inline arguments grouped)
                 if grouped:
-                    exprs = [f"({e})" if a in prec else e for a, e in zip(n.args, exprs)]
+                    exprs = [f"({e})" if a in prec else e for a, e in zip(nargs, exprs)]
             elif inline or grouped:
-                info = None if n.attrs else plain_forms.get(op)
+                info = None if nattrs else plain_forms.get(op)
                 if info is None:
-                    kw = n.kw if n.attrs else _NO_ATTRS
+                    kw = n.kw if nattrs else _NO_ATTRS
                     if scalar_form is not None:
-                        info = _shape_of_form(op, "scalar", n.attrs, len(exprs),
+                        info = _shape_of_form(op, "scalar", nattrs, len(exprs),
                                               lambda m: scalar_form.format(*m))
                     elif op.numpy.__class__ is str:
                         info = _shape_of_form(
-                            op, "numpy", n.attrs, len(exprs),
+                            op, "numpy", nattrs, len(exprs),
                             lambda m: render_numpy(op, m, kw, dim_code))  # noqa: B023
                     else:  # a function may choose its text by its arguments' (pow: x * x
                         info = (-1, _ALL_ATOMS)  # for a name): atoms in, judged by its output
-                    if not n.attrs:
+                    if not nattrs:
                         plain_forms[op] = info
                 own, needs = info
                 if grouped:
                     exprs = [f"({e})" if a in prec and prec[a] < k else e
-                             for a, e, k in zip(n.args, exprs, needs)]
+                             for a, e, k in zip(nargs, exprs, needs)]
         if free_inline:  # an inline text is read once: it lives on in its reader's
-            for a in n.args:
+            for a in nargs:
                 if a in plan_inline:
                     del var[a]
                     prec.pop(a, None)
@@ -1046,8 +1048,8 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             if scalar_form is not None:
                 var[n] = scalar_form.format(*exprs)  # a call: no parentheses needed
                 continue
-            text = (op.numpy.format(*exprs) if not n.attrs and op.numpy.__class__ is str
-                    else render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read))
+            text = (op.numpy.format(*exprs) if not nattrs and op.numpy.__class__ is str
+                    else render_numpy(op, exprs, n.kw if nattrs else _NO_ATTRS, dim_read))
             if minimal:
                 var[n] = text
                 if own < 0:
@@ -1081,10 +1083,10 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 release_slots(s)
             if scalar_form is not None:
                 rhs = scalar_form.format(*exprs)
-            elif not n.attrs and op.numpy.__class__ is str:
+            elif not nattrs and op.numpy.__class__ is str:
                 rhs = op.numpy.format(*exprs)  # (render_numpy's result, one call less)
             else:
-                rhs = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
+                rhs = render_numpy(op, exprs, n.kw if nattrs else _NO_ATTRS, dim_read)
             dying = dies_at.get(s)
             if dying is not None:
                 for a in dying:
