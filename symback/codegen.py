@@ -43,8 +43,8 @@ import numpy as np
 from . import numeric
 from .autodiff import grad
 from .errors import ShapeError, SymbackError
-from .graph import (Expr, Op, as_expr, free_symbols, gc_paused, render_numpy, render_shape,
-                    toposort)
+from .graph import (CONST, SYMBOL, Expr, Op, as_expr, free_symbols, gc_paused, render_numpy,
+                    render_shape, toposort)
 from .shapes import fmt
 
 _COUNTER = itertools.count()
@@ -540,7 +540,7 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
         names_seen[a.name] = a
     arg_set = set(arg_list)
     order = toposort(outs)
-    missing = [n.name for n in order if n.is_symbol and n not in arg_set]
+    missing = [n.name for n in order if n.op is SYMBOL and n not in arg_set]
     if missing:
         raise SymbackError(
             f"lambdify: the expressions depend on {', '.join(sorted(set(missing)))}, "
@@ -938,7 +938,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     consts: dict[str, Any] = {}
     helpers: set[str] = set()
     for n in order:
-        if n.is_const:
+        if n.op is CONST:
             lit = _literal(n)
             if lit is not None:
                 var[n] = lit

@@ -26,6 +26,8 @@ print stays as the reverse pass built it. Identities that fail for some inputs
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from typing import Any, Sequence
 
 from .graph import Expr, broadcast_to
@@ -48,6 +50,7 @@ def _number(e: Expr) -> bool:
     return e.dtype in ("float64", "float32")
 
 
+_op_of = attrgetter("op")
 _number.only_ops = ("const",)  # type: ignore[attr-defined]  # (see rewrite.Var)
 
 
@@ -271,7 +274,7 @@ def differentiable_form(ys: Sequence[Expr]) -> list[Expr]:
 
     roots = list(ys)
     order = toposort(roots)
-    if any(n.op.name in _STABILIZE_FIRST for n in order):
+    if any(op.name in _STABILIZE_FIRST for op in set(map(_op_of, order))):  # (ops, in C)
         roots = list(rewrite(roots, STABILIZE, order=order))
         order = None
     return list(rewrite(roots, _DIFFERENTIATE, order=order))
