@@ -200,8 +200,17 @@ class Op:
         all_const = True
         for a in args:
             if a.__class__ is not Expr:
-                eargs = tuple([a if a.__class__ is Expr else as_expr(a) for a in args])
-                all_const = all([a.op is CONST for a in eargs])
+                if len(args) == 2:  # x * 2.0, 1 - x: no comprehension frames
+                    a0, a1 = args
+                    if a0.__class__ is not Expr:
+                        a0 = as_expr(a0)
+                    if a1.__class__ is not Expr:
+                        a1 = as_expr(a1)
+                    eargs = (a0, a1)
+                    all_const = a0.op is CONST and a1.op is CONST
+                else:
+                    eargs = tuple([a if a.__class__ is Expr else as_expr(a) for a in args])
+                    all_const = all([a.op is CONST for a in eargs])
                 break
             if a.op is not CONST:
                 all_const = False
