@@ -982,12 +982,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         var[n] = f"_l{i}"
         body.append(f"_l{i} = {render_numpy(n.op, [], n.kw, dim_code)}")
 
-    dims_read: set[str] = set()
-
-    def dim_read(d: Any) -> str:
-        code = dim_code(d)
-        dims_read.add(code)
-        return code
+    dim_read = dim_code  # (chunks find the names a line reads in its text: see _chunked)
 
     lines: list[str] = []
     line_targets: list[str | None] = []  # the name each line assigns (for _chunked)
@@ -1007,7 +1002,6 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         if op.helpers:
             helpers.update(op.helpers)
         exprs = list(map(var_of, nargs))
-        dims_read.clear()
         scalar_form = op.scalar if scalar_math else None
         inline = n in plan_inline
         if minimal:
@@ -1077,7 +1071,6 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 release_slots(s)
             target = f"_b{k}"
             rhs = _render_out(n.op, exprs, n.kw, target, dim_read)
-            dims_read.add(target)  # out= reads the buffer's name
         else:
             if frees_at:
                 release_slots(s)
