@@ -253,7 +253,7 @@ class Op:
             shape = self.shape(tuple([a.shape for a in eargs]), **attrs)
         folded = _fold(self, eargs, attrs, shape) if fold else None
         if self.simplify is not None:
-            simpler = self.simplify(*eargs, **attrs)
+            simpler = self.simplify(*eargs, **attrs) if attrs else self.simplify(*eargs)
             if simpler is not None:
                 if simpler.shape != shape:
                     simpler = broadcast_to(simpler, shape)
