@@ -674,7 +674,7 @@ _ATOMIC_NODES = (ast.Call, ast.Attribute, ast.Subscript, ast.Name, ast.Constant,
 _MARK = "_symback_slot_{}_"
 _ALL_ATOMS = itertools.repeat(_ATOM)
 _FORM_SHAPES: dict[Any, tuple[int, tuple[int, ...]]] = {}
-MINIMAL_PARENS = True  # False: every inline expression parenthesised (the older output)
+_MINIMAL_PARENS = True  # False: every inline expression parenthesised (the older output)
 
 
 def _expr_prec(e: ast.AST) -> int:
@@ -987,7 +987,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     lines: list[str] = []
     line_targets: list[str | None] = []  # the name each line assigns (for _chunked)
     is_call: dict[Op, bool] = {}
-    minimal = MINIMAL_PARENS
+    minimal = _MINIMAL_PARENS
     prec: dict[Expr, int] = {}  # inline texts that are not atoms: their precedence
     plain_forms: dict[Op, Any] = {}  # (own, slot) precedences of attribute-less nodes' forms
     var_of, plan_inline, plan_pooled = var.__getitem__, plan.inline, plan.pooled

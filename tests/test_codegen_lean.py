@@ -65,10 +65,10 @@ def test_minimal_parentheses_parse_as_the_grouped_text(name: str, form: str, ari
 
 def _both(args: list[sb.Expr], outs: list[sb.Expr], **kw: object) -> tuple[str, str]:
     try:
-        cg.MINIMAL_PARENS = False
+        cg._MINIMAL_PARENS = False
         grouped = sb.lambdify(args, outs, **kw).source
     finally:
-        cg.MINIMAL_PARENS = True
+        cg._MINIMAL_PARENS = True
     return grouped, sb.lambdify(args, outs, **kw).source
 
 
