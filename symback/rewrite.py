@@ -256,12 +256,13 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
     # one level further down (W3's sums of products meet the cross-entropy rules there).
     deep: dict[tuple[Any, ...], list[Rule]] = {}
 
-    def fire(node: Expr) -> Expr | None:
-        if not generic and node.op not in by_op:
-            return None  # no rule for this op: the common case, decided in one lookup
-        rules_ = candidates_of(node)
-        if not rules_:
-            return None
+    def fire(node: Expr, rules_: list[Rule] | None = None) -> Expr | None:
+        if rules_ is None:  # (the sweep below passes the candidates it has found)
+            if not generic and node.op not in by_op:
+                return None  # no rule for this op: the common case, decided in one lookup
+            rules_ = candidates_of(node)
+            if not rules_:
+                return None
         if not generic:
             sig2 = (node.op, tuple([(a.op, tuple(map(_op_of, a.args))) for a in node.args]))
             narrowed = deep.get(sig2)
@@ -292,10 +293,14 @@ def _rewrite(roots: Expr | Sequence[Expr], rules: RuleSet | Iterable[Rule],
             if memo[a] is not a:
                 break
         else:
-            if (not generic and node.op not in by_op) or not candidates_of(node):
+            if not generic and node.op not in by_op:
                 memo[node] = node
                 continue
-            out = fire(node)
+            found = candidates_of(node)
+            if not found:
+                memo[node] = node
+                continue
+            out = fire(node, found)
             if out is None:  # rules were tried and none applies
                 memo[node] = node
                 continue
