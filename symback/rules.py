@@ -270,14 +270,23 @@ def differentiable_form(ys: Sequence[Expr]) -> list[Expr]:
     :func:`symback.autodiff.stable_form`): ``STABILIZE`` alone first (its patterns, such
     as the binary cross-entropy's, are written over the user's form, before ``CANONICAL``
     moves negations out of products), then ``CANONICAL + STABILIZE`` to a fixed point."""
+    return _differentiable_form(ys)[0]
+
+
+def _differentiable_form(ys: Sequence[Expr]) -> tuple[list[Expr], list[Expr] | None]:
+    """:func:`differentiable_form`, and the toposort of its result when no rule changed
+    the graph (the reverse pass then need not sort it again), else ``None``."""
     from .graph import toposort
 
     roots = list(ys)
-    order = toposort(roots)
+    order: list[Expr] | None = toposort(roots)
     if any(op.name in _STABILIZE_FIRST for op in set(map(_op_of, order))):  # (ops, in C)
         roots = list(rewrite(roots, STABILIZE, order=order))
         order = None
-    return list(rewrite(roots, _DIFFERENTIATE, order=order))
+    out = list(rewrite(roots, _DIFFERENTIATE, order=order))
+    if order is not None and any(a is not b for a, b in zip(out, roots)):
+        order = None
+    return out, order
 
 
 #: Ops without which the first, STABILIZE-only pass finds nothing that the combined pass
