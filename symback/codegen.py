@@ -663,6 +663,7 @@ def _render_out(op: Op, args: list[str], attrs: dict[str, Any], out: str,
 # text of at least that precedence gives the same syntax tree as parenthesising it.
 
 _ATOM = 16  # names, literals, calls, subscripts, attributes: never need parentheses
+_UNARY = 13  # -x (and a negative number, which Python reads as one)
 _BINOP_PREC: dict[type, int] = {
     ast.BitOr: 7, ast.BitXor: 8, ast.BitAnd: 9, ast.LShift: 10, ast.RShift: 10,
     ast.Add: 11, ast.Sub: 11, ast.Mult: 12, ast.MatMult: 12, ast.Div: 12, ast.FloorDiv: 12,
@@ -937,10 +938,14 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             body.append(f"_check_finite({var[a]}, _finite_info[{len(finite_info) - 1}])")
     consts: dict[str, Any] = {}
     helpers: set[str] = set()
+    prec: dict[Expr, int] = {}  # texts that are not atoms (inline nodes, -2.0): precedence
     for n in order:
         if n.op is CONST:
             lit = _literal(n)
             if lit is not None:
+                if lit[0] == "(" and _MINIMAL_PARENS:  # a negative number: grouped only
+                    lit = lit[1:-1]  # where a negation would be (x ** (-2.0), not -2.0 * x)
+                    prec[n] = _UNARY
                 var[n] = lit
             else:
                 name = f"_k{len(consts)}"
@@ -988,7 +993,6 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     line_targets: list[str | None] = []  # the name each line assigns (for _chunked)
     is_call: dict[Op, bool] = {}
     minimal = _MINIMAL_PARENS
-    prec: dict[Expr, int] = {}  # inline texts that are not atoms: their precedence
     plain_forms: dict[Op, Any] = {}  # (own, slot) precedences of attribute-less nodes' forms
     var_of, plan_inline, plan_pooled = var.__getitem__, plan.inline, plan.pooled
     free_inline = len(order) > _FREE_INLINE_NODES

@@ -76,7 +76,9 @@ def test_generated_code_has_the_same_syntax_tree_with_fewer_parentheses() -> Non
     x, y = sb.symbols("x y")
     v = sb.vector("v", 3)
     outs = [-(x - y) ** -x ** 2 - x / (y / x), sb.where(x < y, -x, x ** 2) * -y,
-            (x ** y) ** 2, -(x ** 2), (-x) ** 2, x - (y - x), x / (y * x), x % (y + 1.0)]
+            (x ** y) ** 2, -(x ** 2), (-x) ** 2, x - (y - x), x / (y * x), x % (y + 1.0),
+            # negative numbers: grouped only where a negation would be
+            -2.5 * x + y, x ** -2.5, (-2.5) ** x, x - (-3.5) * y, sb.sin(-2.5 * x) % -1.5]
     for check in (True, False):
         grouped, minimal = _both([x, y], outs, check=check)
         assert ast.dump(ast.parse(grouped)) == ast.dump(ast.parse(minimal))
@@ -88,9 +90,10 @@ def test_generated_code_has_the_same_syntax_tree_with_fewer_parentheses() -> Non
     f = sum(100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2 for i in range(2))
     grouped, minimal = _both(list(xs), [f, *sb.grad(f, list(xs))])
     assert ast.dump(ast.parse(grouped)) == ast.dump(ast.parse(minimal))
-    # readable: a sum of products is written as one
+    # readable: a sum of products is written as one, a number times x as -2.5 * x
     src = sb.lambdify([x, y], sb.sin(x) * x + sb.cos(x) * y).source
     assert "np.sin(x) * x + np.cos(x) * y" in src
+    assert "= -2.5 * x + y" in sb.lambdify([x, y], -2.5 * x + y).source
 
 
 def test_minimal_parentheses_values() -> None:
@@ -100,6 +103,10 @@ def test_minimal_parentheses_values() -> None:
     a, b = 1.3, 0.7
     want = [-(a - b) ** 2 - a / (b / a), (a ** b) ** 2 - a ** b ** 2, a - (b - a) - (a - b)]
     np.testing.assert_allclose([float(v) for v in f(a, b)], want, rtol=1e-15)
+    h = sb.lambdify([x, y], [-2.5 * x + y, x ** -2.5, x - (-3.5) * y, (-2.0) ** (y * 2.0)])
+    np.testing.assert_allclose([float(v) for v in h(a, 1.5)[:3]], [-2.5 * a + 1.5, a ** -2.5,
+                               a - (-3.5) * 1.5], rtol=1e-15)
+    assert float(h(a, 1.5)[3]) == pytest.approx((-2.0) ** 3.0, rel=1e-15)
     g = sb.lambdify([x, y], 100 * (y - x ** 2) ** 2 + (1 - x) ** 2)
     assert float(g(a, b)) == pytest.approx(100 * (b - a * a) ** 2 + (1 - a) ** 2, rel=1e-15)
 
