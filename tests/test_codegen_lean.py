@@ -114,6 +114,18 @@ def test_minimal_parentheses_values() -> None:
 # --------------------------------------------------------------------------- huge graphs
 
 
+def _per_node(args: list[sb.Expr], outs: object, **kw: object) -> object:
+    """lambdify writing one statement per node: where the numpy backend can group repeated
+    scalar formulas (symback.vectorize), that is switched off, so that the statements
+    are many and the chunks below are cut through them."""
+    try:
+        return sb.lambdify(args, outs, backend_options={"vectorize": False}, **kw)
+    except sb.SymbackError as e:  # a numpy backend without that option
+        if "backend_options" not in str(e):
+            raise
+        return sb.lambdify(args, outs, **kw)
+
+
 def _w3(d: int) -> tuple[list[sb.Expr], sb.Expr]:
     x, y = sb.symbols("x y")
     z = x
@@ -139,9 +151,9 @@ def _w3_grad_hand(x: float, y: float, d: int) -> tuple[float, float]:
 def test_segmented_compile_deep_chain_matches_hand_gradient(monkeypatch) -> None:  # type: ignore
     args, z = _w3(300)
     g = sb.grad(z, args)
-    whole = sb.lambdify(args, g)
+    whole = _per_node(args, g)
     monkeypatch.setattr(cg, "_CHUNK_LINES", 97)
-    seg = sb.lambdify(args, g)
+    seg = _per_node(args, g)
     monkeypatch.undo()
     assert seg.source.count("def _symback_chunk_") > 5 and "global " in seg.source
     assert "def _symback_chunk_" not in whole.source
@@ -172,14 +184,14 @@ def test_segmented_compile_wide_graph_matches_finite_differences(monkeypatch) ->
         f = f + 100 * (xs[i + 1] - xs[i] ** 2) ** 2 + (1 - xs[i]) ** 2
     g = sb.grad(f, xs)
     monkeypatch.setattr(cg, "_CHUNK_LINES", 150)
-    seg = sb.lambdify(xs, g)
-    fv = sb.lambdify(xs, f)
+    seg = _per_node(xs, g)
+    fv = _per_node(xs, f)
     monkeypatch.undo()
     assert seg.source.count("def _symback_chunk_") >= 3
     # chunks cut by characters too (long inlined lines): the compiler's memory follows them
     monkeypatch.setattr(cg, "_CHUNK_SOURCE", 1_000)
     monkeypatch.setattr(cg, "_CHUNK_CHARS", 4_000)
-    by_chars = sb.lambdify(xs, g)
+    by_chars = _per_node(xs, g)
     monkeypatch.undo()
     assert by_chars.source.count("def _symback_chunk_") >= 3
     assert all(len(p) < 40_000 for p, _ in cg._pieces(by_chars._code)[1:-1])
@@ -189,7 +201,7 @@ def test_segmented_compile_wide_graph_matches_finite_differences(monkeypatch) ->
     assert [float(v) for v in by_chars(*pt)] == list(got)
     # arguments that are not Python floats are checked and converted as in one function
     assert [float(v) for v in seg(*[np.float32(v) if i % 2 else v for i, v in enumerate(pt)])
-            ] == [float(v) for v in sb.lambdify(xs, g)(
+            ] == [float(v) for v in _per_node(xs, g)(
                 *[np.float32(v) if i % 2 else v for i, v in enumerate(pt)])]
     with pytest.raises(sb.ShapeError, match="x3"):
         seg(*[np.ones(2) if i == 3 else v for i, v in enumerate(pt)])
@@ -217,7 +229,7 @@ def test_100k_node_graph_compiles_without_recursion() -> None:
     sys.setrecursionlimit(400)
     try:
         assert len(sb.toposort([z, *g, gx])) > 95_000
-        f = sb.lambdify(args, [z, *g, gx])
+        f = _per_node(args, [z, *g, gx])
         vals = f(0.3, 0.2)
     finally:
         sys.setrecursionlimit(old)
