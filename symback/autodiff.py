@@ -89,8 +89,12 @@ def backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None = None, *,
         return _backprop(y, wrt, seed, record)
 
 
-def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = True
-              ) -> Backprop:
+def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = True,
+              keep: set[Expr] | None = None, order: list[Expr] | None = None) -> Backprop:
+    """The reverse pass; with ``keep``, the grad table holds only those nodes' entries
+    (``grad`` and ``vjp`` read only the ``wrt`` entries: the others would keep every
+    intermediate total alive until the pass ends, 10 MB on W2 at n = 10,000); ``order``:
+    ``toposort([y])``, if the caller has it."""
     y = as_expr(y)
     if seed is None:
         seed = ones(y.shape)
@@ -99,16 +103,19 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = Tr
         raise ShapeError(
             f"vjp: the cotangent has shape {fmt(seed.shape)} but y has shape {fmt(y.shape)}",
             op="vjp", shapes=(seed.shape, y.shape))
-    order = toposort([y])
+    if order is None:
+        order = toposort([y])
     relevant: set[Expr] = set(wrt)
     for node in order:  # forward sweep: which nodes depend on some wrt node
         for a in node.args:
             if a in relevant:
                 relevant.add(node)
                 break
-    pending: dict[Expr, list[Contribution]] = {}
+    # node -> its contributions so far: Contribution records when the steps are recorded,
+    # else just the cotangents (one tuple less per gradient term)
+    pending: dict[Expr, list[Any]] = {}
     if y in relevant:
-        pending[y] = [Contribution(y, -1, seed)]
+        pending[y] = [Contribution(y, -1, seed) if record else seed]
     table: dict[Expr, Expr] = {}
     steps: list[Step] = []
     pop = pending.pop
@@ -116,14 +123,20 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = Tr
         contribs = pop(node, None)
         if contribs is None:
             continue
-        total = contribs[0].value
-        for c in contribs[1:]:
-            total = add(total, c.value)
+        if record:
+            total = contribs[0].value
+            for c in contribs[1:]:
+                total = add(total, c.value)
+        else:
+            total = contribs[0]
+            for c in contribs[1:]:
+                total = add(total, c)
         if node.dtype == "float32" and total.is_const and total.weak:
             # A Python-number cotangent would turn into a float64 array once broadcast
             # (by a reduction's VJP); give it the node's dtype so float32 stays float32.
             total = const(np.asarray(total.value, dtype=np.float32))
-        table[node] = total
+        if keep is None or node in keep:
+            table[node] = total
         if record:
             steps.append(Step(node, tuple(contribs), total))
         args = node.args
@@ -150,11 +163,12 @@ def _backprop(y: Expr, wrt: Sequence[Expr], seed: Expr | None, record: bool = Tr
                     cot = as_expr(cot)
                 if cot.shape != arg.shape:
                     cot = sum_to(cot, arg.shape)
+                item = Contribution(node, i, cot) if record else cot
                 entry = pending.get(arg)
                 if entry is None:
-                    pending[arg] = [Contribution(node, i, cot)]
+                    pending[arg] = [item]
                 else:
-                    entry.append(Contribution(node, i, cot))
+                    entry.append(item)
             i += 1
     return Backprop(y, seed, table, tuple(steps))
 
@@ -175,19 +189,27 @@ def stable_form(ys: Sequence[Expr], wrt: Sequence[Expr]
     ``wrt`` nodes (``None`` when none was needed). If one ``wrt`` node depends on
     another, the graph is differentiated as written.
     """
-    from .rules import differentiable_form
+    return _stable_form(ys, wrt)[:3]  # type: ignore[return-value]
+
+
+def _stable_form(ys: Sequence[Expr], wrt: Sequence[Expr]
+                 ) -> tuple[list[Expr], list[Expr], dict[Expr, Expr] | None, list[Expr] | None]:
+    """:func:`stable_form`, and the toposort of ``ys'`` when the rewrite left the graph as
+    it was and no placeholder was needed (``None`` otherwise)."""
+    from .rules import _differentiable_form, differentiable_form
 
     inner = [w for w in wrt if w.args]
     if not inner:
-        return differentiable_form(ys), list(wrt), None
+        out, order = _differentiable_form(ys)
+        return out, list(wrt), None, order
     wset = set(wrt)
     below = toposort([a for w in inner for a in w.args])  # strictly under an inner wrt node
     if any(n in wset for n in below):
-        return list(ys), list(wrt), None
+        return list(ys), list(wrt), None, None
     holders = {w: symbol(f"symbackwrt{k}", w.shape, w.dtype) for k, w in enumerate(inner)}
     subbed = substitute(list(ys), holders)
     out = differentiable_form(subbed)
-    return out, [holders.get(w, w) for w in wrt], {h: w for w, h in holders.items()}
+    return out, [holders.get(w, w) for w in wrt], {h: w for w, h in holders.items()}, None
 
 
 def _restore(results: list[Expr], back: dict[Expr, Expr] | None) -> list[Expr]:
@@ -215,8 +237,9 @@ def grad(y: Any, wrt: Any) -> Any:
             f"grad: y must be a scalar, but it has shape {fmt(y.shape)}; "
             "use sb.jacobian(y, x) for the derivative of a non-scalar, or sum it first"
         )
-    (y,), witems, back = stable_form([y], items)
-    bp = backprop(y, witems, record=False)
+    (y,), witems, back, order = _stable_form([y], items)
+    with gc_paused():  # the pass builds no cycles; see graph.gc_paused
+        bp = _backprop(y, witems, None, False, set(witems), order)
     out = _restore([bp.grad_of(w) for w in witems], back)
     return out[0] if single else out
 
@@ -237,7 +260,8 @@ def vjp(y: Any, wrt: Any, cotangent: Any) -> Any:
     """
     y = as_expr(y)
     items, single = _as_wrt(wrt)
-    (y,), witems, back = stable_form([y], items)
-    bp = backprop(y, witems, as_expr(cotangent), record=False)
+    (y,), witems, back, order = _stable_form([y], items)
+    with gc_paused():
+        bp = _backprop(y, witems, as_expr(cotangent), False, set(witems), order)
     out = _restore([bp.grad_of(w) for w in witems], back)
     return out[0] if single else out

@@ -26,6 +26,7 @@ self-generated text; names are validated identifiers, never user text.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
 import itertools
@@ -34,6 +35,7 @@ import linecache
 import re
 import threading
 import unicodedata
+from collections import Counter as _Counter
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -41,8 +43,8 @@ import numpy as np
 from . import numeric
 from .autodiff import grad
 from .errors import ShapeError, SymbackError
-from .graph import (Expr, Op, as_expr, free_symbols, gc_paused, render_numpy, render_shape,
-                    toposort)
+from .graph import (CONST, SYMBOL, Expr, Op, as_expr, free_symbols, gc_paused, render_numpy,
+                    render_shape, toposort)
 from .shapes import fmt
 
 _COUNTER = itertools.count()
@@ -273,11 +275,36 @@ def _prelude(code: str, consts: dict[str, Any]) -> str:
     return "".join(out) + "\n"
 
 
+class _SourceLines(Sequence[str]):
+    """The generated source's lines for ``linecache``, split only when a traceback (or
+    ``inspect``) first reads one: holding them as a list cost 4.5 MB per 10^5-node graph."""
+
+    def __init__(self, source: str) -> None:
+        self._source: str | None = source
+        self._lines: list[str] | None = None
+        self._n = source.count("\n") + (not source.endswith("\n") and bool(source))
+
+    def _split(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self._source.splitlines(True)  # type: ignore[union-attr]
+            self._source = None
+        return self._lines
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._split()[i]
+
+    def __iter__(self) -> Any:
+        return iter(self._split())
+
+
 def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[..., Any]:
     ns: dict[str, Any] = {"np": np, "_as_array": _as_array, "_shape_error": _shape_error,
                           "_check_finite": _check_finite}
     ns.update(consts)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    linecache.cache[filename] = (len(source), None, _SourceLines(source), filename)
     for piece, first_line in _pieces(source):
         code = compile("\n" * first_line + piece, filename, "exec")
         exec(code, ns)  # noqa: S102 - self-generated source over validated identifiers
@@ -286,57 +313,80 @@ def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[...
 
 # --------------------------------------------------------------------------- huge graphs
 #
-# CPython's compile() needs about 130 bytes of memory per character of source held in one
-# function (a 1,000,000-node graph: ~150 MB of source, ~20 GB to compile). Above
-# _CHUNK_LINES statements the body is cut into functions of _CHUNK_LINES statements that
-# pass their live values along, and each function is compiled on its own. 50,000 lines
-# (~3 MB of source, ~0.4 GB to compile) keeps the benchmarks' 10^5-node gradients (W2,
-# W3 at 10,000: 30-41k lines) in one function: cutting them cost ~0.5 s (the live values
-# passed between chunks, and tracking them), while 10^6-node graphs still compile in pieces.
+# CPython's compile() needs about 80 bytes of memory per character of source held in one
+# function (W3 at d = 10,000: 1.9 MB of source, 160 MB to compile; a 10^6-node graph would
+# need gigabytes). Above _CHUNK_LINES statements the body is cut into chunk functions of
+# _CHUNK_LINES statements, each compiled on its own, so the compiler's peak is one chunk's.
+# A value that crosses from one chunk to a later one is a global of a namespace made
+# afresh for each call (so concurrent calls stay apart): the chunk that computes it
+# declares it ``global``, a chunk that reads it does too, and nothing is passed through
+# the chunks in between. (Passing such values as arguments and return values made W3's
+# source 70% longer: its reverse sweep reads every forward value.)
 
-_CHUNK_LINES = 50_000
+_CHUNK_LINES = 5_000
+_CHUNK_CHARS = 100_000  # (about 8 MB for the compiler)
+_CHUNK_SOURCE = 400_000  # sources longer than this are chunked too
 _GROUP_SCALARS = 16  # more scalar arguments than this are checked in one statement
+_FREE_INLINE_NODES = 20_000  # larger graphs drop each inline text once it is written
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+
 
 def _chunked(params: str, prologue: list[str], lines: list[str],
-             line_io: list[tuple[frozenset[str], str | None]]) -> str:
+             targets: list[str | None], bound: set[str], after: Sequence[str] = ()) -> str:
     """``def _symback_fn(params)`` as the prologue (argument checks, buffers) followed by
     calls of chunk functions of ``_CHUNK_LINES`` lines each.
 
-    ``line_io`` gives, per line, the local names it reads and the one it writes, known
-    when the line was generated. A chunk takes the names it reads before writing them
-    (from the main function's locals) and returns those it writes that a later chunk
-    reads before writing them again.
+    ``after`` are lines run once ``_g`` exists (before the chunks).
+    ``bound`` holds the local names the prologue binds; every other local is the target
+    of one of ``lines`` (``targets``: the name each line assigns, or None; the last line
+    is the ``return``). A name is read
+    by a line if it appears in its right-hand side (a name inside an attribute or a
+    string only makes a chunk declare one global more than it needs).
     """
-    bounds = list(range(0, len(lines), _CHUNK_LINES))
-    live_in: list[list[str]] = []
-    writes: list[set[str]] = []
-    for b in bounds:
-        seen: dict[str, None] = {}
+    local_names = bound | {t for t in targets if t is not None}
+    # chunks of at most _CHUNK_LINES lines and about _CHUNK_CHARS characters (the
+    # compiler's memory follows the characters: W2's inlined lines are twice W3's)
+    bounds = [0]
+    size = 0
+    for i, line in enumerate(lines):
+        if i - bounds[-1] >= _CHUNK_LINES or size >= _CHUNK_CHARS:
+            bounds.append(i)
+            size = 0
+        size += len(line) + 5
+    ends = bounds[1:] + [len(lines)]
+    # Liveness, one chunk at a time from the last: ``needed`` holds the names read after
+    # the chunk (before being written again); a chunk shares (declares global) the names
+    # it reads before writing them and those it writes that are needed after it. Only the
+    # running set and the shared lists are kept (sets per chunk cost 27 MB on W3 at 10^4).
+    shared: list[list[str]] = [[] for _ in bounds]
+    needed: set[str] = set()
+    for k in range(len(bounds) - 1, -1, -1):
+        b, e = bounds[k], ends[k]
+        live_in: set[str] = set()
         done: set[str] = set()
-        for rd, wr in line_io[b:b + _CHUNK_LINES]:
-            for name in rd:
-                if name not in done:
-                    seen[name] = None
+        for line, wr in zip(lines[b:e], targets[b:e]):
+            rhs = line[len(wr) + 3:] if wr is not None else line
+            for name in _IDENT_RE.findall(rhs):
+                if name in local_names and name not in done:
+                    live_in.add(name)
             if wr is not None:
                 done.add(wr)
-        live_in.append(sorted(seen))
-        writes.append(done)
-    needed_after: list[set[str]] = [set() for _ in bounds]
-    for k in range(len(bounds) - 2, -1, -1):
-        needed_after[k] = set(live_in[k + 1]) | (needed_after[k + 1] - writes[k + 1])
-    out: list[str] = []
-    calls: list[str] = []
+        shared[k] = sorted(live_in | (done & needed))
+        needed -= done
+        needed |= live_in
+    del local_names
+    out: list[str] = ["from types import FunctionType as _FunctionType\n\n"]
+    # this call's values that cross chunks, starting with the prologue's locals (one
+    # dict display of 10,000 arguments took 44 MB to compile)
+    calls: list[str] = ["_g = {**globals(), **locals()}" if needed else "_g = globals().copy()",
+                        *after]
     for k, b in enumerate(bounds):
-        chunk = lines[b:b + _CHUNK_LINES]
-        args = ", ".join(live_in[k])
-        text = f"def _symback_chunk_{k}({args}):\n" + "".join(f"    {line}\n" for line in chunk)
-        if k < len(bounds) - 1:
-            rets = sorted(writes[k] & needed_after[k])
-            text += f"    return ({''.join(n + ', ' for n in rets)})\n"
-            calls.append(f"{''.join(n + ', ' for n in rets)}= _symback_chunk_{k}({args})"
-                         if rets else f"_symback_chunk_{k}({args})")
-        else:
-            calls.append(f"return _symback_chunk_{k}({args})")
+        text = f"def _symback_chunk_{k}():\n"
+        if shared[k]:
+            text += f"    global {', '.join(shared[k])}\n"
+        text += "".join([f"    {line}\n" for line in lines[b:ends[k]]])
+        call = f"_FunctionType(_symback_chunk_{k}.__code__, _g)()"
+        calls.append(f"return {call}" if k == len(bounds) - 1 else call)
         out.append(text)
     main = f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in prologue + calls)
     return "".join(out) + main
@@ -496,7 +546,7 @@ def lambdify(args: Sequence[Expr] | Expr, exprs: Sequence[Any] | Any, *,
         names_seen[a.name] = a
     arg_set = set(arg_list)
     order = toposort(outs)
-    missing = [n.name for n in order if n.is_symbol and n not in arg_set]
+    missing = [n.name for n in order if n.op is SYMBOL and n not in arg_set]
     if missing:
         raise SymbackError(
             f"lambdify: the expressions depend on {', '.join(sorted(set(missing)))}, "
@@ -546,7 +596,7 @@ def _scalar_math_pays(args: list[Expr], outs: list[Expr], order: list[Expr] | No
     if check_finite or not args or any(a.shape != () or a.dtype != "float64" for a in args):
         return False
     nodes = order if order is not None else toposort(outs)
-    return (len(nodes) <= _SCALAR_MATH_NODES and 2 * len(nodes) + len(args) < _CHUNK_LINES
+    return (len(nodes) <= _SCALAR_MATH_NODES and len(nodes) < _CHUNK_LINES
             and all(o.shape == () for o in outs)
             and any(n.op.scalar is not None for n in nodes))
 
@@ -618,6 +668,119 @@ def _render_out(op: Op, args: list[str], attrs: dict[str, Any], out: str,
     return str(form).format(*args, out=out, **rendered)
 
 
+# --------------------------------------------------------------------------- parentheses
+#
+# An inline expression is written inside its user's with parentheses only where Python's
+# grammar needs them (``t0 * x + t1 * y``, not ``(t0 * x) + (t1 * y)``): the text reads as
+# a person writes it, and CPython's parser backtracks on every redundant group (W3 at
+# d = 1,000 compiled in 41 ms with them, 22 ms without). Nothing here knows an op: each
+# form is parsed once with marker names in its slots, which gives the precedence of the
+# form's own text and the least precedence each slot accepts unparenthesised. Inserting a
+# text of at least that precedence gives the same syntax tree as parenthesising it.
+
+_ATOM = 16  # names, literals, calls, subscripts, attributes: never need parentheses
+_UNARY = 13  # -x (and a negative number, which Python reads as one)
+_BINOP_PREC: dict[type, int] = {
+    ast.BitOr: 7, ast.BitXor: 8, ast.BitAnd: 9, ast.LShift: 10, ast.RShift: 10,
+    ast.Add: 11, ast.Sub: 11, ast.Mult: 12, ast.MatMult: 12, ast.Div: 12, ast.FloorDiv: 12,
+    ast.Mod: 12, ast.Pow: 14,
+}
+_ATOMIC_NODES = (ast.Call, ast.Attribute, ast.Subscript, ast.Name, ast.Constant, ast.List,
+                 ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp,
+                 ast.GeneratorExp, ast.JoinedStr)
+_MARK = "_symback_slot_{}_"
+_ALL_ATOMS = itertools.repeat(_ATOM)
+_FORM_SHAPES: dict[Any, tuple[int, tuple[int, ...]]] = {}
+_MINIMAL_PARENS = True  # False: every inline expression parenthesised (the older output)
+
+
+def _expr_prec(e: ast.AST) -> int:
+    """Python precedence of an expression node (higher binds tighter; 0: always group)."""
+    if isinstance(e, ast.BinOp):
+        return _BINOP_PREC.get(type(e.op), 0)
+    if isinstance(e, ast.UnaryOp):
+        return 5 if isinstance(e.op, ast.Not) else 13
+    if isinstance(e, ast.Compare):
+        return 6
+    if isinstance(e, ast.BoolOp):
+        return 4 if isinstance(e.op, ast.And) else 3
+    if isinstance(e, ast.IfExp):
+        return 2
+    if isinstance(e, ast.Lambda):
+        return 1
+    if isinstance(e, _ATOMIC_NODES):
+        return _ATOM
+    return 0  # tuples, starred, named expressions, ...: grouped wherever they go
+
+
+def _slot_need(parent: ast.AST, field: str) -> int:
+    """The least precedence an expression in ``parent``'s ``field`` has unparenthesised."""
+    if isinstance(parent, ast.BinOp):
+        p = _BINOP_PREC.get(type(parent.op))
+        if p is None:
+            return _ATOM
+        if isinstance(parent.op, ast.Pow):  # right-associative; its exponent is a u_expr
+            return p + 1 if field == "left" else 13
+        return p if field == "left" else p + 1
+    if isinstance(parent, ast.UnaryOp):
+        return 5 if isinstance(parent.op, ast.Not) else 13
+    if isinstance(parent, ast.Compare):
+        return 7  # (a comparison operand is grouped: chains mean something else)
+    if isinstance(parent, ast.BoolOp):
+        return 5 if isinstance(parent.op, ast.And) else 4
+    if isinstance(parent, ast.IfExp):
+        return 2 if field == "orelse" else 3
+    if isinstance(parent, ast.Call):
+        return _ATOM if field == "func" else 2
+    if isinstance(parent, (ast.keyword, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Slice)):
+        return 2
+    if isinstance(parent, ast.Subscript):
+        return 2 if field == "slice" else _ATOM
+    return _ATOM  # attributes, starred, anything else: grouped
+
+
+def _form_shape(text: str, nargs: int) -> tuple[int, tuple[int, ...]]:
+    """(precedence of ``text``, least precedence per slot) for a form rendered with
+    :data:`_MARK` names in its ``nargs`` slots; everything grouped if it does not parse."""
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return _ATOM if _is_call(text) else 0, (_ATOM,) * nargs
+    marks = {_MARK.format(i): i for i in range(nargs)}
+    need = [2] * nargs
+    if isinstance(tree, ast.Name) and tree.id in marks:  # the form is its argument
+        need[marks[tree.id]] = _ATOM
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            for child in (value if isinstance(value, list) else (value,)):
+                if isinstance(child, ast.Name) and child.id in marks:
+                    i = marks[child.id]
+                    need[i] = max(need[i], _slot_need(parent, field))
+    return _expr_prec(tree), tuple(need)
+
+
+def _shape_of_form(op: Op, kind: str, attrs: tuple[tuple[str, Any], ...], nargs: int,
+                   render: Callable[[list[str]], str]) -> tuple[int, tuple[int, ...]]:
+    """:func:`_form_shape` of one op's ``kind`` of form ("numpy" or "scalar") over
+    ``nargs`` arguments, cached per (op, kind, nargs, attributes)."""
+    key: Any = (op, kind, nargs, attrs)
+    try:
+        got = _FORM_SHAPES.get(key)
+    except TypeError:  # unhashable attributes: analysed every time
+        key, got = None, None
+    if got is None:
+        marks = [_MARK.format(i) for i in range(nargs)]
+        try:
+            got = _form_shape(render(marks), nargs)
+        except Exception:  # (the real rendering below raises what it raises)
+            got = (0, (_ATOM,) * nargs)
+        if key is not None:
+            if len(_FORM_SHAPES) > 4096:
+                _FORM_SHAPES.clear()
+            _FORM_SHAPES[key] = got
+    return got
+
+
 class _Plan:
     """How each node is emitted: inline, named, or written into a pooled buffer.
 
@@ -632,53 +795,54 @@ class _Plan:
     def __init__(self, order: list[Expr], outs: list[Expr], check: bool,
                  allow_inline: bool = True) -> None:
         out_set = set(outs)
-        # how many times each node is read, and by whom first (an inline node's only
-        # reader); a node that reads one argument twice (x * x) counts it twice
-        uses: dict[Expr, int] = {}
-        first: dict[Expr, Expr] = {}
-        for n in order:
-            for a in n.args:
-                k = uses.get(a)
-                if k is None:
-                    uses[a] = 1
-                    first[a] = n
-                else:
-                    uses[a] = k + 1
+        # how many times each node is read (a node that reads one argument twice, x * x,
+        # counts it twice), counted in C
+        uses = _Counter(itertools.chain.from_iterable([n.args for n in order]))
         pooled: set[Expr] = set()
-        inline: set[Expr] = set()
-        depth: dict[Expr, int] = {}
+        inline: dict[Expr, int] = {}  # inline node -> its nesting depth (a set, for readers)
+        views: list[Expr] = []
+        pooled_order: list[Expr] = []  # (a list: the buffers' order must not depend on ids)
         for n in order:
             args = n.args
             if not args:
                 continue
-            if (check and n.op.numpy_out is not None and n.shape != () and n not in out_set
+            op = n.op
+            if op.view:
+                views.append(n)
+            if (check and op.numpy_out is not None and n.shape != () and n not in out_set
                     and n.dtype in _POOL_DTYPES):
                 pooled.add(n)
+                pooled_order.append(n)
                 continue
             if allow_inline and uses.get(n) == 1 and n not in out_set:
                 d = 1
                 for a in args:
-                    if a in inline and depth[a] >= d:
-                        d = depth[a] + 1
+                    da = inline.get(a)
+                    if da is not None and da >= d:
+                        d = da + 1
                 if d <= _INLINE_DEPTH:
-                    inline.add(n)
-                    depth[n] = d
+                    inline[n] = d
+        del uses
         stmts = [n for n in order if n.args and n not in inline]
         emit_at: dict[Expr, int] = {n: i for i, n in enumerate(stmts)}
-        for n in reversed(order):  # an inline node is evaluated where its reader is
-            if n in inline:
-                emit_at[n] = emit_at[first[n]]
         end = len(stmts)
-        # the last statement that reads each value (the latest emit position of a reader)
-        last: dict[Expr, int] = {}
-        for n in order:
+        # an inline node is evaluated where its only reader is (readers come later)
+        for n in reversed(order):
             if n.args:
                 e = emit_at[n]
                 for a in n.args:
-                    if last.get(a, -1) < e:
+                    if a in inline:
+                        emit_at[a] = e
+        # every other value is last read at the latest emit position of a reader
+        last: dict[Expr, int] = {}
+        get = last.get
+        for n in order:
+            args = n.args
+            if args:
+                e = emit_at[n]
+                for a in args:
+                    if get(a, -1) < e and a not in inline:
                         last[a] = e
-        for n in inline:
-            del last[n]
         for n in order:
             if n not in last and n not in inline:
                 last[n] = -1  # never read (an output, or a leaf nobody uses)
@@ -686,14 +850,13 @@ class _Plan:
             last[o] = end
         # a view keeps its base's buffer busy: extend the base's lifetime over every view
         root: dict[Expr, Expr] = {}
-        slot_end = {p: last[p] for p in pooled}
-        for n in order:
-            if n.args and n.op.view:
-                base = root.get(n.args[0], n.args[0])
-                root[n] = base
-                if base in slot_end:
-                    seen_at = last[n] if n in last else emit_at[n]
-                    slot_end[base] = max(slot_end[base], seen_at)
+        slot_end = {p: last[p] for p in pooled_order}
+        for n in views:
+            base = root.get(n.args[0], n.args[0])
+            root[n] = base
+            if base in slot_end:
+                seen_at = last[n] if n in last else emit_at[n]
+                slot_end[base] = max(slot_end[base], seen_at)
         self.stmts, self.inline, self.pooled = stmts, inline, pooled
         self.last, self.slot_end, self.out_set = last, slot_end, out_set
 
@@ -716,14 +879,19 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
     scalar_args = False
     # call-time argument checks and bindings of symbolic dimensions
     scalars = [a for a in args if a.shape == ()] if check else []
+    group_at = -1  # where the one check of many scalar arguments is (see _chunked)
+    group_vars: list[str] = []
     if len(scalars) > _GROUP_SCALARS:
         # many scalar arguments (W2 takes 10,000): one test over all of them, not one
         # statement each (statements dominate compile time; the test runs in C)
         scalar_args = True
         names = ", ".join(var[a] for a in scalars)
-        preamble.append("_SCALAR_SPECS = ("
-                        + "".join(f"({a.name!r}, {a.dtype!r}), " for a in scalars) + ")\n"
-                        "_FLOAT_ONLY = {float}\n")
+        # (names and dtypes as two strings: a literal of 10,000 pairs took 27 MB to compile)
+        preamble.append("_SCALAR_SPECS = tuple(zip(" + repr(" ".join(a.name for a in scalars))
+                        + ".split(), " + repr(" ".join(a.dtype for a in scalars))
+                        + ".split()))\n_FLOAT_ONLY = {float}\n")
+        group_at = len(body)
+        group_vars = [var[a] for a in scalars]
         body.append(f"_s = ({names},)")
         body.append(f"if set(map(type, _s)) != _FLOAT_ONLY: {names}, = _scalars(_s, _SCALAR_SPECS)")
         scalars = []
@@ -786,10 +954,14 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             body.append(f"_check_finite({var[a]}, _finite_info[{len(finite_info) - 1}])")
     consts: dict[str, Any] = {}
     helpers: set[str] = set()
+    prec: dict[Expr, int] = {}  # texts that are not atoms (inline nodes, -2.0): precedence
     for n in order:
-        if n.is_const:
+        if n.op is CONST:
             lit = _literal(n)
             if lit is not None:
+                if lit[0] == "(" and _MINIMAL_PARENS:  # a negative number: grouped only
+                    lit = lit[1:-1]  # where a negation would be (x ** (-2.0), not -2.0 * x)
+                    prec[n] = _UNARY
                 var[n] = lit
             else:
                 name = f"_k{len(consts)}"
@@ -831,49 +1003,80 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         var[n] = f"_l{i}"
         body.append(f"_l{i} = {render_numpy(n.op, [], n.kw, dim_code)}")
 
-    # the local names each value's source reads, tracked only for bodies long enough to be
-    # cut into chunk functions (see _chunked)
-    track = len(body) + len(plan.stmts) * (2 if check_finite else 1) + 1 > _CHUNK_LINES
-    reads: dict[Expr, frozenset[str]] = {}
-    if track:
-        for n in order:
-            if n.is_const:
-                reads[n] = frozenset()
-            elif n in var:  # arguments and computed leaves
-                reads[n] = frozenset((var[n],))
-    dims_read: set[str] = set()
-
-    def dim_read(d: Any) -> str:
-        code = dim_code(d)
-        dims_read.add(code)
-        return code
+    dim_read = dim_code  # (chunks find the names a line reads in its text: see _chunked)
 
     lines: list[str] = []
-    line_io: list[tuple[frozenset[str], str | None]] = []  # per line: names read, name written
+    line_targets: list[str | None] = []  # the name each line assigns (for _chunked)
     is_call: dict[Op, bool] = {}
+    minimal = _MINIMAL_PARENS
+    plain_forms: dict[Op, Any] = {}  # (own, slot) precedences of attribute-less nodes' forms
+    var_of, plan_inline, plan_pooled = var.__getitem__, plan.inline, plan.pooled
+    free_inline = len(order) > _FREE_INLINE_NODES
     s = 0
     for n in order:
-        if not n.args:
+        nargs = n.args
+        if not nargs:
             continue
         op = n.op
+        nattrs = n.attrs
         if op.helpers:
             helpers.update(op.helpers)
-        exprs = [var[a] for a in n.args]
-        dims_read.clear()
+        exprs = list(map(var_of, nargs))
         scalar_form = op.scalar if scalar_math else None
-        if n in plan.inline:
+        inline = n in plan_inline
+        if minimal:
+            own = _ATOM
+            grouped = False
+            for a in nargs:
+                if a in prec:
+                    grouped = True
+                    break
+            if n in plan_pooled:  # (the out= form is not analysed: inline arguments grouped)
+                if grouped:
+                    exprs = [f"({e})" if a in prec else e for a, e in zip(nargs, exprs)]
+            elif inline or grouped:
+                info = None if nattrs else plain_forms.get(op)
+                if info is None:
+                    kw = n.kw if nattrs else _NO_ATTRS
+                    if scalar_form is not None:
+                        info = _shape_of_form(op, "scalar", nattrs, len(exprs),
+                                              lambda m: scalar_form.format(*m))
+                    elif op.numpy.__class__ is str:
+                        info = _shape_of_form(
+                            op, "numpy", nattrs, len(exprs),
+                            lambda m: render_numpy(op, m, kw, dim_code))  # noqa: B023
+                    else:  # a function may choose its text by its arguments' (pow: x * x
+                        info = (-1, _ALL_ATOMS)  # for a name): atoms in, judged by its output
+                    if not nattrs:
+                        plain_forms[op] = info
+                own, needs = info
+                if grouped:
+                    exprs = [f"({e})" if a in prec and prec[a] < k else e
+                             for a, e, k in zip(nargs, exprs, needs)]
+        if free_inline:  # an inline text is read once: it lives on in its reader's
+            for a in nargs:
+                if a in plan_inline:
+                    del var[a]
+                    prec.pop(a, None)
+        if inline:
             if scalar_form is not None:
                 var[n] = scalar_form.format(*exprs)  # a call: no parentheses needed
                 continue
-            text = render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read)
-            call = is_call.get(op)
-            if call is None:
-                call = is_call[op] = _is_call(op.numpy)
-            var[n] = text if call else f"({text})"
-            if track:
-                reads[n] = frozenset().union(*[reads[a] for a in n.args], dims_read)
+            text = (op.numpy.format(*exprs) if not nattrs and op.numpy.__class__ is str
+                    else render_numpy(op, exprs, n.kw if nattrs else _NO_ATTRS, dim_read))
+            if minimal:
+                var[n] = text
+                if own < 0:
+                    own = _ATOM if _is_call(text) else 0
+                if own < _ATOM:
+                    prec[n] = own
+            else:
+                call = is_call.get(op)
+                if call is None:
+                    call = is_call[op] = _is_call(op.numpy)
+                var[n] = text if call else f"({text})"
             continue
-        if n in plan.pooled:
+        if n in plan_pooled:
             key = (n.shape, n.dtype)
             if n.op.elementwise:  # a ufunc may write over an argument that dies here
                 release_slots(s)
@@ -888,12 +1091,15 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                 release_slots(s)
             target = f"_b{k}"
             rhs = _render_out(n.op, exprs, n.kw, target, dim_read)
-            dims_read.add(target)  # out= reads the buffer's name
         else:
             if frees_at:
                 release_slots(s)
-            rhs = (scalar_form.format(*exprs) if scalar_form is not None
-                   else render_numpy(op, exprs, n.kw if n.attrs else _NO_ATTRS, dim_read))
+            if scalar_form is not None:
+                rhs = scalar_form.format(*exprs)
+            elif not nattrs and op.numpy.__class__ is str:
+                rhs = op.numpy.format(*exprs)  # (render_numpy's result, one call less)
+            else:
+                rhs = render_numpy(op, exprs, n.kw if nattrs else _NO_ATTRS, dim_read)
             dying = dies_at.get(s)
             if dying is not None:
                 for a in dying:
@@ -901,14 +1107,11 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
                         free_names.append(var[a])
             target = free_names.pop() if free_names else new_name()
         lines.append(f"{target} = {rhs}")
-        if track:
-            line_io.append((frozenset().union(*[reads[a] for a in n.args], dims_read), target))
-            reads[n] = frozenset((target,))
+        line_targets.append(target)
         if check_finite:
             finite_info.append((target, n))
             lines.append(f"_check_finite({target}, _finite_info[{len(finite_info) - 1}])")
-            if track:
-                line_io.append((frozenset((target,)), None))
+            line_targets.append(None)
         var[n] = target
         s += 1
     rets = []
@@ -978,10 +1181,25 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             "    return p[1]\n\n")
     params = ", ".join(var[a] for a in args)
     lines.append(f"return {ret}")
+    line_targets.append(None)
     chunked = ""
-    if track:  # huge graphs: several functions
-        line_io.append((frozenset().union(*[reads[o] for o in outs]), None))
-        chunked = _chunked(params, body, lines, line_io)
+    if (len(body) + len(lines) > _CHUNK_LINES  # huge graphs: several functions
+            or sum(map(len, lines)) > _CHUNK_SOURCE):
+        bound = {var[a] for a in args} | set(dims.values()) | {
+            f"_l{i}" for i in range(len(computed_leaves))} | {f"_b{k}" for k in range(len(slots))}
+        # what the loop needed goes before the chunks are written (13 MB on W3 at 10^4)
+        del plan, dies_at, frees_at, slot_of, prec, plain_forms
+        var.clear()
+        after: list[str] = []
+        if group_at >= 0:
+            # the many scalar arguments reach the chunks through _g: checked and converted as
+            # one tuple read off locals() (a tuple display and an unpacking of 10,000 names
+            # took 16 MB to compile)
+            preamble.append(f"_SCALAR_VARS = {' '.join(group_vars)!r}.split()\n")
+            body[group_at] = "_s = tuple(map(locals().__getitem__, _SCALAR_VARS))"
+            body[group_at + 1] = "if set(map(type, _s)) != _FLOAT_ONLY: _s = _scalars(_s, _SCALAR_SPECS)"
+            after.append("_g.update(zip(_SCALAR_VARS, _s))")
+        chunked = _chunked(params, body, lines, line_targets, bound, after)
     body += lines
     source = _helper_sources(helpers)
     if any(not a.shape == () for a in args):

@@ -26,6 +26,8 @@ print stays as the reverse pass built it. Identities that fail for some inputs
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from typing import Any, Sequence
 
 from .graph import Expr, broadcast_to
@@ -46,6 +48,10 @@ def _number(e: Expr) -> bool:
     if e.weak:
         return not isinstance(e.value, bool)
     return e.dtype in ("float64", "float32")
+
+
+_op_of = attrgetter("op")
+_number.only_ops = ("const",)  # type: ignore[attr-defined]  # (see rewrite.Var)
 
 
 def _fit(out: Expr, node: Expr) -> Expr | None:
@@ -264,14 +270,23 @@ def differentiable_form(ys: Sequence[Expr]) -> list[Expr]:
     :func:`symback.autodiff.stable_form`): ``STABILIZE`` alone first (its patterns, such
     as the binary cross-entropy's, are written over the user's form, before ``CANONICAL``
     moves negations out of products), then ``CANONICAL + STABILIZE`` to a fixed point."""
+    return _differentiable_form(ys)[0]
+
+
+def _differentiable_form(ys: Sequence[Expr]) -> tuple[list[Expr], list[Expr] | None]:
+    """:func:`differentiable_form`, and the toposort of its result when no rule changed
+    the graph (the reverse pass then need not sort it again), else ``None``."""
     from .graph import toposort
 
     roots = list(ys)
-    order = toposort(roots)
-    if any(n.op.name in _STABILIZE_FIRST for n in order):
+    order: list[Expr] | None = toposort(roots)
+    if any(op.name in _STABILIZE_FIRST for op in set(map(_op_of, order))):  # (ops, in C)
         roots = list(rewrite(roots, STABILIZE, order=order))
         order = None
-    return list(rewrite(roots, _DIFFERENTIATE, order=order))
+    out = list(rewrite(roots, _DIFFERENTIATE, order=order))
+    if order is not None and any(a is not b for a, b in zip(out, roots)):
+        order = None
+    return out, order
 
 
 #: Ops without which the first, STABILIZE-only pass finds nothing that the combined pass

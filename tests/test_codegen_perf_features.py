@@ -218,7 +218,7 @@ def test_transposes_go_to_matmul_without_copies() -> None:
     f = sb.value_and_grad(sb.sum(sb.tanh(X @ W)), [W], args=[X, W])
     body = f.source.split("def _symback_fn")[1]
     # Xᵀ Ḡ reads X in place (BLAS takes the transposed operand as it is)
-    assert re.search(r"np\.matmul\(\(?X\.T\)?, |\(X\.T\) @ ", body)
+    assert re.search(r"np\.matmul\(\(?X\.T\)?, |\(?X\.T\)? @ ", body)
     assert "ascontiguousarray" not in body and ".copy()" not in body
     # and a transposed product becomes a product of transposes (a rule, CANONICAL)
     A, B = sb.matrix("A", 3, 4), sb.matrix("B", 4, 2)

@@ -59,7 +59,9 @@ def _with_broadcast_rules(op_ref: list[Op], specific: Callable[..., Expr | None]
             if a.op is broadcast_to_op:
                 break
         else:
-            return specific(*args, **attrs) if specific is not None else None
+            if specific is None:
+                return None
+            return specific(*args, **attrs) if attrs else specific(*args)
         op = op_ref[0]
         out_shape = broadcast(op.name, *(a.shape for a in args))
         inner = [a.args[0] if a.op is broadcast_to_op else a for a in args]
