@@ -308,7 +308,9 @@ def _probe(inner: Any, args: Sequence[Expr], outs: Sequence[Expr], row_dim: str)
             raise SymbackError(f"backend 'dask': output {k} ({o!s:.60}) is not finite on "
                                "the probe data; cannot tell how it combines over chunks")
         if o.shape and o.shape[0] == row_dim:
-            if np.allclose(ab, np.concatenate([a, b]), **tol):
+            # (n, n) and the like: other axes that grow with the rows are not row by row
+            if (a.shape[1:] == b.shape[1:] == ab.shape[1:]
+                    and np.allclose(ab, np.concatenate([a, b]), **tol)):
                 modes.append(_ROWS)
                 continue
         elif a.shape == ab.shape:

@@ -193,6 +193,12 @@ def test_a_row_argument_with_other_rows_is_a_shape_error():
             f(np.ones(5), 0.0, Xd, bad)
 
 
+def test_an_output_whose_other_axes_grow_with_the_rows_is_refused_clearly():
+    X = sb.matrix("X", "n", 3)
+    with pytest.raises(sb.SymbackError, match=r"output 0 .* neither a sum nor a mean"):
+        sb.lambdify([X], X @ X.T, backend="dask")
+
+
 # --------------------------------------------------------------------------- distributed
 
 
