@@ -117,7 +117,8 @@ def erf_taylor(x, out=None, _scratch={}):  # noqa: B006 - per-thread scratch
     (exact: a power of two), u = xH = j + d with j = rint(u), |d| ≤ ½, and
     erf(x) = Σₖ cₖ[j] dᵏ by Horner's rule (table :func:`erf_coefs`), chunk by chunk; within
     about 2 ulp of the correctly rounded value (1 ulp from the exact one in our tests),
-    float32 computed in float32; ±inf → ±1, NaN kept, erf(-0) = +0.
+    float32 computed in float32; ±inf → ±1, NaN kept, erf(-0) = +0. An ``out`` that
+    overlaps x only in part is written through a fresh array (as NumPy's ufuncs do).
     Anything else: scipy.special.erf."""
     n = x.size if x.__class__ is np.ndarray else 0
     if n < 1024 or x.dtype not in (np.float32, np.float64):
@@ -128,8 +129,12 @@ def erf_taylor(x, out=None, _scratch={}):  # noqa: B006 - per-thread scratch
         return out
     T, H, X = erf_coefs(x.dtype)
     K, off = T.shape[0], X * H
+    # out is written chunk by chunk: out = x is safe (each chunk is read first), but an out
+    # that starts elsewhere in a contiguous x's memory would overwrite entries not read yet
+    ahead = (out is not None and x.flags.c_contiguous and np.may_share_memory(x, out)
+             and x.ctypes.data != out.ctypes.data)
     res = out if (out is not None and out.flags.c_contiguous and out.dtype == x.dtype
-                  and out.shape == x.shape) else np.empty(x.shape, x.dtype)
+                  and out.shape == x.shape and not ahead) else np.empty(x.shape, x.dtype)
     xf, rf = x.reshape(-1), res.reshape(-1)
     step = 131072 // x.itemsize  # four chunk-sized scratch arrays stay in L2
     m = min(step, n)
