@@ -179,6 +179,12 @@ class DaskFunction:
         from dask.highlevelgraph import HighLevelGraph
 
         vals = list(values)
+        for i in lazy:  # sizes dask does not know yet (after x[mask]) cannot be lined up
+            if any(c != c for c in vals[i].chunks[0]):
+                raise SymbackError(
+                    f"backend 'dask': argument {self.args[i].name} has chunks of unknown size "
+                    f"along {self.row_dim!r} (as after boolean indexing); call "
+                    f"{self.args[i].name}.compute_chunk_sizes() before passing it")
         first = vals[lazy[0]]
         for i in self._row_args:  # one chunking along the rows; other axes in one piece
             v = vals[i]

@@ -199,6 +199,21 @@ def test_an_output_whose_other_axes_grow_with_the_rows_is_refused_clearly():
         sb.lambdify([X], X @ X.T, backend="dask")
 
 
+
+def test_chunks_of_unknown_size_are_refused_naming_the_argument():
+    w, b, X, y, z = logistic()
+    f = sb.lambdify([w, b, X, y], sb.sum(y * z), backend="dask")
+    Xn, yn = data(200)
+    keep = da.from_array(Xn[:, 0] > 0, chunks=50)
+    Xd = da.from_array(Xn, chunks=(50, 5))[keep]
+    with pytest.raises(sb.SymbackError, match=r"argument X has chunks of unknown size along "
+                                              r"'n' .* X\.compute_chunk_sizes\(\)"):
+        f(np.ones(5), 0.0, Xd, yn[Xn[:, 0] > 0])
+    Xd.compute_chunk_sizes()  # then it runs: Σ y ⊙ (X w + b) on the kept rows
+    m = Xn[:, 0] > 0
+    close(f(np.ones(5), 0.0, Xd, yn[m]), np.sum(yn[m] * (Xn[m] @ np.ones(5))))
+
+
 # --------------------------------------------------------------------------- distributed
 
 
