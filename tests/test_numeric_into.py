@@ -209,3 +209,17 @@ def test_causal_multi_head_attention_gradient_against_finite_differences(scale):
             vm[i][idx] -= h
             fd[idx] = (float(f(*vp)) - float(f(*vm))) / (2 * h)
         np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(fd).max()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_into_rows_near_opposite_ends_of_the_range_raise_nothing(dtype):
+    """One row near +max, one near -max: x - M overflows the one shift, so the row shifts
+    are taken; no overflow is reported (the textbook row-shifted formula reports none), also
+    under np.errstate(over="raise"). Reference: the rows shifted by their own maxima by hand
+    (e^{-max/2} underflows to 0 in either)."""
+    big = 0.9 * np.finfo(dtype).max
+    x = np.array([[big, big, big], [-big, -big / 2, -big]], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise"):
+        got = numeric.softmax_into(x, -1, np.empty_like(x))
+    want = np.array([[1 / 3, 1 / 3, 1 / 3], [0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps, atol=0)
