@@ -130,7 +130,7 @@ def erf_taylor(x, out=None, _scratch={}):  # noqa: B006 - per-thread scratch
     float32/float64 arrays of 1024 entries or more: x is clipped to [-X, X], scaled by H
     (exact: a power of two), u = xH = j + d with j = rint(u), |d| ≤ ½, and
     erf(x) = Σₖ cₖ[j] dᵏ by Horner's rule (table :func:`erf_coefs`), chunk by chunk; within
-    about 2 ulp of the correctly rounded value (1 ulp from the exact one in our tests),
+    1.3 ulp (float64) and 1.4 ulp (float32) of the exact value in our tests (mpmath),
     float32 computed in float32; ±inf → ±1, NaN kept, erf(-0) = +0. An ``out`` that
     overlaps x only in part is written through a fresh array (as NumPy's ufuncs do).
     Anything else: scipy.special.erf."""
