@@ -179,21 +179,30 @@ class DaskFunction:
         from dask.highlevelgraph import HighLevelGraph
 
         vals = list(values)
+        for i in lazy:  # sizes dask does not know yet (after x[mask]) cannot be lined up
+            if any(c != c for c in vals[i].chunks[0]):
+                raise SymbackError(
+                    f"backend 'dask': argument {self.args[i].name} has chunks of unknown size "
+                    f"along {self.row_dim!r} (as after boolean indexing); call "
+                    f"{self.args[i].name}.compute_chunk_sizes() before passing it")
         first = vals[lazy[0]]
         for i in self._row_args:  # one chunking along the rows; other axes in one piece
             v = vals[i]
             if not isinstance(v, da.Array):
-                v = da.from_array(np.asarray(v), chunks=first.chunks[0][:1] or -1)
-            want = {0: first.chunks[0], **{k: -1 for k in range(1, v.ndim)}}
-            if v.chunks[0] != first.chunks[0] or any(len(c) != 1 for c in v.chunks[1:]):
-                v = v.rechunk(want)
-            if v.shape[0] != first.shape[0]:
+                v = np.asarray(v)
+            if not v.shape or v.shape[0] != first.shape[0]:  # before rechunking: a clear error
                 from .codegen import _shape_error
 
                 _shape_error(self.args[i].name, f"({self.row_dim}, ...)", v.shape,
                              {self.row_dim: first.shape[0]})
+            want = (first.chunks[0],) + tuple((s,) for s in v.shape[1:])
+            if not isinstance(v, da.Array):  # the chunks given explicitly (0-row ones too)
+                v = da.from_array(v, chunks=want)
+            elif v.chunks != want:
+                v = v.rechunk(want)
             vals[i] = v
-        nchunks = len(first.chunks[0])
+        # chunks of no rows get no task (a mean over none is 0/0); all empty: one, as NumPy
+        live = [c for c, r in enumerate(first.chunks[0]) if r > 0] or [0]
         token = uuid.uuid4().hex  # keys of this call only (a repeated call is a new graph)
         layer: dict[Any, Any] = {}
         small: dict[int, Any] = {}
@@ -214,7 +223,7 @@ class DaskFunction:
         chunk = "symback-chunk-" + token
         rows = self._row_args.index(lazy[0]) if lazy[0] in self._row_args else 0
         level = []
-        for c in range(nchunks):
+        for c in live:
             layer[(chunk, c)] = (_chunk_eval, fn, self._row_args[rows], *task_args(c))
             level.append((chunk, c))
         chunk_keys = list(level)
@@ -305,7 +314,9 @@ def _probe(inner: Any, args: Sequence[Expr], outs: Sequence[Expr], row_dim: str)
             raise SymbackError(f"backend 'dask': output {k} ({o!s:.60}) is not finite on "
                                "the probe data; cannot tell how it combines over chunks")
         if o.shape and o.shape[0] == row_dim:
-            if np.allclose(ab, np.concatenate([a, b]), **tol):
+            # (n, n) and the like: other axes that grow with the rows are not row by row
+            if (a.shape[1:] == b.shape[1:] == ab.shape[1:]
+                    and np.allclose(ab, np.concatenate([a, b]), **tol)):
                 modes.append(_ROWS)
                 continue
         elif a.shape == ab.shape:

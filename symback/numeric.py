@@ -91,7 +91,8 @@ def softmax_into(x, axis, out, _floor={}):  # noqa: B006 - e^{-705} as np.exp co
         if x.dtype in (np.float32, np.float64) and not np.may_share_memory(x, out):
             m = np.maximum.reduce(x, axis=None)
             if m - m == 0:  # finite
-                np.subtract(x, m, out=out)
+                with np.errstate(over="ignore"):  # x - M below -max (a row near -max while
+                    np.subtract(x, m, out=out)  # M is near +max): -inf, the fallback's case
                 if x.dtype == np.float64:
                     e = _floor.get("e")
                     if e is None:  # the value np.exp's vector loop gives, to cancel exactly

@@ -163,6 +163,57 @@ def test_float32_data_keeps_float32():
     close(g, want[1][0], rtol=1e-5)
 
 
+
+@pytest.mark.parametrize("kind", ["mean", "sum"])
+def test_chunks_of_no_rows_change_nothing(kind):
+    """Chunks with 0 rows (dask makes them, e.g. after a filter): a mean over such a chunk
+    is 0/0 and must not reach the total; a NumPy row argument is chunked as the dask one.
+    Reference: NumPy's own mean/sum of the per-row loss, computed by hand."""
+    w, b, X, y, z = logistic()
+    per_row = sb.softplus(z) - y * z
+    loss = sb.mean(per_row) if kind == "mean" else sb.sum(per_row)
+    Xn, yn = data(1000)
+    ref_rows = np.logaddexp(0, Xn @ np.full(5, 0.1) + 0.2) - yn * (Xn @ np.full(5, 0.1) + 0.2)
+    want = np.mean(ref_rows) if kind == "mean" else np.sum(ref_rows)
+    f = sb.lambdify([w, b, X, y], [loss, per_row], backend="dask")
+    chunks = (0, 400, 0, 600, 0)
+    for yv in (yn, da.from_array(yn, chunks=(chunks,))):
+        value, rows = f(np.full(5, 0.1), 0.2, da.from_array(Xn, chunks=(chunks, 5)), yv)
+        close(value, want)
+        close(rows, ref_rows)
+
+
+def test_a_row_argument_with_other_rows_is_a_shape_error():
+    w, b, X, y, z = logistic()
+    f = sb.lambdify([w, b, X, y], sb.mean(y * z), backend="dask")
+    Xd = da.from_array(np.ones((100, 5)), chunks=(30, 5))
+    for bad in (np.ones(99), da.from_array(np.ones(99), chunks=50)):
+        with pytest.raises(sb.ShapeError, match=r"argument y: expected shape \(n, ...\) "
+                                                r"\(with n = 100\), got \(99,\)"):
+            f(np.ones(5), 0.0, Xd, bad)
+
+
+def test_an_output_whose_other_axes_grow_with_the_rows_is_refused_clearly():
+    X = sb.matrix("X", "n", 3)
+    with pytest.raises(sb.SymbackError, match=r"output 0 .* neither a sum nor a mean"):
+        sb.lambdify([X], X @ X.T, backend="dask")
+
+
+
+def test_chunks_of_unknown_size_are_refused_naming_the_argument():
+    w, b, X, y, z = logistic()
+    f = sb.lambdify([w, b, X, y], sb.sum(y * z), backend="dask")
+    Xn, yn = data(200)
+    keep = da.from_array(Xn[:, 0] > 0, chunks=50)
+    Xd = da.from_array(Xn, chunks=(50, 5))[keep]
+    with pytest.raises(sb.SymbackError, match=r"argument X has chunks of unknown size along "
+                                              r"'n' .* X\.compute_chunk_sizes\(\)"):
+        f(np.ones(5), 0.0, Xd, yn[Xn[:, 0] > 0])
+    Xd.compute_chunk_sizes()  # then it runs: Σ y ⊙ (X w + b) on the kept rows
+    m = Xn[:, 0] > 0
+    close(f(np.ones(5), 0.0, Xd, yn[m]), np.sum(yn[m] * (Xn[m] @ np.ones(5))))
+
+
 # --------------------------------------------------------------------------- distributed
 
 

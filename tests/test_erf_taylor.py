@@ -154,3 +154,35 @@ def test_threads_share_no_scratch() -> None:
         t.join()
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_out_overlapping_the_argument_in_part(dtype: type) -> None:
+    """``out`` one entry ahead of x in the same buffer (several chunks): every entry is erf
+    of the argument as it was before the call, as NumPy's ufuncs give (SciPy reference)."""
+    buf = np.linspace(-3, 3, 300_001).astype(dtype)
+    want = scipy_erf(buf.astype(np.float64))
+    tol = 3 * np.finfo(dtype).eps
+    b = buf.copy()
+    got = erf_taylor(b[:-1], b[1:])
+    np.testing.assert_allclose(got, want[:-1], rtol=tol, atol=tol)
+    b = buf.copy()
+    got = erf_taylor(b[1:], b[:-1])
+    np.testing.assert_allclose(got, want[1:], rtol=tol, atol=tol)
+
+
+def test_float32_near_zero_within_two_ulp() -> None:
+    """float32 on the first cells of the table, |x| ≤ 4/H, where erf(x) ≈ (2/√π) x and a
+    left-out x³ term weighs most relative to the value, and where erf(x) crosses powers of
+    two (the rounding of the cell's c₀ is a whole ulp of the result there): within 1.5
+    float32 ulp of mpmath's value (ulp of the exact value rounded to float32; Taylor's
+    coefficients gave 2.3)."""
+    _, H, _ = erf_coefs(np.float32)
+    x = np.linspace(-4 / H, 4 / H, 8193).astype(np.float32)
+    got = erf_taylor(x).astype(np.float64)
+    with mpmath.workdps(40):
+        exact = [mpmath.erf(mpmath.mpf(float(v))) for v in x]
+    ulp = np.array([np.spacing(np.float32(abs(float(e)))) if e != 0
+                    else np.finfo(np.float32).smallest_subnormal for e in exact], np.float64)
+    err = np.array([float(abs(mpmath.mpf(float(g)) - e)) for g, e in zip(got, exact)]) / ulp
+    assert err.max() <= 1.5, (err.max(), x[np.argmax(err)])

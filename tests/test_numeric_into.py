@@ -176,3 +176,50 @@ def test_matmul_into_stacks_of_transposed_matrices(dtype):
     x = rng.standard_normal((3, 4, 5)).astype(dtype)
     np.testing.assert_allclose(numeric.matmul_into(x, w, np.empty((3, 4, 6), dtype)),
                                np.einsum("bik,kj->bij", x, w), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("scale", [1.0, 12.0])
+def test_causal_multi_head_attention_gradient_against_finite_differences(scale):
+    """Causal multi-head self-attention compiled with buffers (softmax_into on masked
+    scores, matmul_into on transposed head stacks): every entry of ∂J/∂x and ∂J/∂W_q against
+    central differences of the compiled value. scale 12 spreads the scores so far that rows
+    fall > 20 below the global maximum (softmax_into's fallback to row shifts)."""
+    import symback as sb
+
+    rng = np.random.default_rng(11)
+    X = sb.tensor("x", (2, 5, 4))
+    Ws = [sb.matrix(n, 4, 4) for n in ("wq", "wk", "wv", "wo")]
+    U = sb.tensor("u", (2, 5, 4))
+    J = sb.sum(sb.nn.multi_head_attention(X, *Ws, num_heads=2, is_causal=True) * U)
+    args = [X, *Ws, U]
+    step = sb.value_and_grad(J, [X, Ws[0]], args=args)
+    f = sb.lambdify(args, J)
+    vals = [scale * rng.standard_normal((2, 5, 4))] + [rng.standard_normal((4, 4))
+                                                        for _ in range(4)]
+    vals.append(rng.standard_normal((2, 5, 4)))
+    val, grads = step(*vals)
+    assert float(val) == pytest.approx(float(f(*vals)), rel=1e-13)
+    h = 1e-6 * scale
+    for i, g in zip((0, 1), grads):
+        fd = np.empty_like(vals[i])
+        for idx in np.ndindex(vals[i].shape):
+            vp = [v.copy() for v in vals]
+            vm = [v.copy() for v in vals]
+            vp[i][idx] += h
+            vm[i][idx] -= h
+            fd[idx] = (float(f(*vp)) - float(f(*vm))) / (2 * h)
+        np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(fd).max()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_into_rows_near_opposite_ends_of_the_range_raise_nothing(dtype):
+    """One row near +max, one near -max: x - M overflows the one shift, so the row shifts
+    are taken; no overflow is reported (the textbook row-shifted formula reports none), also
+    under np.errstate(over="raise"). Reference: the rows shifted by their own maxima by hand
+    (e^{-max/2} underflows to 0 in either)."""
+    big = 0.9 * np.finfo(dtype).max
+    x = np.array([[big, big, big], [-big, -big / 2, -big]], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise"):
+        got = numeric.softmax_into(x, -1, np.empty_like(x))
+    want = np.array([[1 / 3, 1 / 3, 1 / 3], [0.0, 1.0, 0.0]])
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps, atol=0)
