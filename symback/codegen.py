@@ -250,6 +250,15 @@ def _const_source(name: str, v: Any) -> str:
     return f"{name} = np.array({a.tolist()!r}, dtype={a.dtype.name!r})\n"
 
 
+def _scalar_specs_source(scalars: Sequence[Expr]) -> str:
+    """Source binding ``_SCALAR_SPECS`` (each scalar argument's name and dtype, as
+    :func:`_scalars` takes them) and ``_FLOAT_ONLY``. The names and dtypes are written as
+    two strings split at run time: a literal of 10,000 pairs took 27 MB to compile."""
+    return ("_SCALAR_SPECS = tuple(zip(" + repr(" ".join(a.name for a in scalars))
+            + ".split(), " + repr(" ".join(a.dtype for a in scalars))
+            + ".split()))\n_FLOAT_ONLY = {float}\n")
+
+
 def _prelude(code: str, consts: dict[str, Any]) -> str:
     """What ``code`` needs besides itself: imports, the call-time helpers it uses, and its
     constants as literals (``.source`` is then a module that runs on its own)."""
@@ -886,10 +895,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         # statement each (statements dominate compile time; the test runs in C)
         scalar_args = True
         names = ", ".join(var[a] for a in scalars)
-        # (names and dtypes as two strings: a literal of 10,000 pairs took 27 MB to compile)
-        preamble.append("_SCALAR_SPECS = tuple(zip(" + repr(" ".join(a.name for a in scalars))
-                        + ".split(), " + repr(" ".join(a.dtype for a in scalars))
-                        + ".split()))\n_FLOAT_ONLY = {float}\n")
+        preamble.append(_scalar_specs_source(scalars))
         group_at = len(body)
         group_vars = [var[a] for a in scalars]
         body.append(f"_s = ({names},)")

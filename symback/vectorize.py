@@ -256,20 +256,37 @@ class Plan:
     """The grouped schedule of one scalar graph.
 
     ``levels``: per level, the singles then the groups to emit; ``groups``: each a list of
-    member nodes; ``where``: node -> (group index, position) for grouped nodes (the
-    arguments are group -1, the array ``_A``); ``consts``: per group and argument, the
+    member nodes; ``where``: node -> its place ``(g + 1) << 32 | position`` for grouped
+    nodes (the arguments are group ``g = -1``, the array ``_A``; one int per node, not a
+    tuple: W2 at n = 10,000 has ~90,000 grouped nodes, and the tuples took 7 MB more;
+    :func:`_place` splits it); ``consts``: per group and argument, the
     literal or named constant every member has there (None: gathered); ``chains``: last
     node of a chain -> the operands of its accumulate.
     """
 
     def __init__(self, order: list[Expr], levels: list[tuple[list[Expr], list[int]]],
-                 groups: list[list[Expr]], where: dict[Expr, tuple[int, int]],
+                 groups: list[list[Expr]], where: dict[Expr, int],
                  consts: list[tuple[str | None, ...]],
                  chains: dict[Expr, list[Expr]], nargs: int) -> None:
         self.order, self.levels, self.groups, self.where = order, levels, groups, where
         self.chains = chains
         self.consts = consts
         self.nargs = nargs
+
+    def release(self) -> None:
+        """Drop the schedule once its code is written (the compiler's peak comes next, and
+        W2's plan at n = 10,000 holds ~14 MB)."""
+        self.order, self.levels, self.groups, self.where = [], [], [], {}
+        self.consts, self.chains = [], {}
+
+
+_PLACE_SHIFT = 32
+_PLACE_MASK = (1 << _PLACE_SHIFT) - 1
+
+
+def _place(w: int) -> tuple[int, int]:
+    """A ``Plan.where`` value as (group, position)."""
+    return (w >> _PLACE_SHIFT) - 1, w & _PLACE_MASK
 
 
 def _literal(n: Expr) -> str | None:
@@ -399,10 +416,10 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         grouped += len(members)
     if not groups:
         return None
-    where: dict[Expr, tuple[int, int]] = {a: (-1, i) for i, a in enumerate(args)}
+    where: dict[Expr, int] = dict(zip(args, range(len(args))))  # (group -1: the arguments)
     for g, members in enumerate(groups):
-        for i, m in enumerate(members):
-            where[m] = (g, i)
+        where.update(zip(members, range((g + 1) << _PLACE_SHIFT,
+                                        ((g + 1) << _PLACE_SHIFT) + len(members))))
     chains, in_chain = _chains(order, where, set(outs), dtype, uses)
     singles = inner - grouped - len(in_chain) + len(chains)
     cost = (len(groups) + len(chains)) * _GROUP_US + singles * _SINGLE_US + _FIXED_US
@@ -575,7 +592,8 @@ class _Emitter:
         the same results: the probe's condition)."""
         w = self.p.where.get(n)
         if w is not None:
-            return f"{self.array_of(w[0])}[{w[1]}]"
+            g, i = _place(w)
+            return f"{self.array_of(g)}[{i}]"
         if n in self.var:
             return self.var[n]
         return self.single_name[n]
@@ -588,22 +606,24 @@ class _Emitter:
         if all(m is first for m in nodes):
             w = where.get(first)
             if w is not None:
-                return f"{self.array_of(w[0])}[{w[1]}:{w[1] + 1}]"
+                g, i = _place(w)
+                return f"{self.array_of(g)}[{i}:{i + 1}]"
             if not array:
                 return f"{self.scalar_text(first)}"
         by_src: dict[int, tuple[list[int], list[int]]] = {}
         values: list[tuple[int, Expr]] = []
         lits: tuple[list[int], list[float]] = ([], [])
         ws = list(map(where.get, nodes))
-        srcs = {w[0] for w in ws if w is not None}
+        shift, mask = _PLACE_SHIFT, _PLACE_MASK
+        srcs = {w >> shift for w in ws if w is not None}
         if None not in ws and len(srcs) == 1:  # (the usual case: one array)
-            by_src[srcs.pop()] = (list(range(len(nodes))), [w[1] for w in ws])
+            by_src[srcs.pop() - 1] = (list(range(len(nodes))), [w & mask for w in ws])
         else:
             for i, (m, w) in enumerate(zip(nodes, ws)):
                 if w is not None:
-                    pos, idx = by_src.setdefault(w[0], ([], []))
+                    pos, idx = by_src.setdefault((w >> shift) - 1, ([], []))
                     pos.append(i)
-                    idx.append(w[1])
+                    idx.append(w & mask)
                 elif m.op is CONST:
                     lits[0].append(i)
                     lits[1].append(float(m.value))
@@ -708,9 +728,7 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     body: list[str] = []
     tup = "(" + "".join(f"{v}, " for v in names) + ")"
     if check:
-        pre.append("_SCALAR_SPECS = ("
-                   + "".join(f"({a.name!r}, {a.dtype!r}), " for a in args) + ")\n"
-                   "_FLOAT_ONLY = {float}\n")
+        pre.append(cg._scalar_specs_source(args))
         pre.append(cg._source_of(cg._scalar) + "\n" + cg._source_of(cg._scalars) + "\n")
         pre.append(f"_dt_{dtype} = np.dtype({dtype!r})\n")
         body.append(f"_s = {tup}")
@@ -807,6 +825,7 @@ def compile_vectorized(p: Plan, args: list[Expr], outs: list[Expr], compiled: li
         source, consts = generate(p, args, compiled, single, check, cg._VALUE_AND_GRAD)
     except _SymbolicSize:
         return None  # (the per-node code binds sizes from the arguments)
+    p.release()
     fn = cg.CompiledFunction(args, outs, single, source, consts, filename)
     if not check:
         fn._fn.__globals__["_symback_per_node"] = _PerNode(args, compiled, single, filename)
