@@ -55,7 +55,7 @@ import inspect
 import re
 import threading
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -74,6 +74,7 @@ _BLOCK_BYTES = 1 << 17  # arrays of points: a group's block of points takes ~thi
 _MIN_BLOCK = 8         # (and at least this many points)
 _MIN_WIDE = 0.5        # less of the graph on levels of MIN_GROUP nodes or more: per node
 PER_NODE_POINTS = 256  # check=False with arrays of more points: the per-node code
+STAR_ARGS = 1_000      # more scalar arguments: ``def _symback_fn(*_s)`` (see generate)
 _PAYS = 0.8            # vectorise when the estimate is below this fraction of per-node
 
 
@@ -356,11 +357,7 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         return None
     keys: dict[Any, list[Expr]] = {}
     keys_get = keys.get
-    uses: dict[Expr, int] = {}
-    uses_get = uses.get
     for n in order:
-        for a in n.args:
-            uses[a] = uses_get(a, 0) + 1
         lv = level_get(n)
         if lv not in wide:
             continue
@@ -420,7 +417,7 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
     for g, members in enumerate(groups):
         where.update(zip(members, range((g + 1) << _PLACE_SHIFT,
                                         ((g + 1) << _PLACE_SHIFT) + len(members))))
-    chains, in_chain = _chains(order, where, set(outs), dtype, uses)
+    chains, in_chain = _chains(order, where, set(outs), dtype)
     singles = inner - grouped - len(in_chain) + len(chains)
     cost = (len(groups) + len(chains)) * _GROUP_US + singles * _SINGLE_US + _FIXED_US
     if cost > _PAYS * inner * _NODE_US or singles > _codegen()._CHUNK_LINES // 2:
@@ -449,16 +446,10 @@ def _ufunc_of(op: Any) -> str | None:
     return m.group(1) if isinstance(uf, np.ufunc) and uf.nin == 2 and uf.nout == 1 else None
 
 
-def _chains(order: list[Expr], where: dict[Expr, Any], outs: set[Expr], dtype: str,
-            uses: dict[Expr, int]) -> tuple[dict[Expr, list[Expr]], set[Expr]]:
-    """Long chains c_j = op(c_{j-1}, u_j) of single nodes (a sum written term by term):
-    each is one ``np.<ufunc>.accumulate`` over [c_0, u_1, ..., u_m] — the same operations
-    in the same order, so the same bits (checked by :func:`_exact_accumulate`).
-
-    Returns {last node of a chain: its operands} and the set of every chained node."""
-    nxt: dict[Expr, Expr] = {}
-    has_prev: set[Expr] = set()
-    ok_op: dict[Any, bool] = {}
+def _links(order: list[Expr], where: dict[Expr, Any], outs: set[Expr],
+           dtype: str) -> Iterator[tuple[Expr, Expr]]:
+    """The (previous, node) pairs that may link a chain, but for the previous node's
+    number of uses."""
     for n in order:
         if not n.args or n in where or len(n.args) != 2 or n.dtype != dtype:
             continue
@@ -467,9 +458,35 @@ def _chains(order: list[Expr], where: dict[Expr, Any], outs: set[Expr], dtype: s
             continue
         prev, u = n.args
         if (prev.op is not op or prev.attrs != n.attrs or prev in where or not prev.args
-                or uses.get(prev) != 1 or prev in outs or prev.dtype != dtype
+                or prev in outs or prev.dtype != dtype
                 or (u.is_const and _literal(u) is None) or u.dtype != dtype):
             continue
+        yield prev, n
+
+
+def _chains(order: list[Expr], where: dict[Expr, Any], outs: set[Expr],
+            dtype: str) -> tuple[dict[Expr, list[Expr]], set[Expr]]:
+    """Long chains c_j = op(c_{j-1}, u_j) of single nodes (a sum written term by term):
+    each is one ``np.<ufunc>.accumulate`` over [c_0, u_1, ..., u_m] — the same operations
+    in the same order, so the same bits (checked by :func:`_exact_accumulate`).
+
+    Returns {last node of a chain: its operands} and the set of every chained node."""
+    # a link's previous node must have no other use: counted for the candidates only
+    # (a count for every node of W2 at n = 10,000 took 5 MB, at the plan's peak)
+    uses = dict.fromkeys((prev for prev, _ in _links(order, where, outs, dtype)), 0)
+    if not uses:
+        return {}, set()
+    for n in order:
+        for a in n.args:
+            if a in uses:
+                uses[a] += 1
+    nxt: dict[Expr, Expr] = {}
+    has_prev: set[Expr] = set()
+    ok_op: dict[Any, bool] = {}
+    for prev, n in _links(order, where, outs, dtype):
+        if uses[prev] != 1:
+            continue
+        op = n.op
         key = (op, n.attrs)
         good = ok_op.get(key)
         if good is None:
@@ -726,12 +743,22 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     dtype = args[0].dtype
     pre: list[str] = []
     body: list[str] = []
+    star = len(args) > STAR_ARGS
+    if star:
+        # many arguments (W2 takes 10,000): the function takes them as one tuple; a
+        # signature of 10,000 names and the tuple display of them (``_s = (x0, ...)``)
+        # took 20 MB to compile at n = 10,000, the compiler's peak of the whole build
+        body.append(f"if len(_s) != {len(args)}:")
+        body.append(f"    raise TypeError(f'_symback_fn takes {len(args)} positional arguments "
+                    "but {len(_s)} were given')")
     tup = "(" + "".join(f"{v}, " for v in names) + ")"
+    first = "_s[0]" if star else names[0]
     if check:
         pre.append(cg._scalar_specs_source(args))
         pre.append(cg._source_of(cg._scalar) + "\n" + cg._source_of(cg._scalars) + "\n")
         pre.append(f"_dt_{dtype} = np.dtype({dtype!r})\n")
-        body.append(f"_s = {tup}")
+        if not star:
+            body.append(f"_s = {tup}")
         # one C pass converts and checks (floats, or what _scalar would turn into the
         # declared dtype: ints, NumPy scalars); anything else goes through _scalars,
         # whose errors name the argument
@@ -763,9 +790,10 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
         # many points: the per-node code (compiled on first use, see compile_vectorized)
         # is as fast, its arrays of points being already long
         pre.append("_symback_per_node = None  # (set by symback.vectorize.compile_vectorized)\n")
-        body.append(f"_s = {tup}")
-        body.append(f"if (_symback_per_node is not None and {names[0]}.__class__ is np.ndarray"
-                    f" and {names[0]}.size > {PER_NODE_POINTS}):")
+        if not star:
+            body.append(f"_s = {tup}")
+        body.append(f"if (_symback_per_node is not None and {first}.__class__ is np.ndarray"
+                    f" and {first}.size > {PER_NODE_POINTS}):")
         body.append("    return _symback_per_node(*_s)")
         body.append(f"_o = _vrun(_symback_block, _s, {k}, {size})")
     for helper in (_vgather, _vcol):
@@ -788,7 +816,7 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     if "SymbackError" in "".join(pre):
         source += "from symback.errors import SymbackError\n"
     source += "".join(pre) + block
-    params = ", ".join(names)
+    params = "*_s" if star else ", ".join(names)
     source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
     return source, consts
 

@@ -80,3 +80,44 @@ def test_scalar_specs_written_as_two_strings(w2):
     x[17] = 2  # an int: converted to float64 as the per-node code does
     np.testing.assert_allclose([float(v) for v in fn(*x)],
                                grad_ref(np.array(x, dtype=float)), rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def w2_many():
+    xs, f = rosenbrock(vectorize.STAR_ARGS + 50)
+    return xs, sb.grad(f, xs)
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_many_arguments_taken_as_one_tuple(w2_many, check):
+    xs, g = w2_many
+    n = len(xs)
+    fn = sb.lambdify(xs, g, check=check)
+    src = fn.source
+    assert "_v0 = " in src and "def _symback_fn(*_s):" in src
+    assert "_s = (x0, " not in src
+    x = np.linspace(-1.1, 1.4, n)
+    got = np.array([float(v) for v in fn(*x)])
+    np.testing.assert_allclose(got, grad_ref(x), rtol=1e-12, atol=1e-12)
+    per_node = sb.lambdify(xs, g, check=check, backend_options={"vectorize": False})
+    want = np.array([float(v) for v in per_node(*x)])
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    # the standalone source checks the count as a signature would
+    ns: dict = {}
+    exec(src, ns)  # noqa: S102 - symback's own generated source
+    np.testing.assert_array_equal([float(v) for v in ns["_symback_fn"](*x)], got)
+    with pytest.raises(TypeError, match=f"takes {n} positional arguments but {n - 1}"):
+        ns["_symback_fn"](*x[:-1])
+    with pytest.raises(sb.SymbackError, match=f"takes {n} argument"):
+        fn(*x[:-1])
+
+
+def test_many_arguments_points_mode(w2_many):
+    xs, g = w2_many
+    n = len(xs)
+    fn = sb.lambdify(xs, g, check=False)
+    pts = np.linspace(-1.0, 1.0, 3 * n).reshape(n, 3)
+    got = np.array(fn(*pts))
+    np.testing.assert_allclose(got, grad_ref(pts), rtol=1e-12, atol=1e-12)
+    many = np.linspace(-1.0, 1.0, n * 300).reshape(n, 300)  # (the per-node code's points)
+    np.testing.assert_allclose(np.array(fn(*many)), grad_ref(many), rtol=1e-12, atol=1e-12)
