@@ -413,22 +413,29 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         grouped += len(members)
     if not groups:
         return None
-    where: dict[Expr, int] = dict(zip(args, range(len(args))))  # (group -1: the arguments)
-    for g, members in enumerate(groups):
-        where.update(zip(members, range((g + 1) << _PLACE_SHIFT,
-                                        ((g + 1) << _PLACE_SHIFT) + len(members))))
-    chains, in_chain = _chains(order, where, set(outs), dtype)
+    del keys, merged, lits
+    # grouped nodes are marked in ``level`` (-1; a group's level is its first member's),
+    # and ``level`` goes before ``where`` is built: both at once were W2's peak
+    group_level = [level[members[0]] for members in groups]
+    for members in groups:
+        level.update(dict.fromkeys(members, -1))
+    chains, in_chain = _chains(order, level, set(outs), dtype)
     singles = inner - grouped - len(in_chain) + len(chains)
     cost = (len(groups) + len(chains)) * _GROUP_US + singles * _SINGLE_US + _FIXED_US
     if cost > _PAYS * inner * _NODE_US or singles > _codegen()._CHUNK_LINES // 2:
         return None  # (so many singles: the per-node code, which cuts huge bodies in chunks)
     by_level: dict[int, tuple[list[Expr], list[int]]] = {}
     for n in order:
-        if n.args and n not in where and (n not in in_chain or n in chains):
-            by_level.setdefault(level[n], ([], []))[0].append(n)
-    for g, members in enumerate(groups):
-        by_level.setdefault(level[members[0]], ([], []))[1].append(g)
+        if n.args and level_get(n) >= 0 and (n not in in_chain or n in chains):
+            by_level.setdefault(level_get(n), ([], []))[0].append(n)
+    del level, level_get
+    for g, lv in enumerate(group_level):
+        by_level.setdefault(lv, ([], []))[1].append(g)
     levels = [by_level[k] for k in sorted(by_level)]
+    where: dict[Expr, int] = dict(zip(args, range(len(args))))  # (group -1: the arguments)
+    for g, members in enumerate(groups):
+        where.update(zip(members, range((g + 1) << _PLACE_SHIFT,
+                                        ((g + 1) << _PLACE_SHIFT) + len(members))))
     return Plan(order, levels, groups, where, consts, chains, len(args))
 
 
@@ -446,34 +453,35 @@ def _ufunc_of(op: Any) -> str | None:
     return m.group(1) if isinstance(uf, np.ufunc) and uf.nin == 2 and uf.nout == 1 else None
 
 
-def _links(order: list[Expr], where: dict[Expr, Any], outs: set[Expr],
+def _links(order: list[Expr], level: dict[Expr, int], outs: set[Expr],
            dtype: str) -> Iterator[tuple[Expr, Expr]]:
     """The (previous, node) pairs that may link a chain, but for the previous node's
-    number of uses."""
+    number of uses (``level``: each node's, -1 for a grouped node)."""
     for n in order:
-        if not n.args or n in where or len(n.args) != 2 or n.dtype != dtype:
+        if not n.args or level[n] < 0 or len(n.args) != 2 or n.dtype != dtype:
             continue
         op = n.op
         if not op.elementwise:
             continue
         prev, u = n.args
-        if (prev.op is not op or prev.attrs != n.attrs or prev in where or not prev.args
+        if (prev.op is not op or prev.attrs != n.attrs or not prev.args or level[prev] < 0
                 or prev in outs or prev.dtype != dtype
                 or (u.is_const and _literal(u) is None) or u.dtype != dtype):
             continue
         yield prev, n
 
 
-def _chains(order: list[Expr], where: dict[Expr, Any], outs: set[Expr],
+def _chains(order: list[Expr], level: dict[Expr, int], outs: set[Expr],
             dtype: str) -> tuple[dict[Expr, list[Expr]], set[Expr]]:
     """Long chains c_j = op(c_{j-1}, u_j) of single nodes (a sum written term by term):
     each is one ``np.<ufunc>.accumulate`` over [c_0, u_1, ..., u_m] — the same operations
     in the same order, so the same bits (checked by :func:`_exact_accumulate`).
+    ``level``: each node's level, -1 for a grouped node.
 
     Returns {last node of a chain: its operands} and the set of every chained node."""
     # a link's previous node must have no other use: counted for the candidates only
     # (a count for every node of W2 at n = 10,000 took 5 MB, at the plan's peak)
-    uses = dict.fromkeys((prev for prev, _ in _links(order, where, outs, dtype)), 0)
+    uses = dict.fromkeys((prev for prev, _ in _links(order, level, outs, dtype)), 0)
     if not uses:
         return {}, set()
     for n in order:
@@ -483,7 +491,7 @@ def _chains(order: list[Expr], where: dict[Expr, Any], outs: set[Expr],
     nxt: dict[Expr, Expr] = {}
     has_prev: set[Expr] = set()
     ok_op: dict[Any, bool] = {}
-    for prev, n in _links(order, where, outs, dtype):
+    for prev, n in _links(order, level, outs, dtype):
         if uses[prev] != 1:
             continue
         op = n.op
