@@ -5,6 +5,8 @@ hand-derived Rosenbrock gradient and bit for bit against the per-node code."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,8 @@ def test_many_arguments_taken_as_one_tuple(w2_many, check):
         ns["_symback_fn"](*x[:-1])
     with pytest.raises(sb.SymbackError, match=f"takes {n} argument"):
         fn(*x[:-1])
+    again = pickle.loads(pickle.dumps(fn))
+    np.testing.assert_array_equal([float(v) for v in again(*x)], got)
 
 
 def test_many_arguments_points_mode(w2_many):
