@@ -36,7 +36,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter as _Counter
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -250,6 +250,15 @@ def _const_source(name: str, v: Any) -> str:
     return f"{name} = np.array({a.tolist()!r}, dtype={a.dtype.name!r})\n"
 
 
+def _scalar_specs_source(scalars: Sequence[Expr]) -> str:
+    """Source binding ``_SCALAR_SPECS`` (each scalar argument's name and dtype, as
+    :func:`_scalars` takes them) and ``_FLOAT_ONLY``. The names and dtypes are written as
+    two strings split at run time: a literal of 10,000 pairs took 27 MB to compile."""
+    return ("_SCALAR_SPECS = tuple(zip(" + repr(" ".join(a.name for a in scalars))
+            + ".split(), " + repr(" ".join(a.dtype for a in scalars))
+            + ".split()))\n_FLOAT_ONLY = {float}\n")
+
+
 def _prelude(code: str, consts: dict[str, Any]) -> str:
     """What ``code`` needs besides itself: imports, the call-time helpers it uses, and its
     constants as literals (``.source`` is then a module that runs on its own)."""
@@ -324,7 +333,7 @@ def _compile(source: str, consts: dict[str, Any], filename: str) -> Callable[...
 # source 70% longer: its reverse sweep reads every forward value.)
 
 _CHUNK_LINES = 5_000
-_CHUNK_CHARS = 100_000  # (about 8 MB for the compiler)
+_CHUNK_CHARS = 50_000  # (about 4 MB for the compiler: at 100,000, W3 at 10^4 peaked 5 MB higher)
 _CHUNK_SOURCE = 400_000  # sources longer than this are chunked too
 _GROUP_SCALARS = 16  # more scalar arguments than this are checked in one statement
 _FREE_INLINE_NODES = 20_000  # larger graphs drop each inline text once it is written
@@ -336,7 +345,9 @@ def _chunked(params: str, prologue: list[str], lines: list[str],
     """``def _symback_fn(params)`` as the prologue (argument checks, buffers) followed by
     calls of chunk functions of ``_CHUNK_LINES`` lines each.
 
-    ``after`` are lines run once ``_g`` exists (before the chunks).
+    ``after`` are lines run once ``_g`` exists (before the chunks). ``lines`` is emptied
+    as the chunks are written (W3 at 10^4: its 4 MB of lines are not held beside the
+    chunks' text).
     ``bound`` holds the local names the prologue binds; every other local is the target
     of one of ``lines`` (``targets``: the name each line assigns, or None; the last line
     is the ``return``). A name is read
@@ -388,19 +399,23 @@ def _chunked(params: str, prologue: list[str], lines: list[str],
         call = f"_FunctionType(_symback_chunk_{k}.__code__, _g)()"
         calls.append(f"return {call}" if k == len(bounds) - 1 else call)
         out.append(text)
-    main = f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in prologue + calls)
-    return "".join(out) + main
+        shared[k] = []
+    del lines[:]
+    out.append(f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in prologue + calls))
+    return "".join(out)
 
 
-def _pieces(source: str) -> list[tuple[str, int]]:
+def _pieces(source: str) -> Iterator[tuple[str, int]]:
     """The source cut before each chunk function and the main one (with their first lines),
-    when it has chunks; otherwise the whole source."""
+    when it has chunks; otherwise the whole source. One piece at a time (all at once were
+    a second copy of the source, 1.9 MB on W3 at 10^4, beside the compiler's peak)."""
     marks = [0] if "\ndef _symback_chunk_" not in source else \
         [0] + [m.start() + 1 for m in re.finditer(r"\ndef _symback_(?:chunk_\d+|fn)\(", source)]
-    pieces = []
+    line = 0
     for a, b in zip(marks, marks[1:] + [len(source)]):
-        pieces.append((source[a:b], source.count("\n", 0, a)))
-    return pieces
+        piece = source[a:b]
+        yield piece, line
+        line += piece.count("\n")
 
 
 def _helper_sources(names: set[str]) -> str:
@@ -886,10 +901,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         # statement each (statements dominate compile time; the test runs in C)
         scalar_args = True
         names = ", ".join(var[a] for a in scalars)
-        # (names and dtypes as two strings: a literal of 10,000 pairs took 27 MB to compile)
-        preamble.append("_SCALAR_SPECS = tuple(zip(" + repr(" ".join(a.name for a in scalars))
-                        + ".split(), " + repr(" ".join(a.dtype for a in scalars))
-                        + ".split()))\n_FLOAT_ONLY = {float}\n")
+        preamble.append(_scalar_specs_source(scalars))
         group_at = len(body)
         group_vars = [var[a] for a in scalars]
         body.append(f"_s = ({names},)")
@@ -1188,7 +1200,7 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
         bound = {var[a] for a in args} | set(dims.values()) | {
             f"_l{i}" for i in range(len(computed_leaves))} | {f"_b{k}" for k in range(len(slots))}
         # what the loop needed goes before the chunks are written (13 MB on W3 at 10^4)
-        del plan, dies_at, frees_at, slot_of, prec, plain_forms
+        del plan, dies_at, frees_at, slot_of, prec, plain_forms, plan_inline, plan_pooled
         var.clear()
         after: list[str] = []
         if group_at >= 0:
@@ -1199,8 +1211,9 @@ def _generate(args: list[Expr], outs: list[Expr], single: bool,
             body[group_at] = "_s = tuple(map(locals().__getitem__, _SCALAR_VARS))"
             body[group_at + 1] = "if set(map(type, _s)) != _FLOAT_ONLY: _s = _scalars(_s, _SCALAR_SPECS)"
             after.append("_g.update(zip(_SCALAR_VARS, _s))")
-        chunked = _chunked(params, body, lines, line_targets, bound, after)
-    body += lines
+        chunked = _chunked(params, body, lines, line_targets, bound, after)  # (empties lines)
+    else:
+        body += lines
     source = _helper_sources(helpers)
     if any(not a.shape == () for a in args):
         preamble.append("_ndarray = np.ndarray\n")

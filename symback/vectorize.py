@@ -47,6 +47,12 @@ arrays of points are long already, and the grouped code would only add the packi
 standalone ``.source`` and an unpickled function have no per-node code and go block by
 block). With the default checks (one point), scalar outputs are 0-d arrays of the
 declared dtype, as from the per-node code.
+
+**Memory.** Huge graphs (W2 at n = 10,000: 100,000 nodes) are planned with one int per
+grouped node (its group and position, :func:`_place`), the level table dropped before
+those are built, and the plan released before the source is compiled; more than
+:data:`STAR_ARGS` scalar arguments are taken as ``def _symback_fn(*_s)`` (the count
+checked as a signature would), whose compilation needs no memory per argument.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ import inspect
 import re
 import threading
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -74,6 +80,7 @@ _BLOCK_BYTES = 1 << 17  # arrays of points: a group's block of points takes ~thi
 _MIN_BLOCK = 8         # (and at least this many points)
 _MIN_WIDE = 0.5        # less of the graph on levels of MIN_GROUP nodes or more: per node
 PER_NODE_POINTS = 256  # check=False with arrays of more points: the per-node code
+STAR_ARGS = 1_000      # more scalar arguments: ``def _symback_fn(*_s)`` (see generate)
 _PAYS = 0.8            # vectorise when the estimate is below this fraction of per-node
 
 
@@ -256,20 +263,37 @@ class Plan:
     """The grouped schedule of one scalar graph.
 
     ``levels``: per level, the singles then the groups to emit; ``groups``: each a list of
-    member nodes; ``where``: node -> (group index, position) for grouped nodes (the
-    arguments are group -1, the array ``_A``); ``consts``: per group and argument, the
+    member nodes; ``where``: node -> its place ``(g + 1) << 32 | position`` for grouped
+    nodes (the arguments are group ``g = -1``, the array ``_A``; one int per node, not a
+    tuple: W2 at n = 10,000 has ~90,000 grouped nodes, and the tuples took 7 MB more;
+    :func:`_place` splits it); ``consts``: per group and argument, the
     literal or named constant every member has there (None: gathered); ``chains``: last
     node of a chain -> the operands of its accumulate.
     """
 
     def __init__(self, order: list[Expr], levels: list[tuple[list[Expr], list[int]]],
-                 groups: list[list[Expr]], where: dict[Expr, tuple[int, int]],
+                 groups: list[list[Expr]], where: dict[Expr, int],
                  consts: list[tuple[str | None, ...]],
                  chains: dict[Expr, list[Expr]], nargs: int) -> None:
         self.order, self.levels, self.groups, self.where = order, levels, groups, where
         self.chains = chains
         self.consts = consts
         self.nargs = nargs
+
+    def release(self) -> None:
+        """Drop the schedule once its code is written (the compiler's peak comes next, and
+        W2's plan at n = 10,000 holds ~14 MB)."""
+        self.order, self.levels, self.groups, self.where = [], [], [], {}
+        self.consts, self.chains = [], {}
+
+
+_PLACE_SHIFT = 32
+_PLACE_MASK = (1 << _PLACE_SHIFT) - 1
+
+
+def _place(w: int) -> tuple[int, int]:
+    """A ``Plan.where`` value as (group, position)."""
+    return (w >> _PLACE_SHIFT) - 1, w & _PLACE_MASK
 
 
 def _literal(n: Expr) -> str | None:
@@ -339,11 +363,7 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         return None
     keys: dict[Any, list[Expr]] = {}
     keys_get = keys.get
-    uses: dict[Expr, int] = {}
-    uses_get = uses.get
     for n in order:
-        for a in n.args:
-            uses[a] = uses_get(a, 0) + 1
         lv = level_get(n)
         if lv not in wide:
             continue
@@ -399,22 +419,29 @@ def plan(args: Sequence[Expr], outs: Sequence[Expr], order: list[Expr] | None,
         grouped += len(members)
     if not groups:
         return None
-    where: dict[Expr, tuple[int, int]] = {a: (-1, i) for i, a in enumerate(args)}
-    for g, members in enumerate(groups):
-        for i, m in enumerate(members):
-            where[m] = (g, i)
-    chains, in_chain = _chains(order, where, set(outs), dtype, uses)
+    del keys, merged, lits
+    # grouped nodes are marked in ``level`` (-1; a group's level is its first member's),
+    # and ``level`` goes before ``where`` is built: both at once were W2's peak
+    group_level = [level[members[0]] for members in groups]
+    for members in groups:
+        level.update(dict.fromkeys(members, -1))
+    chains, in_chain = _chains(order, level, set(outs), dtype)
     singles = inner - grouped - len(in_chain) + len(chains)
     cost = (len(groups) + len(chains)) * _GROUP_US + singles * _SINGLE_US + _FIXED_US
     if cost > _PAYS * inner * _NODE_US or singles > _codegen()._CHUNK_LINES // 2:
         return None  # (so many singles: the per-node code, which cuts huge bodies in chunks)
     by_level: dict[int, tuple[list[Expr], list[int]]] = {}
     for n in order:
-        if n.args and n not in where and (n not in in_chain or n in chains):
-            by_level.setdefault(level[n], ([], []))[0].append(n)
-    for g, members in enumerate(groups):
-        by_level.setdefault(level[members[0]], ([], []))[1].append(g)
+        if n.args and level_get(n) >= 0 and (n not in in_chain or n in chains):
+            by_level.setdefault(level_get(n), ([], []))[0].append(n)
+    del level, level_get
+    for g, lv in enumerate(group_level):
+        by_level.setdefault(lv, ([], []))[1].append(g)
     levels = [by_level[k] for k in sorted(by_level)]
+    where: dict[Expr, int] = dict(zip(args, range(len(args))))  # (group -1: the arguments)
+    for g, members in enumerate(groups):
+        where.update(zip(members, range((g + 1) << _PLACE_SHIFT,
+                                        ((g + 1) << _PLACE_SHIFT) + len(members))))
     return Plan(order, levels, groups, where, consts, chains, len(args))
 
 
@@ -432,27 +459,48 @@ def _ufunc_of(op: Any) -> str | None:
     return m.group(1) if isinstance(uf, np.ufunc) and uf.nin == 2 and uf.nout == 1 else None
 
 
-def _chains(order: list[Expr], where: dict[Expr, Any], outs: set[Expr], dtype: str,
-            uses: dict[Expr, int]) -> tuple[dict[Expr, list[Expr]], set[Expr]]:
-    """Long chains c_j = op(c_{j-1}, u_j) of single nodes (a sum written term by term):
-    each is one ``np.<ufunc>.accumulate`` over [c_0, u_1, ..., u_m] — the same operations
-    in the same order, so the same bits (checked by :func:`_exact_accumulate`).
-
-    Returns {last node of a chain: its operands} and the set of every chained node."""
-    nxt: dict[Expr, Expr] = {}
-    has_prev: set[Expr] = set()
-    ok_op: dict[Any, bool] = {}
+def _links(order: list[Expr], level: dict[Expr, int], outs: set[Expr],
+           dtype: str) -> Iterator[tuple[Expr, Expr]]:
+    """The (previous, node) pairs that may link a chain, but for the previous node's
+    number of uses (``level``: each node's, -1 for a grouped node)."""
     for n in order:
-        if not n.args or n in where or len(n.args) != 2 or n.dtype != dtype:
+        if not n.args or level[n] < 0 or len(n.args) != 2 or n.dtype != dtype:
             continue
         op = n.op
         if not op.elementwise:
             continue
         prev, u = n.args
-        if (prev.op is not op or prev.attrs != n.attrs or prev in where or not prev.args
-                or uses.get(prev) != 1 or prev in outs or prev.dtype != dtype
+        if (prev.op is not op or prev.attrs != n.attrs or not prev.args or level[prev] < 0
+                or prev in outs or prev.dtype != dtype
                 or (u.is_const and _literal(u) is None) or u.dtype != dtype):
             continue
+        yield prev, n
+
+
+def _chains(order: list[Expr], level: dict[Expr, int], outs: set[Expr],
+            dtype: str) -> tuple[dict[Expr, list[Expr]], set[Expr]]:
+    """Long chains c_j = op(c_{j-1}, u_j) of single nodes (a sum written term by term):
+    each is one ``np.<ufunc>.accumulate`` over [c_0, u_1, ..., u_m] — the same operations
+    in the same order, so the same bits (checked by :func:`_exact_accumulate`).
+    ``level``: each node's level, -1 for a grouped node.
+
+    Returns {last node of a chain: its operands} and the set of every chained node."""
+    # a link's previous node must have no other use: counted for the candidates only
+    # (a count for every node of W2 at n = 10,000 took 5 MB, at the plan's peak)
+    uses = dict.fromkeys((prev for prev, _ in _links(order, level, outs, dtype)), 0)
+    if not uses:
+        return {}, set()
+    for n in order:
+        for a in n.args:
+            if a in uses:
+                uses[a] += 1
+    nxt: dict[Expr, Expr] = {}
+    has_prev: set[Expr] = set()
+    ok_op: dict[Any, bool] = {}
+    for prev, n in _links(order, level, outs, dtype):
+        if uses[prev] != 1:
+            continue
+        op = n.op
         key = (op, n.attrs)
         good = ok_op.get(key)
         if good is None:
@@ -575,7 +623,8 @@ class _Emitter:
         the same results: the probe's condition)."""
         w = self.p.where.get(n)
         if w is not None:
-            return f"{self.array_of(w[0])}[{w[1]}]"
+            g, i = _place(w)
+            return f"{self.array_of(g)}[{i}]"
         if n in self.var:
             return self.var[n]
         return self.single_name[n]
@@ -588,22 +637,24 @@ class _Emitter:
         if all(m is first for m in nodes):
             w = where.get(first)
             if w is not None:
-                return f"{self.array_of(w[0])}[{w[1]}:{w[1] + 1}]"
+                g, i = _place(w)
+                return f"{self.array_of(g)}[{i}:{i + 1}]"
             if not array:
                 return f"{self.scalar_text(first)}"
         by_src: dict[int, tuple[list[int], list[int]]] = {}
         values: list[tuple[int, Expr]] = []
         lits: tuple[list[int], list[float]] = ([], [])
         ws = list(map(where.get, nodes))
-        srcs = {w[0] for w in ws if w is not None}
+        shift, mask = _PLACE_SHIFT, _PLACE_MASK
+        srcs = {w >> shift for w in ws if w is not None}
         if None not in ws and len(srcs) == 1:  # (the usual case: one array)
-            by_src[srcs.pop()] = (list(range(len(nodes))), [w[1] for w in ws])
+            by_src[srcs.pop() - 1] = (list(range(len(nodes))), [w & mask for w in ws])
         else:
             for i, (m, w) in enumerate(zip(nodes, ws)):
                 if w is not None:
-                    pos, idx = by_src.setdefault(w[0], ([], []))
+                    pos, idx = by_src.setdefault((w >> shift) - 1, ([], []))
                     pos.append(i)
-                    idx.append(w[1])
+                    idx.append(w & mask)
                 elif m.op is CONST:
                     lits[0].append(i)
                     lits[1].append(float(m.value))
@@ -706,14 +757,22 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     dtype = args[0].dtype
     pre: list[str] = []
     body: list[str] = []
+    star = len(args) > STAR_ARGS
+    if star:
+        # many arguments (W2 takes 10,000): the function takes them as one tuple; a
+        # signature of 10,000 names and the tuple display of them (``_s = (x0, ...)``)
+        # took 20 MB to compile at n = 10,000, the compiler's peak of the whole build
+        body.append(f"if len(_s) != {len(args)}:")
+        body.append(f"    raise TypeError(f'_symback_fn takes {len(args)} positional arguments "
+                    "but {len(_s)} were given')")
     tup = "(" + "".join(f"{v}, " for v in names) + ")"
+    first = "_s[0]" if star else names[0]
     if check:
-        pre.append("_SCALAR_SPECS = ("
-                   + "".join(f"({a.name!r}, {a.dtype!r}), " for a in args) + ")\n"
-                   "_FLOAT_ONLY = {float}\n")
+        pre.append(cg._scalar_specs_source(args))
         pre.append(cg._source_of(cg._scalar) + "\n" + cg._source_of(cg._scalars) + "\n")
         pre.append(f"_dt_{dtype} = np.dtype({dtype!r})\n")
-        body.append(f"_s = {tup}")
+        if not star:
+            body.append(f"_s = {tup}")
         # one C pass converts and checks (floats, or what _scalar would turn into the
         # declared dtype: ints, NumPy scalars); anything else goes through _scalars,
         # whose errors name the argument
@@ -745,9 +804,10 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
         # many points: the per-node code (compiled on first use, see compile_vectorized)
         # is as fast, its arrays of points being already long
         pre.append("_symback_per_node = None  # (set by symback.vectorize.compile_vectorized)\n")
-        body.append(f"_s = {tup}")
-        body.append(f"if (_symback_per_node is not None and {names[0]}.__class__ is np.ndarray"
-                    f" and {names[0]}.size > {PER_NODE_POINTS}):")
+        if not star:
+            body.append(f"_s = {tup}")
+        body.append(f"if (_symback_per_node is not None and {first}.__class__ is np.ndarray"
+                    f" and {first}.size > {PER_NODE_POINTS}):")
         body.append("    return _symback_per_node(*_s)")
         body.append(f"_o = _vrun(_symback_block, _s, {k}, {size})")
     for helper in (_vgather, _vcol):
@@ -770,7 +830,7 @@ def generate(p: Plan, args: Sequence[Expr], outs: Sequence[Expr], single: Any, c
     if "SymbackError" in "".join(pre):
         source += "from symback.errors import SymbackError\n"
     source += "".join(pre) + block
-    params = ", ".join(names)
+    params = "*_s" if star else ", ".join(names)
     source += f"def _symback_fn({params}):\n" + "".join(f"    {line}\n" for line in body)
     return source, consts
 
@@ -807,6 +867,7 @@ def compile_vectorized(p: Plan, args: list[Expr], outs: list[Expr], compiled: li
         source, consts = generate(p, args, compiled, single, check, cg._VALUE_AND_GRAD)
     except _SymbolicSize:
         return None  # (the per-node code binds sizes from the arguments)
+    p.release()
     fn = cg.CompiledFunction(args, outs, single, source, consts, filename)
     if not check:
         fn._fn.__globals__["_symback_per_node"] = _PerNode(args, compiled, single, filename)

@@ -194,7 +194,7 @@ def test_segmented_compile_wide_graph_matches_finite_differences(monkeypatch) ->
     by_chars = _per_node(xs, g)
     monkeypatch.undo()
     assert by_chars.source.count("def _symback_chunk_") >= 3
-    assert all(len(p) < 40_000 for p, _ in cg._pieces(by_chars._code)[1:-1])
+    assert all(len(p) < 40_000 for p, _ in list(cg._pieces(by_chars._code))[1:-1])
     rng = np.random.default_rng(3)
     pt = rng.uniform(-1.0, 1.0, n)
     got = np.array([float(v) for v in seg(*pt)])
