@@ -347,3 +347,14 @@ def test_regroup_rows_weight_gradient(shape) -> None:
     short = [m for m in toposort([opt]) if m.op.name == "matmul" and m.args[0].ndim >= 3
              and m.args[0].op.name == "transpose" and m.args[0].shape[-1] < min(64, rows)]
     assert not short
+
+
+def test_regroup_rows_leaves_views_alone() -> None:
+    """A transposed (or sliced) input would be copied by the regrouping reshape: no rewrite."""
+    T = sb.tensor("T", (32, 16, 5))
+    a = sb.transpose(T, (1, 0, 2))
+    e = sb.sum(sb.swapaxes(a, -1, -2) @ S2, axis=0)
+    rule = [r for r in rules.LOWER if r.name == "regroup-rows"]
+    assert rewrite(e, rule) is e
+    e2 = sb.sum(sb.swapaxes(S1, -1, -2) @ S2, axis=0)
+    assert rewrite(e2, rule) is not e2
