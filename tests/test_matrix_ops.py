@@ -195,6 +195,12 @@ def test_build_time_simplifications() -> None:
     assert x[-1] is x[2]
     assert X @ eye(3) is X and eye(3) @ x is x
     assert sb.reshape(sb.reshape(X, (9,)), (3, 3)) is X
+    # over a transpose (which NumPy's reshape copies) the inner reshape stays, to be shared
+    inner = sb.reshape(X.T, (9,))
+    outer = sb.reshape(inner, (1, 9))
+    assert outer.args[0] is inner
+    xv = np.arange(9.0).reshape(3, 3)
+    np.testing.assert_array_equal(sb.lambdify([X], outer)(xv), xv.T.reshape(1, 9))
     assert sb.dot(x, X) is x @ X
 
 

@@ -223,3 +223,57 @@ def test_softmax_into_rows_near_opposite_ends_of_the_range_raise_nothing(dtype):
         got = numeric.softmax_into(x, -1, np.empty_like(x))
     want = np.array([[1 / 3, 1 / 3, 1 / 3], [0.0, 1.0, 0.0]])
     np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("shape,k", [((512, 48), 1), ((16, 32, 48), 2), ((16, 48, 192), 1),
+                                      ((4, 5, 6, 7), 3), ((3, 2), 1), ((7, 9), 2),
+                                      ((1, 80), 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_sum_lead_equals_exact_column_sums(dtype, shape, k, keepdims):
+    """sum_lead (the sum op's NumPy form over leading axes: 1ᵀ X by BLAS) against exactly
+    rounded column sums (math.fsum), within the row-by-row sum's error bound."""
+    import math
+
+    from symback.ops.reduce import sum_lead
+
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(shape) * 3).astype(dtype) if dtype != "int64" \
+        else rng.integers(-9, 9, shape)
+    m = int(np.prod(shape[:k]))
+    cols = x.reshape(m, -1).astype(np.float64)
+    want = np.array([math.fsum(c) for c in cols.T]).reshape(
+        ((1,) * k if keepdims else ()) + shape[k:])
+    got = sum_lead(x, k, keepdims)
+    assert got.shape == want.shape and got.dtype == x.dtype
+    eps = np.finfo(dtype).eps if dtype != "int64" else 0.0
+    bound = (m * eps * np.abs(cols).sum(axis=0)).reshape(want.shape)
+    assert np.all(np.abs(got - want) <= bound + 1e-300)
+    out = np.empty(want.shape, x.dtype)
+    assert sum_lead(x, k, keepdims, out) is out
+    np.testing.assert_array_equal(out, got)
+    # a view (not contiguous) and a sum over every axis take np.add.reduce: the same numbers
+    xt = x[..., ::2]
+    assert not xt.flags.c_contiguous
+    np.testing.assert_array_equal(sum_lead(xt, k, False),
+                                  np.add.reduce(xt, axis=tuple(range(k))))
+    assert sum_lead(x, x.ndim, False) == np.add.reduce(x, axis=tuple(range(x.ndim)))
+
+
+def test_sum_lead_in_compiled_gradients_of_a_batched_layer():
+    """γ̄ = Σ_{b,t} ȳ ⊙ x and β̄ = Σ_{b,t} ȳ of y = x ⊙ γ + β over (B, T, d), compiled (the
+    generated code sums the leading axes with sum_lead), against NumPy by hand."""
+    import symback as sb
+
+    x = sb.tensor("x", (6, 5, 8))
+    g, b = sb.vector("g", 8), sb.vector("b", 8)
+    y = sb.tanh(x * g + b)
+    f = sb.value_and_grad(sb.sum(y * y), [g, b], args=[x, g, b])
+    assert "sum_lead(" in f.source
+    rng = np.random.default_rng(6)
+    xv, gv, bv = rng.standard_normal((6, 5, 8)), rng.standard_normal(8), rng.standard_normal(8)
+    _, (dg, db) = f(xv, gv, bv)
+    t = np.tanh(xv * gv + bv)
+    ybar = 2 * t * (1 - t * t)
+    np.testing.assert_allclose(dg, (ybar * xv).sum(axis=(0, 1)), rtol=1e-12)
+    np.testing.assert_allclose(db, ybar.sum(axis=(0, 1)), rtol=1e-12)

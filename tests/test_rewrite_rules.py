@@ -31,6 +31,8 @@ B = sb.matrix("B", 4, 2)
 C = sb.matrix("C", 3, 2)
 G = sb.matrix("G", 64, 64)
 M = sb.matrix("M", 3, 3)
+X1, X2, X3, X4 = (sb.matrix(n, 3, 4) for n in ("X1", "X2", "X3", "X4"))
+S1, S2 = sb.tensor("S1", (16, 32, 5)), sb.tensor("S2", (16, 32, 3))
 
 
 @dataclass
@@ -107,6 +109,19 @@ CASES = [
     # near miss: a sum over one axis is not a dot
     Case("sum-of-products", "LOWER", lambda: sb.sum(G * sb.exp(G)),
          lambda: sb.sum(A * sb.exp(A), axis=0)),
+    # near miss: no factor common to both products
+    Case("factor-common-product", "LOWER",
+         lambda: X1 * sb.sin(X2) + 0.5 * ((X3 * X1) * sb.exp(X4)),
+         lambda: X1 * sb.sin(X2) + 0.5 * ((X3 * X2) * sb.exp(X4))),
+    # near miss: the common factor broadcasts (a vector), so g ⊙ (…) is not one pass fewer
+    Case("factor-common-product-sub", "LOWER",
+         lambda: X1 * sb.sin(X2) - 0.5 * ((X3 * X1) * sb.exp(X4)),
+         lambda: V * sb.sin(X2) - 0.5 * ((X3 * V) * sb.exp(X4))),
+    # near miss: products over 64 rows already
+    Case("regroup-rows", "LOWER",
+         lambda: sb.sum(sb.swapaxes(S1, -1, -2) @ S2, axis=0),
+         lambda: sb.sum(sb.swapaxes(sb.reshape(S1, (8, 64, 5)), -1, -2)
+                        @ sb.reshape(S2, (8, 64, 3)), axis=0)),
 ]
 
 
@@ -282,3 +297,64 @@ def test_canonical_gathers_constants_in_gradients() -> None:
     g = sb.grad(f, x)
     fn = sb.lambdify([x, y], g)
     assert np.isclose(float(fn(0.7, 0.2)), -400 * 0.7 * (0.2 - 0.49))
+
+
+def test_gelu_gradient_takes_one_product_fewer() -> None:
+    """x̄ = ȳ ⊙ (Φ(x) + x φ(x)) for GELU (exact form): the compiled gradient, after
+    factor-common-product, against the closed form with SciPy's erf, and one array
+    product fewer than without the rule."""
+    erf = pytest.importorskip("scipy.special").erf
+
+    X = sb.matrix("X", 5, 7)
+    Y = sb.matrix("Y", 5, 7)
+    J = sb.sum(sb.nn.gelu(X) * Y)
+    g = sb.grad(J, X)
+    full = rules.optimize([g])[0]
+    without = rewrite([g], rules.CANONICAL + rules.STABILIZE + RuleSet(
+        "rest", tuple(r for r in rules.LOWER if not r.name.startswith("factor-common"))))[0]
+
+    def products(e: sb.Expr) -> int:
+        return sum(1 for n in toposort([e]) if n.op.name == "mul" and n.shape == (5, 7))
+
+    assert products(full) == products(without) - 1
+    rng = np.random.default_rng(4)
+    xv, yv = rng.standard_normal((5, 7)) * 2, rng.standard_normal((5, 7))
+    got = sb.lambdify([X, Y], g)(xv, yv)
+    want = yv * (0.5 * (1 + erf(xv / np.sqrt(2))) + xv * np.exp(-xv * xv / 2) / np.sqrt(2 * np.pi))
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(16, 32), (3, 8), (2, 3, 16), (5, 48), (7, 10)])
+def test_regroup_rows_weight_gradient(shape) -> None:
+    """W̄ = Σ over batch and rows of xᵀ ȳ for y = x W (x (…, L, k)): the compiled gradient
+    (products regrouped into ≥ 64 rows, or one product over all rows) against an einsum."""
+    k, n = 6, 4
+    X = sb.tensor("X", shape + (k,))
+    W = sb.matrix("W", k, n)
+    C = sb.tensor("C", shape + (n,))
+    J = sb.sum(sb.tanh(X @ W) * C)
+    f = sb.value_and_grad(J, [W], args=[X, W, C])
+    rng = np.random.default_rng(7)
+    xv, wv, cv = (rng.standard_normal(shape + (k,)), rng.standard_normal((k, n)),
+                  rng.standard_normal(shape + (n,)))
+    _, (dw,) = f(xv, wv, cv)
+    t = np.tanh(xv @ wv)
+    want = xv.reshape(-1, k).T @ (cv * (1 - t * t)).reshape(-1, n)
+    np.testing.assert_allclose(dw, want, rtol=1e-12, atol=1e-13)
+    # no product over the original short rows is left in what is compiled
+    opt = rules.optimize([sb.grad(J, W)])[0]
+    rows = int(np.prod(shape))
+    short = [m for m in toposort([opt]) if m.op.name == "matmul" and m.args[0].ndim >= 3
+             and m.args[0].op.name == "transpose" and m.args[0].shape[-1] < min(64, rows)]
+    assert not short
+
+
+def test_regroup_rows_leaves_views_alone() -> None:
+    """A transposed (or sliced) input would be copied by the regrouping reshape: no rewrite."""
+    T = sb.tensor("T", (32, 16, 5))
+    a = sb.transpose(T, (1, 0, 2))
+    e = sb.sum(sb.swapaxes(a, -1, -2) @ S2, axis=0)
+    rule = [r for r in rules.LOWER if r.name == "regroup-rows"]
+    assert rewrite(e, rule) is e
+    e2 = sb.sum(sb.swapaxes(S1, -1, -2) @ S2, axis=0)
+    assert rewrite(e2, rule) is not e2

@@ -144,7 +144,9 @@ def _reshape_norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, An
 def _reshape_simplify(x: Expr, *, shape: Shape) -> Expr | None:
     if x.shape == shape:
         return x
-    if x.op is reshape_op:  # reshape(reshape(x, s1), s2) = reshape(x, s2)
+    if x.op is reshape_op and x.args[0].op is not transpose:
+        # reshape(reshape(x, s1), s2) = reshape(x, s2); not over a transpose, whose reshape
+        # NumPy copies: the copy is made once and shared, and s2 is a view of it
         return reshape_op(x.args[0], shape=shape)
     return None
 
