@@ -243,11 +243,19 @@ class CompiledFunction:
         self._fn = _compile(self._code, self._consts, self.filename)
 
 
+_NONFINITE_RE = re.compile(r"\b(inf|nan)\b")
+
+
 def _const_source(name: str, v: Any) -> str:
+    """Source binding a constant array in ``.source`` (run on its own by ``exec``):
+    ``repr`` writes ±inf and NaN as the bare names ``inf``/``nan``, spelled ``np.inf``/``np.nan``
+    here."""
     a = np.asarray(v)
     if a.ndim == 0:
-        return f"{name} = np.{a.dtype.name}({a.item()!r})\n"
-    return f"{name} = np.array({a.tolist()!r}, dtype={a.dtype.name!r})\n"
+        text = _NONFINITE_RE.sub(r"np.\1", repr(a.item()))
+        return f"{name} = np.{a.dtype.name}({text})\n"
+    text = _NONFINITE_RE.sub(r"np.\1", repr(a.tolist()))
+    return f"{name} = np.array({text}, dtype={a.dtype.name!r})\n"
 
 
 def _scalar_specs_source(scalars: Sequence[Expr]) -> str:

@@ -128,3 +128,17 @@ def test_float32_end_to_end():
     f = sb.value_and_grad(L, [X, w], args=[X, w])
     v, (gX, gw) = f(np.ones((5, 3), np.float32), np.ones(3, np.float32))
     assert v.dtype == gX.dtype == gw.dtype == np.float32
+
+
+def test_source_with_nonfinite_constants_runs_on_its_own():
+    """``.source`` is self-contained when a constant is ±inf or NaN (repr writes the bare
+    names ``inf``/``nan``, which exec could not resolve); values against NumPy written by hand."""
+    x = sb.vector("x", 3)
+    k = np.array([np.inf, -np.inf, np.nan])
+    f = sb.lambdify([x], sb.maximum(x, -np.inf) + sb.where(x > 0, x, k))
+    ns: dict = {}
+    exec(f.source, ns)
+    v = np.array([1.0, -2.0, -3.0])
+    want = np.maximum(v, -np.inf) + np.where(v > 0, v, k)
+    np.testing.assert_array_equal(ns["_symback_fn"](v), want)
+    np.testing.assert_array_equal(f(v), want)
