@@ -150,24 +150,26 @@ def conv_nd(x, w, stride, padding, dilation, groups):
 
 
 def conv_dw(x, g, k, stride, padding, dilation, groups):
-    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as one batched matmul gᵀ · cols (the columns laid
-    out as conv_nd's: channels-first (C/G · Π k, N · Π out) when they are few, else
-    channels-last)."""
+    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as a matmul gᵀ · cols. Few columns (as conv_nd
+    decides): per sample and group, g (F/G, Π out) times the channels-first columns
+    (C/G · Π k, Π out) transposed, summed over the samples; else one product over
+    channels-last columns (G, N · Π out, Π k · C/G)."""
     f = g.shape[1]
     nd = len(k)
     n, c = x.shape[:2]
     cg = c // groups
     if conv_rows_first(cg, k, f // groups):
+        # one product per sample and group on g in its own layout (no transposing copy of
+        # the large g), summed over the samples
         win = conv_windows_cf(x, k, stride, padding, dilation)  # (N, C, *k, *out)
-        win = win.transpose((1,) + tuple(range(2, 2 + nd)) + (0,)
-                            + tuple(range(2 + nd, 2 + 2 * nd)))
-        kk = 1
+        rows, m = cg, 1
         for d in k:
-            kk *= d
-        cols = win.reshape(groups, cg * kk, -1)  # (G, C/G · Π k, N · Π out)
-        gt = g.reshape((n, groups, f // groups, -1)).transpose(1, 2, 0, 3)
-        gt = gt.reshape(groups, f // groups, -1)  # (G, F/G, N · Π out)
-        dw = np.matmul(gt, cols.transpose(0, 2, 1))  # (G, F/G, C/G · Π k)
+            rows *= d
+        for d in win.shape[2 + nd:]:
+            m *= d
+        cols = win.reshape(n, groups, rows, m)  # (N, G, C/G · Π k, Π out)
+        gt = g.reshape(n, groups, f // groups, m)  # (N, G, F/G, Π out)
+        dw = np.add.reduce(np.matmul(gt, cols.transpose(0, 1, 3, 2)), axis=0)
         return dw.reshape((f, cg) + tuple(k))
     cols, _ = conv_cols(x, k, stride, padding, dilation, groups)
     dw = np.matmul(conv_gmat(g, groups).transpose(0, 2, 1), cols)  # (G, F/G, Π k · C/G)
