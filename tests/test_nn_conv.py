@@ -255,3 +255,93 @@ def test_conv_matches_pytorch():
     p = sb.lambdify([x], sb.nn.max_pool(x, 3, 2, 1))(xv)
     assert_close(p, torch.nn.functional.max_pool2d(torch.tensor(xv), 3, 2, 1).numpy(), 0, 0,
                  "max_pool vs PyTorch")
+
+
+def conv_dx_ref(g, w, s, stride, padding, dilation, groups):
+    """∂⟨g, conv(x, w)⟩/∂x by the definition: every (output, kernel offset) pair adds
+    g · w into the padded input position it read; the padding is cropped at the end."""
+    nd = len(s)
+    n, f = g.shape[:2]
+    cg, k, out = w.shape[1], w.shape[2:], g.shape[2:]
+    fg = f // groups
+    dx = np.zeros((n, groups * cg) + tuple(s[i] + padding[i][0] + padding[i][1]
+                                           for i in range(nd)))
+    for o in itertools.product(*[range(d) for d in out]):
+        for kk in itertools.product(*[range(d) for d in k]):
+            pos = tuple(o[i] * stride[i] + kk[i] * dilation[i] for i in range(nd))
+            for ff in range(f):
+                c0 = (ff // fg) * cg
+                dx[(slice(None), slice(c0, c0 + cg)) + pos] += \
+                    g[(slice(None), ff) + o][:, None] * w[(ff, slice(None)) + kk][None]
+    return dx[(slice(None), slice(None)) + tuple(slice(padding[i][0], padding[i][0] + s[i])
+                                                 for i in range(nd))]
+
+
+@pytest.mark.parametrize("s,k,stride,padding,dilation,groups", [
+    ((5, 4), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),   # the centre offset covers x
+    ((5, 5), (3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),   # no padding: no offset covers x
+    ((7, 6), (3, 2), (2, 1), ((1, 0), (2, 1)), (1, 2), 2),   # strided, dilated, grouped
+    ((2,), (3,), (4,), ((2, 2),), (1,), 1),                  # offsets that only read padding
+    ((4,), (5,), (1,), ((4, 4),), (1,), 3),                  # padding wider than x
+])
+def test_conv_dx_kernel_clips_offsets_to_the_input(s, k, stride, padding, dilation, groups):
+    from symback.ops.conv import conv_dx
+    rng = np.random.default_rng(1)
+    out = tuple((s[i] + sum(padding[i]) - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1
+                for i in range(len(s)))
+    g = rng.normal(size=(3, 2 * groups) + out)
+    w = rng.normal(size=(2 * groups, 2) + k)
+    want = conv_dx_ref(g, w, s, stride, padding, dilation, groups)
+    got = conv_dx(g, w, s, stride, padding, dilation, groups)
+    assert got.shape == want.shape
+    assert_close(got, want, 1e-12, 1e-12, "conv_dx")
+    got32 = conv_dx(g.astype(np.float32), w.astype(np.float32), s, stride, padding, dilation,
+                    groups)
+    assert got32.dtype == np.float32
+    assert_close(got32, want, 1e-4, 1e-4, "conv_dx float32")
+
+
+def channels_last(a):
+    """a (N, C, *s) with the same values, its memory in (N, *s, C) order."""
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, -1)), -1, 1)
+
+
+@pytest.mark.parametrize("xs,k,stride,padding", [
+    ((2, 3, 6, 6), (2, 2), (2, 2), (0, 0)),
+    ((2, 2, 7, 6), (3, 3), (2, 1), (1, 1)),
+    ((2, 2, 9), (4,), (3,), (2,)),
+])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_kernels_give_the_same_values_for_any_memory_layout(xs, k, stride, padding,
+                                                                     dtype):
+    # the kernels run channels-last internally and hand back channels-last memory: inputs
+    # in either layout (an index from another backend is contiguous) must read the same
+    from symback.ops.conv import max_pool_dx, max_pool_gather, max_pool_index
+    rng = np.random.default_rng(7)
+    xv = rng.integers(0, 3, size=xs).astype(dtype)  # ties: the first maximum in C order
+    pads = tuple((p, p) for p in padding)
+    nd = len(k)
+    xp = np.pad(xv.astype(float), ((0, 0), (0, 0)) + pads, constant_values=-np.inf)
+    want_y = maxpool_ref(xv.astype(float), k, stride, padding)
+    want_i = np.zeros(want_y.shape, dtype=np.int64)
+    for idx in itertools.product(*[range(d) for d in want_y.shape]):
+        sl = tuple(slice(idx[2 + i] * stride[i], idx[2 + i] * stride[i] + k[i]) for i in range(nd))
+        want_i[idx] = np.argmax(xp[idx[:2] + sl])
+    g = rng.normal(size=want_y.shape).astype(dtype)
+    want_dx = np.zeros(xp.shape)
+    for idx in itertools.product(*[range(d) for d in want_y.shape]):
+        j = np.unravel_index(want_i[idx], k)
+        want_dx[idx[:2] + tuple(idx[2 + i] * stride[i] + j[i] for i in range(nd))] += g[idx]
+    want_dx = want_dx[(slice(None), slice(None))
+                      + tuple(slice(p, p + xs[2 + i]) for i, p in enumerate(padding))]
+    for x_in in (xv, channels_last(xv)):
+        i = max_pool_index(x_in, k, stride, pads)
+        assert i.dtype == np.int64 and (i == want_i).all()
+        for i_in in (i, np.ascontiguousarray(i)):
+            y = max_pool_gather(x_in, i_in, k, stride, pads)
+            assert y.dtype == dtype
+            assert_close(y, want_y, 0, 0, "max_pool_gather")
+            for g_in in (g, channels_last(g)):
+                dx = max_pool_dx(g_in, i_in, k, stride, pads, xs[2:])
+                assert dx.dtype == dtype and dx.shape == xs
+                assert_close(dx, want_dx, 1e-6, 1e-6, "max_pool_dx")

@@ -150,24 +150,26 @@ def conv_nd(x, w, stride, padding, dilation, groups):
 
 
 def conv_dw(x, g, k, stride, padding, dilation, groups):
-    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as one batched matmul gᵀ · cols (the columns laid
-    out as conv_nd's: channels-first (C/G · Π k, N · Π out) when they are few, else
-    channels-last)."""
+    """∂⟨g, conv(x, w)⟩/∂w: (F, C/G, *k) as a matmul gᵀ · cols. Few columns (as conv_nd
+    decides): per sample and group, g (F/G, Π out) times the channels-first columns
+    (C/G · Π k, Π out) transposed, summed over the samples; else one product over
+    channels-last columns (G, N · Π out, Π k · C/G)."""
     f = g.shape[1]
     nd = len(k)
     n, c = x.shape[:2]
     cg = c // groups
     if conv_rows_first(cg, k, f // groups):
+        # one product per sample and group on g in its own layout (no transposing copy of
+        # the large g), summed over the samples
         win = conv_windows_cf(x, k, stride, padding, dilation)  # (N, C, *k, *out)
-        win = win.transpose((1,) + tuple(range(2, 2 + nd)) + (0,)
-                            + tuple(range(2 + nd, 2 + 2 * nd)))
-        kk = 1
+        rows, m = cg, 1
         for d in k:
-            kk *= d
-        cols = win.reshape(groups, cg * kk, -1)  # (G, C/G · Π k, N · Π out)
-        gt = g.reshape((n, groups, f // groups, -1)).transpose(1, 2, 0, 3)
-        gt = gt.reshape(groups, f // groups, -1)  # (G, F/G, N · Π out)
-        dw = np.matmul(gt, cols.transpose(0, 2, 1))  # (G, F/G, C/G · Π k)
+            rows *= d
+        for d in win.shape[2 + nd:]:
+            m *= d
+        cols = win.reshape(n, groups, rows, m)  # (N, G, C/G · Π k, Π out)
+        gt = g.reshape(n, groups, f // groups, m)  # (N, G, F/G, Π out)
+        dw = np.add.reduce(np.matmul(gt, cols.transpose(0, 1, 3, 2)), axis=0)
         return dw.reshape((f, cg) + tuple(k))
     cols, _ = conv_cols(x, k, stride, padding, dilation, groups)
     dw = np.matmul(conv_gmat(g, groups).transpose(0, 2, 1), cols)  # (G, F/G, Π k · C/G)
@@ -178,8 +180,11 @@ def conv_dw(x, g, k, stride, padding, dilation, groups):
 def conv_dx(g, w, s, stride, padding, dilation, groups):
     """∂⟨g, conv(x, w)⟩/∂x for x of spatial shape s (col2im): one batched matmul gives, per
     kernel offset, the contiguous block g · w[:, :, offset] (N · Π out, C/G), added into a
-    channels-last (padded) array through one strided view per offset; returned viewed as
-    (N, C, *s)."""
+    channels-last array of x's own (unpadded) shape through one strided view per offset,
+    clipped to the outputs whose window entry at that offset lies inside x (entries in the
+    padding are dropped, never written). An offset whose block covers all of x (stride 1,
+    usually the kernel's centre under "same" padding) is copied in first, so the array needs
+    no zero fill; returned viewed as (N, C, *s)."""
     k = w.shape[2:]
     nd = len(k)
     n, f = g.shape[:2]
@@ -189,33 +194,56 @@ def conv_dx(g, w, s, stride, padding, dilation, groups):
                      (nd, nd + 1, nd + 2))  # (*k, G, F/G, C/G)
     wk = np.ascontiguousarray(wk).reshape((-1, groups, f // groups, cg))
     cols = np.matmul(conv_gmat(g, groups), wk)  # (Π k, G, N · Π out, C/G)
-    padded = tuple(s[i] + padding[i][0] + padding[i][1] for i in range(nd))
-    dx = np.zeros((n,) + padded + (groups, cg), dtype=np.result_type(g, w))
+    parts = []  # (offset index, slices into the outputs, slices into x) per offset that hits x
+    cover = None
     for j, kk in enumerate(np.ndindex(*k)):
-        sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (out[i] - 1) + 1,
-                         stride[i]) for i in range(nd))
-        src = cols[j].reshape((groups, n) + out + (cg,))
-        if groups == 1:
-            dst = dx[(slice(None),) + sl + (0,)]  # (N, *out, C)
-            np.add(dst, src[0], out=dst)
+        src, dst = [], []
+        for i in range(nd):
+            # output o reads x at q = kk·d + stride·o − lo; keep 0 <= q < s
+            base = kk[i] * dilation[i] - padding[i][0]
+            o0 = max(0, -(base // stride[i]))
+            o1 = min(out[i], -((base - s[i]) // stride[i]))
+            if o1 <= o0:
+                break
+            src.append(slice(o0, o1))
+            dst.append(slice(base + stride[i] * o0, base + stride[i] * (o1 - 1) + 1, stride[i]))
         else:
-            dst = dx[(slice(None),) + sl]  # (N, *out, G, C/G)
-            np.add(dst, np.moveaxis(src, 0, -2), out=dst)
-    crop = tuple(slice(padding[i][0], padding[i][0] + s[i]) for i in range(nd))
-    dx = dx[(slice(None),) + crop].reshape((n,) + tuple(s) + (groups * cg,))
-    return np.moveaxis(dx, -1, 1)
+            parts.append((j, tuple(src), tuple(dst)))
+            if cover is None and all(stride[i] == 1 and dst[i].stop - dst[i].start == s[i]
+                                     for i in range(nd)):
+                cover = len(parts) - 1
+    dt = np.result_type(g, w)
+    if cover is None:
+        dx = np.zeros((n,) + tuple(s) + (groups, cg), dtype=dt)
+    else:
+        dx = np.empty((n,) + tuple(s) + (groups, cg), dtype=dt)
+        parts.insert(0, parts.pop(cover))
+    for m, (j, src, dst) in enumerate(parts):
+        blk = cols[j].reshape((groups, n) + out + (cg,))
+        blk = blk[(slice(None), slice(None)) + src]
+        if groups == 1:
+            d, b = dx[(slice(None),) + dst + (0,)], blk[0]  # (N, *o, C)
+        else:
+            d, b = dx[(slice(None),) + dst], np.moveaxis(blk, 0, -2)  # (N, *o, G, C/G)
+        if m == 0 and cover is not None:
+            np.copyto(d, b)
+        else:
+            np.add(d, b, out=d)
+    return np.moveaxis(dx.reshape((n,) + tuple(s) + (groups * cg,)), -1, 1)
 
 
 def pool_views(x, k, stride, padding, fill):
-    """One strided view (N, C, *out) of x (padded with ``fill``) per kernel offset, in the
-    window's C order."""
+    """One strided view (N, *out, C) of x (N, C, *s) (padded with ``fill``) per kernel offset,
+    in the window's C order. The channel axis goes last so that the elementwise passes over
+    the views run their inner loops along C (or along N·C when x is channels-last) rather
+    than along the short strided output rows."""
     nd = len(k)
     if any(lo or hi for lo, hi in padding):
         x = np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=fill)
     s = x.shape[2:]
     out = tuple((s[i] - k[i]) // stride[i] + 1 for i in range(nd))
-    return [x[(slice(None), slice(None)) + tuple(
-        slice(kk[i], kk[i] + stride[i] * (out[i] - 1) + 1, stride[i]) for i in range(nd))]
+    return [np.moveaxis(x[(slice(None), slice(None)) + tuple(
+        slice(kk[i], kk[i] + stride[i] * (out[i] - 1) + 1, stride[i]) for i in range(nd))], 1, -1)
         for kk in np.ndindex(*k)]
 
 
@@ -253,25 +281,25 @@ def max_pool_index(x, k, stride, padding):
         np.maximum(best, views[j], out=best)
     t = float(np.add.reduce(best, axis=None))
     if t - t != 0:  # inf or NaN somewhere (or an overflowing sum): argmax decides
-        return np.argmax(np.stack(views, axis=-1), axis=-1)
-    return idx.astype(np.int64)
+        return np.moveaxis(np.argmax(np.stack(views, axis=-1), axis=-1), -1, 1)
+    return np.moveaxis(idx.astype(np.int64), -1, 1)  # channels-last memory, (N, C, *out)
 
 
 def max_pool_gather(c, idx, k, stride, padding):
     """c read at the window positions ``idx`` (max_pool(x) is x read at its own indices):
     the sum over offsets j of c's bit patterns masked by [idx = j] (one term is nonzero)."""
-    views = pool_views(c, k, stride, padding, 0)
-    idx = pool_small_index(idx, k)
+    views = pool_views(c, k, stride, padding, 0)  # (N, *out, C) each
+    idx = pool_small_index(np.moveaxis(idx, 1, -1), k)
     out = views[0].copy()
     ob = pool_bits(out)
     if ob is None:
         for j in range(1, len(views)):
             out = np.where(np.equal(idx, j), views[j], out)
-        return out
+        return np.moveaxis(out, -1, 1)
     np.multiply(ob, np.equal(idx, 0), out=ob)
     for j in range(1, len(views)):
         np.add(ob, np.multiply(pool_bits(views[j]), np.equal(idx, j)), out=ob)
-    return out
+    return np.moveaxis(out, -1, 1)  # channels-last memory viewed as (N, C, *out)
 
 
 def max_pool_dx(g, idx, k, stride, padding, s):
@@ -287,13 +315,14 @@ def max_pool_dx(g, idx, k, stride, padding, s):
     gb = pool_bits(g)
     # windows that tile the input exactly write every entry: no zero fill needed
     dx = (np.empty if exact and gb is not None else np.zeros)((n, c) + padded, dtype=g.dtype)
-    g = np.ascontiguousarray(g)  # read once per offset: one pass to make it contiguous
-    idx = pool_small_index(idx, k)
+    # the passes run in (N, *out, C) order, as max_pool_index and max_pool_gather's
+    g = np.ascontiguousarray(np.moveaxis(g, 1, -1))  # read once per offset: one copy at most
+    idx = pool_small_index(np.moveaxis(idx, 1, -1), k)
     gb = pool_bits(g)
     for j, kj in enumerate(np.ndindex(*k)):
         sl = tuple(slice(kj[i], kj[i] + stride[i] * (out[i] - 1) + 1, stride[i])
                    for i in range(nd))
-        dst = dx[(slice(None), slice(None)) + sl]
+        dst = np.moveaxis(dx[(slice(None), slice(None)) + sl], 1, -1)
         if gb is None:
             dst += np.where(np.equal(idx, j), g, 0)
         elif tile:  # each input position is in one window at most
