@@ -51,3 +51,7 @@ def test_char_transformer_learns(capsys, tmp_path):
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "sample:" in out
+    # the loss falls well below the unigram entropy (what a model without context reaches)
+    m = re.search(r"loss [0-9.]+ → ([0-9.]+) nats per character \(unigram entropy ([0-9.]+)\)", out)
+    assert m, out
+    assert float(m.group(1)) < 0.9 * float(m.group(2)), out
