@@ -87,7 +87,7 @@ def softmax_into(x, axis, out, _floor={}):  # noqa: B006 - e^{-705} as np.exp co
     e^{x - M} under e^{-660} change by at most e^{-705} (masked ones are exactly 0)."""
     if (x.__class__ is np.ndarray and x.ndim >= 2 and axis in (-1, x.ndim - 1, (x.ndim - 1,))
             and x.dtype == out.dtype and x.dtype.kind == "f" and x.shape[-1] > 1):
-        ones = np.ones((x.shape[-1], 1), dtype=x.dtype)
+        ones = ones_column(x.shape[-1], x.dtype)
         if x.dtype in (np.float32, np.float64) and not np.may_share_memory(x, out):
             m = np.maximum.reduce(x, axis=None)
             if m - m == 0:  # finite
@@ -113,18 +113,36 @@ def softmax_into(x, axis, out, _floor={}):  # noqa: B006 - e^{-705} as np.exp co
     return out
 
 
-def sum_last_into(x, axis, keepdims, out, _ones={}):  # noqa: B006 - the vectors of ones, kept
+def ones_column(n, dtype, _cache={}):  # noqa: B006 - the columns, kept across calls
+    """A cached (n, 1) column of ones of ``dtype`` (never written to): with it a BLAS
+    product sums rows (X 1) or, transposed, leading axes (1ᵀ X) in one call, where NumPy's
+    reduction pays per row."""
+    key = (n, dtype)
+    c = _cache.get(key)
+    if c is None:
+        if len(_cache) > 64:
+            _cache.clear()
+        c = _cache[key] = np.ones((n, 1), dtype=dtype)
+    return c
+
+
+def row_moments(rows, n):
+    """For a C-contiguous (M, n) float array: (rows − their means, Σ over each row of the
+    centred squares) as an (M, n) and an (M, 1) array; two passes, each row sum one BLAS
+    product with a column of ones (a layer norm's statistics, a variance over short rows)."""
+    ones = ones_column(n, rows.dtype)
+    xc = rows - np.matmul(rows, ones) * (1.0 / n)
+    return xc, np.matmul(np.square(xc), ones)
+
+
+def sum_last_into(x, axis, keepdims, out):
     """Σ over one axis written into ``out``; over the last axis of a float array with short
     rows (a layer norm's statistics, softmax's row sums in a gradient) as one BLAS product
-    with a vector of ones: NumPy's reduction pays per row there (~5x slower at 32-64)."""
+    with a column of ones: NumPy's reduction pays per row there (~5x slower at 32-64)."""
     n = x.shape[-1] if x.__class__ is np.ndarray and x.ndim >= 2 else 0
     if (1 < n <= 256 and axis == x.ndim - 1 and x.dtype == out.dtype and x.dtype.kind == "f"
             and out.flags.c_contiguous):
-        key = (n, x.dtype)
-        ones = _ones.get(key)
-        if ones is None:
-            ones = _ones[key] = np.ones((n, 1), dtype=x.dtype)
-        np.matmul(x, ones, out.reshape(x.shape[:-1] + (1,)))
+        np.matmul(x, ones_column(n, x.dtype), out.reshape(x.shape[:-1] + (1,)))
         return out
     return np.add.reduce(x, axis=axis, keepdims=keepdims, out=out)
 
@@ -252,13 +270,15 @@ def logit(p):
 
 HELPERS = {f.__name__: f for f in (sigmoid, softplus, logsumexp, softmax, log_softmax, logdet,
                                    index_scatter, where_into, log_softmax_into, softmax_into,
-                                   _row_max, matmul_into, sum_last_into, scipy_erf,
+                                   _row_max, matmul_into, sum_last_into, ones_column,
+                                   row_moments, scipy_erf,
                                    scipy_erfc, scipy_gammaln, scipy_digamma, scipy_polygamma,
                                    scipy_xlogy, scipy_xlog1py, logit)}
 
 # helper -> helpers it calls (inlined too)
 DEPENDS = {"log_softmax": ("logsumexp",), "log_softmax_into": ("log_softmax",),
-           "softmax_into": ("softmax", "_row_max")}
+           "softmax_into": ("softmax", "_row_max", "ones_column"), "sum_last_into": ("ones_column",),
+           "row_moments": ("ones_column",)}
 
 
 # --------------------------------------------------------------------------- gathers' adjoints

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import numeric
+from ..numeric import row_moments
 from ..errors import ShapeError, SymbackError
 from ..graph import Expr, Op
 from ..notation import ATOM, Notation
@@ -40,7 +41,7 @@ from .reduce import mean
 from .structural import expand_dims
 
 
-def layer_norm(x, k, eps, _ones={}):  # noqa: B006 - the vectors of ones, kept
+def layer_norm(x, k, eps):
     """(x − μ) / √(σ² + ε) over the last ``k`` axes (μ the mean, σ² the biased variance),
     two passes. Rows of a float array up to 256 long sum as one BLAS product with a vector
     of ones (NumPy's reduction pays per row there), and the rows are scaled by 1/σ, a
@@ -52,13 +53,7 @@ def layer_norm(x, k, eps, _ones={}):  # noqa: B006 - the vectors of ones, kept
         return np.zeros(x.shape, x.dtype if x.dtype.kind == "f" else np.float64)
     if x.__class__ is np.ndarray and x.dtype.kind == "f" and 1 < n <= 256 \
             and x.flags.c_contiguous:
-        key = (n, x.dtype)
-        ones = _ones.get(key)
-        if ones is None:
-            ones = _ones[key] = np.ones((n, 1), dtype=x.dtype)
-        rows = x.reshape(-1, n)
-        xc = rows - np.matmul(rows, ones) * (1.0 / n)
-        s = np.matmul(np.square(xc), ones)
+        xc, s = row_moments(x.reshape(-1, n), n)
     else:
         axes = tuple(range(x.ndim - k, x.ndim))
         xc = x - np.add.reduce(x, axis=axes, keepdims=True) * (1.0 / n)
@@ -72,6 +67,7 @@ def layer_norm(x, k, eps, _ones={}):  # noqa: B006 - the vectors of ones, kept
 
 
 numeric.HELPERS["layer_norm"] = layer_norm
+numeric.DEPENDS["layer_norm"] = ("row_moments",)
 
 
 def _norm(args: tuple[Expr, ...], attrs: dict[str, Any]) -> dict[str, Any]:

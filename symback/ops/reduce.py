@@ -13,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import numeric
+from ..numeric import ones_column
 from ..graph import Expr, Op
 from ..notation import ATOM, JUXT, MUL, POW, Notation
 from ..shapes import Shape, check_flag, normalize_axis, reduced
@@ -169,7 +170,7 @@ def _np(template: str) -> Callable[[list[str], dict[str, Any]], str]:
 # ---------------------------------------------------------------- sum / mean
 
 
-def sum_lead(x, k, keepdims, out=None, _ones={}):  # noqa: B006 - the vectors of ones, kept
+def sum_lead(x, k, keepdims, out=None):
     """Σ over the first ``k`` axes of x (``np.add.reduce(x, axis=(0, …, k−1), keepdims)``,
     into ``out`` if given).
 
@@ -188,12 +189,7 @@ def sum_lead(x, k, keepdims, out=None, _ones={}):  # noqa: B006 - the vectors of
             m *= d
         if m > 1:
             rest = x.shape[k:]
-            key = (m, x.dtype)
-            ones = _ones.get(key)
-            if ones is None:
-                if len(_ones) > 64:
-                    _ones.clear()
-                ones = _ones[key] = np.ones((1, m), dtype=x.dtype)
+            ones = ones_column(m, x.dtype).T
             shape = (1,) * k + rest if keepdims else rest
             if out is None:
                 return np.matmul(ones, x.reshape(m, -1)).reshape(shape)
@@ -204,6 +200,7 @@ def sum_lead(x, k, keepdims, out=None, _ones={}):  # noqa: B006 - the vectors of
 
 
 numeric.HELPERS["sum_lead"] = sum_lead
+numeric.DEPENDS["sum_lead"] = ("ones_column",)
 
 _SUM_OUT = _np("np.add.reduce({0}, axis={axis}, keepdims={keepdims}, out={out})")
 _SUM_LAST_OUT = _np("sum_last_into({0}, {axis}, {keepdims}, {out})")

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import numeric
+from ..numeric import row_moments
 from ..errors import ShapeError, SymbackError
 from ..graph import CONST, Expr, Op, as_expr, const
 from ..notation import ATOM, MUL, Notation
@@ -519,7 +520,7 @@ def _ddof_sup(kw: dict[str, Any]) -> str:
     return f"^{{(\\text{{ddof}}={kw['ddof']})}}" if kw.get("ddof") else ""
 
 
-def var_rows(x, axis, ddof, keepdims, _ones={}):  # noqa: B006 - the vectors of ones, kept
+def var_rows(x, axis, ddof, keepdims):
     """np.var(x, axis, ddof, keepdims). Over the trailing axes of a float array whose rows
     hold 2 to 256 entries (a layer norm's statistics) it is the same two passes with the row
     sums as BLAS products with a vector of ones: NumPy's reduction pays per row there, and
@@ -533,13 +534,7 @@ def var_rows(x, axis, ddof, keepdims, _ones={}):  # noqa: B006 - the vectors of 
         for d in x.shape[x.ndim - k:]:
             n *= d
         if 1 < n <= 256 and n > ddof:
-            key = (n, x.dtype)
-            ones = _ones.get(key)
-            if ones is None:
-                ones = _ones[key] = np.ones((n, 1), dtype=x.dtype)
-            rows = x.reshape(-1, n)
-            xc = rows - np.matmul(rows, ones) * (1.0 / n)
-            v = np.matmul(np.square(xc, out=xc), ones)
+            v = row_moments(x.reshape(-1, n), n)[1]
             v *= 1.0 / (n - ddof)
             lead = x.shape[:x.ndim - k]
             return v.reshape(lead + (1,) * k if keepdims else lead)
@@ -547,6 +542,7 @@ def var_rows(x, axis, ddof, keepdims, _ones={}):  # noqa: B006 - the vectors of 
 
 
 numeric.HELPERS["var_rows"] = var_rows
+numeric.DEPENDS["var_rows"] = ("row_moments",)
 
 
 def _var_scalarize(args: list[Any], kw: dict[str, Any]) -> Any:
