@@ -503,6 +503,16 @@ _from_buffer = ctypes.c_char.from_buffer
 _addressof = ctypes.addressof
 
 
+def _numbers(a: Expr, v: Any) -> np.ndarray:
+    """Argument ``a``'s value as an array of numbers (bool, int or float), else a
+    SymbackError naming the argument."""
+    x = np.asarray(v)
+    if x.dtype.kind not in "biuf":
+        raise SymbackError(f"argument {a.name}: expected numbers, got an array of "
+                           f"dtype {x.dtype}")
+    return x
+
+
 def _addr(a: np.ndarray) -> int:
     """The address of a C-contiguous array's data: through ctypes' buffer view (0.5 µs)
     rather than ``a.ctypes.data`` (2 µs); read-only arrays take the slow way."""
@@ -655,13 +665,7 @@ class NativeFunction:
             b[0][...] = values
             self._cfunc(b[2], b[3], 1, 1)
             return self._results(b[1].copy(), ())
-        arrs = []
-        for a, v in zip(self.args, values):
-            x = np.asarray(v)
-            if x.dtype.kind not in "biuf":
-                raise SymbackError(f"argument {a.name}: expected numbers, got an array of "
-                                   f"dtype {x.dtype}")
-            arrs.append(x)
+        arrs = [_numbers(a, v) for a, v in zip(self.args, values)]
         try:
             shape = np.broadcast_shapes(*[x.shape for x in arrs]) if arrs else ()
         except ValueError:
@@ -692,10 +696,7 @@ class NativeFunction:
         arrs = []
         pts_list = []
         for a, v in zip(self.args, values):
-            x = np.asarray(v)
-            if x.dtype.kind not in "biuf":
-                raise SymbackError(f"argument {a.name}: expected numbers, got an array of "
-                                   f"dtype {x.dtype}")
+            x = _numbers(a, v)
             nd = a.ndim
             if x.shape[:nd] != a.shape:
                 raise ShapeError(
